@@ -1,0 +1,108 @@
+"""The web app: Dash dashboard + REST API on one Flask server, with the collector embedded.
+
+`python app.py [--config PATH] [--host 127.0.0.1] [--port 5000] [--no-collector] [--debug]`
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import socket
+import sys
+from pathlib import Path
+
+import dash
+import dash_bootstrap_components as dbc
+from flask import Flask
+
+from collector.cli import base_dir, load_or_exit
+from collector.config import Config, validate_config
+from collector.logsetup import configure_logging
+from collector.service import Collector
+from runtime import EXTENSION_KEY, Runtime, SingleInstanceLock, read_engine_for
+from storage import open_writer
+
+log = logging.getLogger("app")
+HERE = Path(__file__).resolve().parent
+
+
+def _as_config(config: Config | dict | str | None) -> Config:
+    """Accept a Config, a dict (tests), a path, or None for ./config.json."""
+    if isinstance(config, Config):
+        return config
+    if isinstance(config, dict):
+        return validate_config(config, source=str(HERE / "config.json"))
+    return load_or_exit(config or "config.json")
+
+
+def _build_runtime(config: Config) -> Runtime:
+    """Open the writer (creating the schema) and the read-only engine."""
+    url = config.database_target(base_dir(config))
+    writer = open_writer(url)
+    return Runtime(config=config, base_dir=base_dir(config), writer=writer, read_engine=read_engine_for(url))
+
+
+def start_embedded_collector(runtime: Runtime, collector_factory=None) -> None:
+    """Start the embedded collector unless another process of this app already runs it."""
+    lock = SingleInstanceLock(runtime.base_dir / ".collector.lock")
+    if not lock.acquire():
+        log.info("another process runs the collector; this one serves the UI and API only")
+        return
+    runtime.extras["collector_lock"] = lock
+    runtime.collector = (collector_factory or Collector)(runtime.config, runtime.writer).start()
+
+
+def create_app(config: Config | dict | str | None = None, *, start_collector: bool = True,
+               collector_factory=None) -> dash.Dash:
+    """Build the Dash app (its Flask server is app.server); starts the collector when asked."""
+    config = _as_config(config)
+    server = Flask(__name__)
+    runtime = _build_runtime(config)
+    server.extensions[EXTENSION_KEY] = runtime
+    app = dash.Dash(__name__, server=server, title="Latency Monitor", suppress_callback_exceptions=True,
+                    external_stylesheets=[], serve_locally=True)
+    from api import register_api
+    from layouts import build_layout
+    register_api(server)
+    app.layout = build_layout
+    if start_collector:
+        start_embedded_collector(runtime, collector_factory)
+    return app
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """Command-line options of the web app."""
+    parser = argparse.ArgumentParser(prog="app.py", description="Latency monitor: dashboard, API and collector.")
+    parser.add_argument("--config", default="config.json", help="path to config.json (default: %(default)s)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
+    parser.add_argument("--port", type=int, default=5000, help="port to listen on (default: %(default)s)")
+    parser.add_argument("--no-collector", action="store_true", help="serve the UI and API only")
+    parser.add_argument("--debug", action="store_true", help="Flask debug server with reloader (never in production)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages too")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of `python app.py`."""
+    args = parse_args(argv)
+    config = load_or_exit(args.config)
+    app = create_app(config, start_collector=False)
+    runtime = app.server.extensions[EXTENSION_KEY]
+    configure_logging(runtime.writer, config.collector_name or socket.gethostname(), config.log_file,
+                      args.verbose, runtime.base_dir)
+    # Under --debug the reloader's watcher process re-runs this file; only its child
+    # (WERKZEUG_RUN_MAIN=true) serves requests, so only the child runs the collector.
+    if not args.no_collector and (not args.debug or os.environ.get("WERKZEUG_RUN_MAIN") == "true"):
+        start_embedded_collector(runtime)
+    log.info("serving on http://%s:%d/ (collector %s)", args.host, args.port,
+             "running" if runtime.collector else "off")
+    if args.debug:
+        app.run(host=args.host, port=args.port, debug=True)
+    else:
+        from waitress import serve
+        serve(app.server, host=args.host, port=args.port, threads=8)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

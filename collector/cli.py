@@ -1,0 +1,89 @@
+"""`python pinger.py` / `python -m collector`: run the collector alone, forever or for one round."""
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from collector.config import Config, ConfigError, load_config
+from collector.logsetup import configure_logging
+from collector.service import Collector, RoundReport
+from storage import open_writer
+
+log = logging.getLogger("collector")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """Command-line options of the standalone collector."""
+    parser = argparse.ArgumentParser(prog="pinger.py", description="Probe every configured server on a schedule.")
+    parser.add_argument("--config", default="config.json", help="path to config.json (default: %(default)s)")
+    parser.add_argument("--init-db", action="store_true", help="create or upgrade the database schema and exit")
+    parser.add_argument("--once", action="store_true", help="run one round, print a summary table and exit")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages too")
+    return parser.parse_args(argv)
+
+
+def load_or_exit(path: str) -> Config:
+    """Load the config or print its one-line-per-problem error and exit with status 2."""
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        print(f"config error: {exc}".replace("\n", "\nconfig error: "), file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def base_dir(config: Config) -> Path:
+    """Relative paths in the config are relative to the config file's folder."""
+    return Path(config.source).resolve().parent
+
+
+def format_report(report: RoundReport) -> str:
+    """A fixed-width table of one round, a row per server."""
+    head = f"{'partner':<16} {'country':<14} {'server':<24} {'avg ms':>8} {'loss %':>7} " \
+           f"{'jitter':>7} {'class':<9} {'MOS':>4}  error"
+    lines = [head, "-" * len(head)]
+    for server, m in report.results:
+        avg = "-" if m.avg_time is None else f"{m.avg_time:.1f}"
+        jit = "-" if m.jitter_time is None else f"{m.jitter_time:.1f}"
+        mos = "-" if m.mos is None else f"{m.mos:.2f}"
+        lines.append(f"{server.partner[:16]:<16} {server.country[:14]:<14} {server.id[:24]:<24} "
+                     f"{avg:>8} {m.loss_percentage:>7.1f} {jit:>7} {m.latency_class:<9} {mos:>4}  "
+                     f"{m.error or ''}")
+    lines.append(f"{len(report.results)} servers in {report.duration_seconds:.2f} s")
+    return "\n".join(lines)
+
+
+def run_forever(collector: Collector) -> None:
+    """Run until Ctrl-C or SIGTERM, then stop after the current round."""
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    collector.start()
+    log.info("collector %s started: %d servers every %s s", collector.name,
+             len(collector.config.servers), collector.config.interval_seconds)
+    try:
+        while not done.wait(1.0):
+            pass
+    except KeyboardInterrupt:
+        pass
+    log.info("collector stopping")
+    collector.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the exit status."""
+    args = parse_args(argv)
+    config = load_or_exit(args.config)
+    writer = open_writer(config.database_target(base_dir(config)))
+    if args.init_db:
+        print(f"database ready at {config.database_target(base_dir(config))}")
+        return 0
+    collector = Collector(config, writer)
+    configure_logging(writer, collector.name, config.log_file, args.verbose, base_dir(config))
+    if args.once:
+        print(format_report(collector.run_round()))
+        return 0
+    run_forever(collector)
+    return 0

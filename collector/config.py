@@ -1,0 +1,266 @@
+"""Load and validate config.json; every setting is declared once, as data, in SETTINGS."""
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+PROBE_KINDS = ("auto", "ping", "fping", "tcp")
+THRESHOLD_NAMES = ("excellent", "good", "fair", "poor", "critical")
+
+# Labels are at most 63 letters, digits and hyphens, never starting or ending with a hyphen.
+_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
+
+
+class ConfigError(ValueError):
+    """A config file that cannot be used; the message names the key path and the problem."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One top-level config key: its name, default (None = required or optional) and help."""
+
+    name: str
+    default: Any
+    help: str
+    required: bool = False
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("database_path", "database.db", "SQLite file the collector writes and the app reads.", True),
+    Setting("database_url", None, "SQLAlchemy URL (e.g. postgresql://...); overrides database_path."),
+    Setting("servers", [], "List of servers to probe: partner, country, ip, dn_ext; optional probe, port.", True),
+    Setting("ping_count", 4, "Packets sent to each server per round.", True),
+    Setting("ping_timeout", 5, "Seconds to wait for each reply.", True),
+    Setting("windows_params", {"os": "windows", "count_param": "-n", "timeout_param": "-w"},
+            "ping flags on Windows (timeout given in ms)."),
+    Setting("unix_params", {"os": "unix", "count_param": "-c", "timeout_param": "-W"},
+            "ping flags on Linux, macOS and BSD (timeout in seconds)."),
+    Setting("latency_thresholds", {"excellent": 50, "good": 100, "fair": 150, "poor": 300, "critical": 500},
+            "Upper bounds in ms of each latency class; strictly increasing.", True),
+    Setting("interval_seconds", 60, "Seconds between the starts of two rounds."),
+    Setting("stale_after_seconds", 300, "A server with no stored result for this long is stale."),
+    Setting("probe", "auto", "Default probe: auto (fping if installed, else ping), ping, fping or tcp."),
+    Setting("max_concurrent_probes", 64, "At most this many ping/tcp probes run at once."),
+    Setting("log_file", "logs/monitor.log", "Rotating log file; null to log to the database and console only."),
+    Setting("alert_conditions", {"max_packet_loss": 1, "max_jitter": 30},
+            "Limits that raise a warning: max_packet_loss (%), max_jitter (ms)."),
+    Setting("collector_name", None, "Name stored with each row; defaults to the host name."),
+)
+DEFAULTS = {s.name: s.default for s in SETTINGS}
+KNOWN_KEYS = {s.name for s in SETTINGS}
+
+
+@dataclass(frozen=True)
+class Server:
+    """One monitored server as configured."""
+
+    partner: str
+    country: str
+    ip: str
+    dn_ext: str
+    probe: str
+    port: int | None = None
+
+    @property
+    def id(self) -> str:
+        """Stable identifier used in URLs and the API: the host, plus the port for tcp."""
+        return f"{self.ip}:{self.port}" if self.probe == "tcp" and self.port else self.ip
+
+
+@dataclass(frozen=True)
+class Config:
+    """A validated configuration."""
+
+    raw: dict
+    servers: tuple[Server, ...]
+    source: str = "<dict>"
+    extras: dict = field(default_factory=dict)
+
+    def __getattr__(self, name: str) -> Any:
+        if name in KNOWN_KEYS:
+            return self.raw.get(name, DEFAULTS[name])
+        raise AttributeError(name)
+
+    @property
+    def thresholds(self) -> dict[str, float]:
+        """Latency class upper bounds in ms."""
+        return dict(self.raw["latency_thresholds"])
+
+    def database_target(self, base_dir: Path | None = None) -> str:
+        """The SQLAlchemy URL to use: database_url, else sqlite at database_path."""
+        if self.raw.get("database_url"):
+            return self.raw["database_url"]
+        path = Path(self.raw["database_path"])
+        if not path.is_absolute() and base_dir is not None:
+            path = base_dir / path
+        return f"sqlite:///{path}"
+
+
+def is_valid_host(host: Any) -> bool:
+    """True for an IPv4/IPv6 address or a DNS name; False for anything that could be a flag or shell text."""
+    if not isinstance(host, str) or not host or len(host) > 253:
+        return False
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        pass
+    labels = host[:-1].split(".") if host.endswith(".") else host.split(".")
+    return all(_LABEL.match(label) for label in labels) and not labels[-1].isdigit()
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate a config file; raises ConfigError naming the problem."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config file: {exc.strerror or exc}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{path}: not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    return validate_config(data, source=str(path))
+
+
+def validate_config(data: Any, source: str = "<dict>") -> Config:
+    """Validate a parsed config; returns a Config or raises ConfigError listing every problem."""
+    errors: list[str] = []
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: the top level must be a JSON object")
+    for check in _CHECKS:
+        check(data, errors)
+    if errors:
+        raise ConfigError("\n".join(errors))
+    servers = tuple(_build_server(s, data.get("probe", DEFAULTS["probe"])) for s in data["servers"])
+    return Config(raw=data, servers=servers, source=source)
+
+
+def _build_server(entry: dict, default_probe: str) -> Server:
+    return Server(partner=entry["partner"], country=entry["country"], ip=entry["ip"],
+                  dn_ext=entry.get("dn_ext", ""), probe=entry.get("probe", default_probe),
+                  port=entry.get("port"))
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _positive(key: str, value: Any, errors: list[str], integer: bool = False) -> None:
+    kind = int if integer else (int, float)
+    if not isinstance(value, kind) or isinstance(value, bool) or value <= 0:
+        what = "a positive whole number" if integer else "a positive number"
+        errors.append(f"{key}: {json.dumps(value)} must be {what}")
+
+
+def _check_required(data: dict, errors: list[str]) -> None:
+    for setting in SETTINGS:
+        if setting.required and setting.name not in data:
+            errors.append(f"{setting.name}: required key is missing")
+
+
+def _check_numbers(data: dict, errors: list[str]) -> None:
+    for key, integer in (("ping_count", True), ("ping_timeout", False), ("interval_seconds", False),
+                         ("stale_after_seconds", False), ("max_concurrent_probes", True)):
+        if key in data:
+            _positive(key, data[key], errors, integer)
+
+
+def _check_thresholds(data: dict, errors: list[str]) -> None:
+    thresholds = data.get("latency_thresholds")
+    if thresholds is None:
+        return
+    if not isinstance(thresholds, dict):
+        errors.append("latency_thresholds: must be an object with excellent, good, fair, poor, critical")
+        return
+    previous = None
+    for name in THRESHOLD_NAMES:
+        value = thresholds.get(name)
+        key = f"latency_thresholds.{name}"
+        if name not in thresholds:
+            errors.append(f"{key}: required key is missing")
+        elif not _is_number(value) or value <= 0:
+            errors.append(f"{key}: {json.dumps(value)} must be a positive number of ms")
+        elif previous is not None and value <= previous[1]:
+            errors.append(f"{key}: {value} must be greater than latency_thresholds.{previous[0]} ({previous[1]});"
+                          " thresholds must be strictly increasing")
+        if _is_number(value):
+            previous = (name, value)
+
+
+def _check_os_params(data: dict, errors: list[str]) -> None:
+    for key in ("windows_params", "unix_params"):
+        params = data.get(key)
+        if params is None:
+            continue
+        if not isinstance(params, dict):
+            errors.append(f"{key}: must be an object with count_param and timeout_param")
+            continue
+        for name in ("count_param", "timeout_param"):
+            value = params.get(name)
+            if not isinstance(value, str) or not re.fullmatch(r"-[A-Za-z]", value or ""):
+                errors.append(f"{key}.{name}: {json.dumps(value)} must be a single ping flag such as \"-c\"")
+
+
+def _check_strings(data: dict, errors: list[str]) -> None:
+    for key in ("database_path", "database_url", "log_file", "collector_name"):
+        value = data.get(key)
+        if value is not None and (not isinstance(value, str) or not value.strip()):
+            errors.append(f"{key}: {json.dumps(value)} must be a non-empty string")
+    if "probe" in data and data["probe"] not in PROBE_KINDS:
+        errors.append(f"probe: {json.dumps(data['probe'])} is not one of {', '.join(PROBE_KINDS)}")
+
+
+def _check_servers(data: dict, errors: list[str]) -> None:
+    servers = data.get("servers")
+    if servers is None:
+        return
+    if not isinstance(servers, list):
+        errors.append("servers: must be a list of server objects")
+        return
+    seen: dict[tuple, int] = {}
+    for i, entry in enumerate(servers):
+        key = _check_server(i, entry, errors)
+        if key is None:
+            continue
+        if key in seen:
+            errors.append(f"servers[{i}]: duplicate of servers[{seen[key]}] ({key[0]}"
+                          f"{':' + str(key[1]) if key[1] else ''})")
+        else:
+            seen[key] = i
+
+
+def _check_server(i: int, entry: Any, errors: list[str]) -> tuple | None:
+    where = f"servers[{i}]"
+    if not isinstance(entry, dict):
+        errors.append(f"{where}: must be an object with partner, country, ip, dn_ext")
+        return None
+    before = len(errors)
+    for name in ("partner", "country", "ip"):
+        value = entry.get(name)
+        if name not in entry:
+            errors.append(f"{where}.{name}: required key is missing")
+        elif not isinstance(value, str) or not value.strip():
+            errors.append(f"{where}.{name}: {json.dumps(value)} must be a non-empty string")
+    if "dn_ext" in entry and not isinstance(entry["dn_ext"], str):
+        errors.append(f"{where}.dn_ext: {json.dumps(entry['dn_ext'])} must be a string")
+    if isinstance(entry.get("ip"), str) and entry["ip"].strip() and not is_valid_host(entry["ip"]):
+        errors.append(f"{where}.ip: {json.dumps(entry['ip'])} is not an IP address or host name")
+    probe = entry.get("probe")
+    if probe is not None and probe not in PROBE_KINDS:
+        errors.append(f"{where}.probe: {json.dumps(probe)} is not one of {', '.join(PROBE_KINDS)}")
+    port = entry.get("port")
+    if port is not None and (not isinstance(port, int) or isinstance(port, bool) or not 1 <= port <= 65535):
+        errors.append(f"{where}.port: {json.dumps(port)} must be a whole number from 1 to 65535")
+    if len(errors) > before:
+        return None
+    return (entry["ip"].lower(), port if probe == "tcp" else None)
+
+
+_CHECKS: tuple[Callable[[dict, list[str]], None], ...] = (
+    _check_required, _check_numbers, _check_thresholds, _check_os_params, _check_strings, _check_servers,
+)

@@ -1,0 +1,172 @@
+"""The collector: a thread that probes every server on a fixed cadence and stores each round."""
+from __future__ import annotations
+
+import logging
+import socket
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Callable
+
+from collector.config import Config, Server
+from collector.measure import Measurement, concerns, measure
+from collector.probes.base import Probe, ProbeResult, Target
+from storage.timeutil import utcnow
+from storage.writer import Writer
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RoundReport:
+    """What one round measured, for the --once table and for tests."""
+
+    round_id: int | None
+    started_at: datetime
+    duration_seconds: float
+    results: list[tuple[Server, Measurement]]
+
+
+def os_params(config: Config, platform_name: str = sys.platform) -> dict:
+    """The ping flags for this operating system from the config."""
+    return config.windows_params if platform_name.startswith("win") else config.unix_params
+
+
+def default_probe_factory(config: Config) -> Callable[[str], Probe]:
+    """Build probes from the config: kind name in, Probe out ('auto' already resolved)."""
+    from collector.probes import make_probe
+
+    def factory(kind: str) -> Probe:
+        return make_probe(kind, count=config.ping_count, timeout_seconds=config.ping_timeout,
+                          os_params=os_params(config), concurrency=config.max_concurrent_probes)
+
+    return factory
+
+
+def resolve_kind(server: Server, auto_kind: str) -> str:
+    """The backend a server uses this round."""
+    return auto_kind if server.probe == "auto" else server.probe
+
+
+class Collector:
+    """Runs rounds on a fixed cadence in a background thread; start() and stop() are safe to repeat."""
+
+    def __init__(self, config: Config, writer: Writer, *, probe_factory: Callable[[str], Probe] | None = None,
+                 auto_kind: str | None = None, clock: Callable[[], float] = time.monotonic,
+                 now: Callable[[], datetime] = utcnow, name: str | None = None):
+        self.config = config
+        self.writer = writer
+        self.probe_factory = probe_factory or default_probe_factory(config)
+        self.auto_kind = auto_kind
+        self.clock = clock
+        self.now = now
+        self.name = name or config.collector_name or socket.gethostname()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.last_round_at: datetime | None = None
+        self.rounds_run = 0
+
+    # -- life cycle -------------------------------------------------------------------------
+    def start(self) -> "Collector":
+        """Start the background thread (no-op when it is already running)."""
+        if self._thread and self._thread.is_alive():
+            return self
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name="collector", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float | None = None) -> None:
+        """Ask the thread to stop after the current round and wait for it (no-op when stopped)."""
+        self._stop.set()
+        thread = self._thread
+        if thread and thread.is_alive() and thread is not threading.current_thread():
+            thread.join(timeout)
+
+    def is_alive(self) -> bool:
+        """True while the background thread runs."""
+        return bool(self._thread and self._thread.is_alive())
+
+    def _loop(self) -> None:
+        interval = float(self.config.interval_seconds)
+        next_start = self.clock()
+        while not self._stop.is_set():
+            try:
+                self.run_round()
+            except Exception:  # noqa: BLE001 - one bad round must not end monitoring
+                log.exception("round failed")
+            next_start = self._next_start(next_start, interval)
+            self._stop.wait(max(0.0, next_start - self.clock()))
+
+    def _next_start(self, previous: float, interval: float) -> float:
+        """Keep a fixed cadence: the next slot after now, skipping slots a long round overran."""
+        now = self.clock()
+        slots = max(1, int((now - previous) // interval) + 1)
+        if slots > 1:
+            log.warning("round overran its interval; skipped %d scheduled round(s)", slots - 1)
+        return previous + slots * interval
+
+    # -- one round -------------------------------------------------------------------------
+    def run_round(self) -> RoundReport:
+        """Probe every server once, concurrently, store the round and return what was measured."""
+        started_at, t0 = self.now(), self.clock()
+        results = self._probe_all(self.config.servers)
+        measured = [(s, measure(results[s.id], self.config.thresholds)) for s in self.config.servers]
+        rows = [self._row(server, m, started_at) for server, m in measured]
+        round_id = self.writer.write_round(self.name, started_at, self.now(), rows)
+        duration = self.clock() - t0
+        self.last_round_at, self.rounds_run = self.now(), self.rounds_run + 1
+        self._log_round(measured, rows, duration)
+        return RoundReport(round_id, started_at, duration, measured)
+
+    def _probe_all(self, servers: tuple[Server, ...]) -> dict[str, ProbeResult]:
+        """Run each backend over its servers, the backends side by side."""
+        groups: dict[str, list[Server]] = {}
+        for server in servers:
+            groups.setdefault(resolve_kind(server, self._auto()), []).append(server)
+        results: dict[str, ProbeResult] = {}
+        if not groups:
+            return results
+        with ThreadPoolExecutor(max_workers=len(groups), thread_name_prefix="probe") as pool:
+            futures = {kind: pool.submit(self._probe_group, kind, group) for kind, group in groups.items()}
+            for kind, future in futures.items():
+                results.update(future.result())
+        return results
+
+    def _probe_group(self, kind: str, servers: list[Server]) -> dict[str, ProbeResult]:
+        """One backend's results; a backend that raises marks only its own servers failed."""
+        targets = [Target(s.id, s.ip, s.port) for s in servers]
+        try:
+            found = self.probe_factory(kind).run(targets)
+        except Exception as exc:  # noqa: BLE001
+            log.exception("%s probe failed for %d server(s)", kind, len(servers))
+            found = {}
+            error = f"{kind} probe failed: {exc}"
+        else:
+            error = f"{kind} probe returned no result"
+        count = self.config.ping_count
+        return {s.id: found.get(s.id) or ProbeResult.failed(count, error) for s in servers}
+
+    def _auto(self) -> str:
+        if self.auto_kind is None:
+            from collector.probes import resolve_auto
+            self.auto_kind = resolve_auto()
+        return self.auto_kind
+
+    def _row(self, server: Server, m: Measurement, at: datetime) -> dict:
+        limits = self.config.alert_conditions
+        found = concerns(m, self.config.thresholds, limits.get("max_packet_loss", 1), limits.get("max_jitter", 30))
+        return dict(m.as_row(), server_id=server.id, server_ip=server.ip, country=server.country,
+                    partner=server.partner, dn_ext=server.dn_ext, timestamp=at,
+                    probe=resolve_kind(server, self._auto()), concerns="; ".join(found) or None)
+
+    def _log_round(self, measured, rows: list[dict], duration: float) -> None:
+        up = sum(1 for _, m in measured if m.success)
+        flagged = [(s, r) for (s, _), r in zip(measured, rows) if r["concerns"]]
+        for server, row in flagged:
+            log.warning("%s %s (%s): %s", server.partner, server.country, server.id, row["concerns"])
+        log.info("round finished in %.1f s: %d/%d servers answered, %d with concerns",
+                 duration, up, len(measured), len(flagged))

@@ -1,0 +1,66 @@
+"""Latency, loss and jitter over time, bucketed so a series stays at a few thousand points at most."""
+from __future__ import annotations
+
+from typing import Iterator
+
+import pandas as pd
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+
+from queries.filters import Filters
+from queries.sqlutil import bucket_expr, dialect_of, where_filters
+from storage.schema import ping_results as pr
+
+BUCKET_LADDER_SECONDS = (60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400)
+MAX_POINTS = 1500
+GROUPS = ("country", "server")
+SERIES_COLUMNS = ["key", "bucket", "latency_ms", "min_ms", "max_ms", "loss_pct", "jitter_ms", "mos", "rounds"]
+EXPORT_COLUMNS = [c.name for c in pr.columns]
+
+
+def bucket_seconds_for(filters: Filters, max_points: int = MAX_POINTS) -> int:
+    """The smallest bucket on the ladder that keeps the window under max_points buckets."""
+    span = (filters.end - filters.start).total_seconds()
+    for size in BUCKET_LADDER_SECONDS:
+        if span / size <= max_points:
+            return size
+    return BUCKET_LADDER_SECONDS[-1]
+
+
+def _group_columns(group: str) -> list:
+    if group == "server":
+        return [pr.c.server_id.label("key"), pr.c.server_ip, pr.c.partner, pr.c.country]
+    return [pr.c.country.label("key")]
+
+
+def ping_series(engine: Engine, filters: Filters, group: str = "country",
+                bucket_seconds: int | None = None) -> pd.DataFrame:
+    """One row per (key, bucket): mean latency, min, max, loss %, mean jitter, mean MOS, round count."""
+    size = bucket_seconds or bucket_seconds_for(filters)
+    bucket = bucket_expr(pr.c.timestamp, size, dialect_of(engine)).label("bucket")
+    keys = _group_columns(group)
+    loss = (100.0 * (func.sum(pr.c.packets_lost) * 1.0) / func.nullif(func.sum(pr.c.packets_transmitted), 0))
+    stmt = select(*keys, bucket, func.avg(pr.c.avg_time).label("latency_ms"), func.min(pr.c.min_time).label("min_ms"),
+                  func.max(pr.c.max_time).label("max_ms"), loss.label("loss_pct"),
+                  func.avg(pr.c.jitter_time).label("jitter_ms"), func.avg(pr.c.mos).label("mos"),
+                  func.count().label("rounds"))
+    stmt = where_filters(stmt, filters).group_by(*keys, bucket).order_by(keys[0], bucket)
+    with engine.connect() as conn:
+        df = pd.read_sql(stmt, conn)
+    df["bucket"] = pd.to_datetime(df["bucket"], unit="s")
+    return df
+
+
+def export_chunks(engine: Engine, filters: Filters, chunk_rows: int = 5000) -> Iterator[pd.DataFrame]:
+    """Every stored column of the selected rows, oldest first, a chunk at a time (for streaming)."""
+    stmt = where_filters(select(pr), filters).order_by(pr.c.timestamp, pr.c.id)
+    with engine.connect().execution_options(stream_results=True) as conn:
+        yield from pd.read_sql(stmt, conn, chunksize=chunk_rows)
+
+
+def server_rounds(engine: Engine, server_id: str, filters: Filters, limit: int = 500) -> pd.DataFrame:
+    """The most recent raw rounds of one server within the window, newest first."""
+    stmt = (where_filters(select(pr), filters).where(pr.c.server_id == server_id)
+            .order_by(pr.c.timestamp.desc()).limit(limit))
+    with engine.connect() as conn:
+        return pd.read_sql(stmt, conn)

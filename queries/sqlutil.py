@@ -1,0 +1,38 @@
+"""Small SQL helpers that hide the differences between SQLite and PostgreSQL."""
+from __future__ import annotations
+
+from sqlalchemy import Integer, cast, func, literal_column
+from sqlalchemy.engine import Engine
+
+from queries.filters import Filters
+from storage.schema import ping_results
+
+
+def epoch_seconds(column, dialect: str):
+    """A SQL expression for a DateTime column as whole seconds since 1970 (UTC)."""
+    if dialect == "sqlite":
+        return cast(func.strftime("%s", column), Integer)
+    return cast(func.extract("epoch", column), Integer)
+
+
+def bucket_expr(column, bucket_seconds: int, dialect: str):
+    """The start (epoch seconds) of the bucket each row falls in."""
+    seconds = epoch_seconds(column, dialect)
+    return (seconds / literal_column(str(int(bucket_seconds)))) * literal_column(str(int(bucket_seconds)))
+
+
+def where_filters(stmt, filters: Filters, table=ping_results):
+    """Apply the time window and the country/partner/server filters as bound parameters."""
+    stmt = stmt.where(table.c.timestamp >= filters.start, table.c.timestamp < filters.end)
+    if filters.countries:
+        stmt = stmt.where(table.c.country.in_(filters.countries))
+    if filters.partners:
+        stmt = stmt.where(table.c.partner.in_(filters.partners))
+    if filters.servers:
+        stmt = stmt.where(table.c.server_id.in_(filters.servers))
+    return stmt
+
+
+def dialect_of(engine: Engine) -> str:
+    """The engine's dialect name ('sqlite', 'postgresql', ...)."""
+    return engine.dialect.name

@@ -1,0 +1,76 @@
+"""Table definitions (SQLAlchemy Core), shared by the writer and the read-side queries."""
+from __future__ import annotations
+
+from sqlalchemy import (Boolean, Column, DateTime, Float, ForeignKey, Index, Integer, MetaData, String,
+                        Table, Text)
+
+SCHEMA_VERSION = 1
+
+metadata = MetaData()
+
+schema_info = Table(
+    "schema_info", metadata,
+    Column("version", Integer, nullable=False),
+)
+
+# One row per round a collector ran; ping_results rows point to it, and both are written in one
+# transaction so a crash never leaves half a round.
+rounds = Table(
+    "rounds", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("collector", String(255), nullable=False),
+    Column("started_at", DateTime, nullable=False),
+    Column("finished_at", DateTime, nullable=False),
+    Column("duration_ms", Float, nullable=False),
+    Column("servers", Integer, nullable=False),
+    Column("failures", Integer, nullable=False),
+    Index("ix_rounds_finished", "finished_at"),
+)
+
+# The seed's columns keep their names and meaning (times in ms); the rest are additions.
+ping_results = Table(
+    "ping_results", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("server_ip", String(255), nullable=False),
+    Column("country", String(255), nullable=False),
+    Column("partner", String(255), nullable=False),
+    Column("dn_ext", String(255)),
+    Column("timestamp", DateTime, nullable=False),
+    Column("packets_transmitted", Integer),
+    Column("packets_received", Integer),
+    Column("packets_lost", Integer),
+    Column("loss_percentage", Float),
+    Column("min_time", Float),
+    Column("avg_time", Float),
+    Column("max_time", Float),
+    Column("mdev_time", Float),
+    Column("is_high_latency", Boolean),
+    Column("success", Boolean),
+    Column("concerns", Text),
+    Column("server_id", String(255)),
+    Column("round_id", Integer, ForeignKey("rounds.id")),
+    Column("collector", String(255)),
+    Column("probe", String(16)),
+    Column("jitter_time", Float),
+    Column("median_time", Float),
+    Column("latency_class", String(16)),
+    Column("samples", Text),
+    Column("error", Text),
+    Column("r_factor", Float),
+    Column("mos", Float),
+    Index("ix_ping_results_server_time", "server_id", "timestamp"),
+    Index("ix_ping_results_country_time", "country", "timestamp"),
+    Index("ix_ping_results_time", "timestamp"),
+)
+
+logs = Table(
+    "logs", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("timestamp", DateTime, nullable=False),
+    Column("level", String(16), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("module", String(255)),
+    Column("traceback", Text),
+    Column("collector", String(255)),
+    Index("ix_logs_time", "timestamp"),
+)
