@@ -1,0 +1,77 @@
+"""Shared fixtures: a config on a temporary database, a writer, seeded history, the app and its client."""
+from __future__ import annotations
+
+import pytest
+
+from collector.config import Config, validate_config
+from storage import open_writer
+from storage.timeutil import utcnow
+from tests.seeding import seed_history
+
+SERVERS = [
+    {"partner": "Safari Voice", "country": "Kenya", "ip": "127.0.0.1", "dn_ext": "sip.safari.example"},
+    {"partner": "Safari Voice", "country": "Kenya", "ip": "127.0.0.2", "dn_ext": "sip2.safari.example"},
+    {"partner": "Lagos Link", "country": "Nigeria", "ip": "127.0.0.3", "dn_ext": "trunk.lagos.example"},
+    {"partner": "Nile Telecom", "country": "Egypt", "ip": "127.0.0.4", "dn_ext": "sbc.nile.example"},
+]
+
+
+def make_config_dict(tmp_path, **overrides) -> dict:
+    """A valid seed-shaped config whose database lives in tmp_path."""
+    data = {
+        "database_path": str(tmp_path / "test.db"),
+        "servers": [dict(s) for s in SERVERS],
+        "ping_count": 4,
+        "ping_timeout": 1,
+        "windows_params": {"os": "windows", "count_param": "-n", "timeout_param": "-w"},
+        "unix_params": {"os": "unix", "count_param": "-c", "timeout_param": "-W"},
+        "latency_thresholds": {"excellent": 50, "good": 100, "fair": 150, "poor": 300, "critical": 500},
+        "interval_seconds": 60,
+        "stale_after_seconds": 300,
+        "log_file": None,
+    }
+    data.update(overrides)
+    return data
+
+
+@pytest.fixture
+def config_dict(tmp_path) -> dict:
+    """A valid config dict on a temporary database."""
+    return make_config_dict(tmp_path)
+
+
+@pytest.fixture
+def config(config_dict, tmp_path) -> Config:
+    """The validated Config of config_dict (relative paths resolve against tmp_path)."""
+    return validate_config(config_dict, source=str(tmp_path / "config.json"))
+
+
+@pytest.fixture
+def writer(config):
+    """The single writer on the temporary database, schema created."""
+    w = open_writer(config.database_target())
+    yield w
+    w.engine.dispose()
+
+
+@pytest.fixture
+def seeded(config, writer):
+    """24 h of 5-minute rounds for every server, ending now; server k answers in 20 + 30k ms."""
+    end = utcnow().replace(microsecond=0)
+    times = seed_history(writer, config, end, rounds=288, interval_seconds=300)
+    return {"config": config, "writer": writer, "times": times, "end": end}
+
+
+@pytest.fixture
+def app(config, writer):
+    """The Dash app on the temporary database, without the collector thread."""
+    from app import create_app
+    dash_app = create_app(config, start_collector=False)
+    yield dash_app
+    dash_app.server.extensions["latency_monitor"].read_engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    """A Flask test client of the app's server."""
+    return app.server.test_client()

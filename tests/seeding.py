@@ -1,0 +1,34 @@
+"""Write known history through the project's own code path (measure + Writer) for tests."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Callable
+
+from collector.config import Config, Server
+from collector.measure import concerns, measure
+from collector.probes.base import ProbeResult
+from storage.writer import Writer
+
+
+def steady_profile(server_index: int, round_index: int, count: int = 4) -> ProbeResult:
+    """Server k answers every packet in exactly 20 + 30*k ms (jitter 0, loss 0)."""
+    rtt = 20.0 + 30.0 * server_index
+    return ProbeResult(transmitted=count, received=count, samples_ms=[rtt] * count)
+
+
+def seed_history(writer: Writer, config: Config, end: datetime, rounds: int, interval_seconds: int = 300,
+                 profile: Callable[[int, int], ProbeResult] = steady_profile, collector: str = "test") -> list[datetime]:
+    """Store `rounds` rounds for every configured server ending at `end`; returns the round times."""
+    times = [end - timedelta(seconds=interval_seconds * (rounds - 1 - i)) for i in range(rounds)]
+    for r, at in enumerate(times):
+        rows = [_row(config, s, measure(profile(k, r), config.thresholds), at)
+                for k, s in enumerate(config.servers)]
+        writer.write_round(collector, at, at + timedelta(seconds=1), rows)
+    return times
+
+
+def _row(config: Config, server: Server, m, at: datetime) -> dict:
+    found = concerns(m, config.thresholds, config.alert_conditions.get("max_packet_loss", 1),
+                     config.alert_conditions.get("max_jitter", 30))
+    return dict(m.as_row(), server_id=server.id, server_ip=server.ip, country=server.country, partner=server.partner,
+                dn_ext=server.dn_ext, timestamp=at, probe="ping", concerns="; ".join(found) or None)
