@@ -74,3 +74,23 @@ logs = Table(
     Column("collector", String(255)),
     Index("ix_logs_time", "timestamp"),
 )
+
+# An alert's life: opened after N bad rounds, its severity may rise, resolved after M good ones.
+alerts = Table(
+    "alerts", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("server_id", String(255)),
+    Column("partner", String(255)),
+    Column("country", String(255)),
+    Column("kind", String(32), nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("started_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    Column("resolved_at", DateTime),
+    Column("peak", Float),
+    Column("message", Text, nullable=False),
+    Column("collector", String(255)),
+    Index("ix_alerts_state", "state", "started_at"),
+    Index("ix_alerts_server", "server_id", "started_at"),
+)
