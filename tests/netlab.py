@@ -16,8 +16,8 @@ packet ever leaves the machine. Typical use::
         ...  # ping NetLab.address(0)
 
 Everything (responder, routes, veth, namespace, temp files) is removed on exit, also
-after errors. Two labs with the same block on one machine would fight over the route, so
-a lab holds a file lock on its block for its lifetime; a second one waits.
+after errors. Two labs with the same block or transit net on one machine would fight over
+the routes, so a lab holds file locks on both for its lifetime; a second one waits.
 """
 from __future__ import annotations
 
@@ -51,6 +51,8 @@ LOCK_TIMEOUT_S = 120.0
 @dataclass(frozen=True)
 class HostProfile:
     """How one simulated host answers pings: mean delay, +/- uniform jitter, random loss."""
+
+    # Same fields as netlab_responder.Profile, which is built from this via asdict().
 
     delay_ms: float = 0.0
     jitter_ms: float = 0.0
@@ -100,6 +102,7 @@ class NetLab:
         self.block = ipaddress.ip_network(block)
         transit_net = ipaddress.ip_network(transit)
         self.root_ip, self.ns_ip = (str(ip) for ip in list(transit_net.hosts())[:2])
+        self.transit = transit_net
         self.transit_prefix = transit_net.prefixlen
         self.hosts = dict(hosts)
         self._check_hosts_in_block()
@@ -111,7 +114,7 @@ class NetLab:
         self.responder: subprocess.Popen | None = None
         self.responder_stats: dict | None = None
         self._config_path: str | None = None
-        self._lock_file = None
+        self._locks: list = []
 
     @staticmethod
     def address(index: int, block: str = DEFAULT_BLOCK) -> str:
@@ -140,24 +143,16 @@ class NetLab:
 
     def start(self) -> None:
         """Build namespace, links, routes and start the responder."""
-        self._acquire_lock()
+        self._acquire_locks()
         _remove_stale_namespaces()
         self._build_network()
         self._start_responder()
 
-    def _acquire_lock(self) -> None:
-        """Serialise labs that share a block on this machine (the route is global)."""
-        name = re.sub(r"[^0-9A-Za-z]+", "_", str(self.block))
-        self._lock_file = open(LOCK_DIR / f"netlab-{name}.lock", "w")  # noqa: SIM115
-        deadline = time.monotonic() + LOCK_TIMEOUT_S
-        while True:
-            try:
-                fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"another netlab holds {self.block}") from None
-                time.sleep(0.2)
+    def _acquire_locks(self) -> None:
+        """Serialise labs sharing a block or transit net on this machine (routes are global)."""
+        # Always in the same (sorted) order, so two labs can never wait on each other.
+        for net in sorted({str(self.block), str(self.transit)}):
+            self._locks.append(_wait_for_lock(LOCK_DIR / f"netlab-{re.sub(r'[^0-9A-Za-z]+', '_', net)}.lock"))
 
     def _build_network(self) -> None:
         """Namespace + veth pair + AnyIP route; the kernel's own echo replies switched off."""
@@ -200,12 +195,12 @@ class NetLab:
     def close(self) -> None:
         """Tear everything down; safe to call twice and after a half-finished start."""
         self._stop_responder()
-        if self._lock_file is not None:
+        if self._locks:
             # Deleting the veth also drops the root route that goes through it.
             _ip("link", "del", self.veth_root, check=False)
             _ip("netns", "del", self.namespace, check=False)
-            self._lock_file.close()
-            self._lock_file = None
+        while self._locks:
+            self._locks.pop().close()  # closing the file releases the flock
         if self._config_path:
             Path(self._config_path).unlink(missing_ok=True)
             self._config_path = None
@@ -222,6 +217,21 @@ class NetLab:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.communicate()
+
+
+def _wait_for_lock(path: Path):
+    """Open path and hold an exclusive flock on it, waiting up to LOCK_TIMEOUT_S."""
+    handle = open(path, "w")  # noqa: SIM115 - stays open for the lab's lifetime
+    deadline = time.monotonic() + LOCK_TIMEOUT_S
+    while True:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return handle
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                handle.close()
+                raise TimeoutError(f"another netlab holds {path.name}") from None
+            time.sleep(0.2)
 
 
 def _last_json_line(text: str | None) -> dict | None:
