@@ -1,0 +1,149 @@
+"""The stale watcher: runs in the web app, so a dead collector is still noticed.
+
+Each check reads the newest stored timestamp of every configured server and the open 'stale' alerts,
+opens one for a server with no result for longer than stale_after_seconds, and resolves it once a fresh
+row appears. It keeps no state between checks, so any number of watchers (web workers, restarts) agree;
+the store's idempotent insert keeps the alert single and only the watcher that made a change reports it.
+"""
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+from datetime import datetime
+from typing import Callable
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+
+from collector.alerts import STALE, AlertEvent, OpenAlert, Rule, Subject, describe, make_event, stale_rule
+from collector.alertmanager import publish
+from collector.config import Config, Server
+from storage.alertstore import apply_events, load_open
+from storage.schema import ping_results
+from storage.timeutil import iso_z, to_naive_utc, utcnow
+from storage.writer import Writer
+
+log = logging.getLogger("collector.stale")
+
+
+def latest_times(engine: Engine, server_ids: list[str]) -> dict[str, datetime]:
+    """The newest stored timestamp of each server id that has any rows (one index seek per server)."""
+    found = {}
+    with engine.connect() as conn:
+        for sid in server_ids:
+            at = conn.execute(select(func.max(ping_results.c.timestamp)).where(ping_results.c.server_id == sid)).scalar()
+            if at is not None:
+                found[sid] = at
+    return found
+
+
+def default_interval(stale_after_seconds: float) -> float:
+    """Check five times per stale period, at most once a minute and at least once a second."""
+    return min(60.0, max(1.0, stale_after_seconds / 5))
+
+
+class StaleWatcher:
+    """A thread that opens and resolves 'stale' alerts; start() and stop() are safe to repeat."""
+
+    def __init__(self, config: Config, writer: Writer, read_engine: Engine, notifier=None, *,
+                 interval_seconds: float | None = None, now: Callable[[], datetime] = utcnow, name: str | None = None):
+        self.config = config
+        self.writer = writer
+        self.read_engine = read_engine
+        self.notifier = notifier
+        self.now = now
+        self.name = name or config.collector_name or socket.gethostname()
+        self.rule: Rule = stale_rule(config.stale_after_seconds)
+        self.interval_seconds = interval_seconds or default_interval(config.stale_after_seconds)
+        # A server that never stored a row is measured from the watcher's start, not from the epoch.
+        self.started_at = to_naive_utc(now())
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._failing = False
+
+    # -- life cycle -------------------------------------------------------------------------------------
+    def start(self) -> "StaleWatcher":
+        """Start the checking thread (no-op when it already runs)."""
+        if self._thread and self._thread.is_alive():
+            return self
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name="stale-watcher", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float | None = 5.0) -> None:
+        """Ask the thread to end and wait for it (no-op when stopped)."""
+        self._stop.set()
+        thread = self._thread
+        if thread and thread.is_alive() and thread is not threading.current_thread():
+            thread.join(timeout)
+
+    def is_alive(self) -> bool:
+        """True while the thread runs."""
+        return bool(self._thread and self._thread.is_alive())
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self._guarded_check()
+            self._stop.wait(self.interval_seconds)
+
+    def _guarded_check(self) -> None:
+        """check_once, logging a failure once per outage rather than every interval."""
+        try:
+            self.check_once()
+        except Exception:  # noqa: BLE001 - the watcher must outlive a locked or missing database
+            if not self._failing:
+                log.exception("stale check failed; retrying every %.0f s", self.interval_seconds)
+            self._failing = True
+        else:
+            if self._failing:
+                log.info("stale check works again")
+            self._failing = False
+
+    # -- one check --------------------------------------------------------------------------------------
+    def check_once(self) -> list[AlertEvent]:
+        """Compare every server's newest row with stale_after_seconds; store, log and notify the changes."""
+        now = to_naive_utc(self.now())
+        servers = self.config.servers
+        latest = latest_times(self.read_engine, [s.id for s in servers])
+        open_rows = {r["server_id"]: r for r in load_open(self.read_engine, kinds=(STALE,))}
+        events = [e for s in servers for e in self._judge(s, latest.get(s.id), open_rows.get(s.id), now)]
+        stored = apply_events(self.writer, events)
+        publish(stored, self.notifier, log)
+        return stored
+
+    def _judge(self, server: Server, latest: datetime | None, row: dict | None, now: datetime) -> list[AlertEvent]:
+        """The events for one server: open when too old, a worse peak while open, resolve when fresh."""
+        age = (now - (latest or self.started_at)).total_seconds()
+        if self.rule.severity(age) is not None:
+            return [self._opened(server, latest, age, now)] if row is None else self._aged(row, age, now)
+        if row is not None and latest is not None:
+            return [self._resolved(row, latest, now)]
+        return []
+
+    def _opened(self, server: Server, latest: datetime | None, age: float, now: datetime) -> AlertEvent:
+        subject = Subject(server.id, server.partner, server.country)
+        alert = OpenAlert(subject, self.rule.severity(age), age, latest or self.started_at)
+        last = f"last result {iso_z(latest)}" if latest else "no result stored yet"
+        message = describe(self.rule, subject, age, alert.severity, last)
+        return make_event("open", self.rule, subject, alert, age, now, message, collector=self.name)
+
+    def _aged(self, row: dict, age: float, now: datetime) -> list[AlertEvent]:
+        """Record the growing age as the alert's peak (no log line, no notification)."""
+        if row["peak"] is not None and age <= row["peak"]:
+            return []
+        alert, subject = self._from_row(row, age)
+        message = describe(self.rule, subject, age, alert.severity)
+        return [make_event("update", self.rule, subject, alert, age, now, message, collector=self.name)]
+
+    def _resolved(self, row: dict, latest: datetime, now: datetime) -> AlertEvent:
+        alert, subject = self._from_row(row, row["peak"])
+        age = (now - latest).total_seconds()
+        message = (f"No results (stale) on {subject.where()} resolved: results are stored again "
+                   f"(latest {iso_z(latest)}); longest gap {self.rule.fmt(alert.peak or 0)}")
+        return make_event("resolve", self.rule, subject, alert, age, now, message, collector=self.name)
+
+    def _from_row(self, row: dict, peak: float | None) -> tuple[OpenAlert, Subject]:
+        subject = Subject(row["server_id"], row["partner"], row["country"])
+        return OpenAlert(subject, row["severity"], peak, row["started_at"]), subject

@@ -1,0 +1,89 @@
+"""Store alert events in the alerts table and load the open alerts back (SQLAlchemy Core).
+
+Events are duck-typed (collector.alerts.AlertEvent) so storage does not depend on the collector.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Any, Iterable, Iterator
+
+from sqlalchemy import and_, exists, insert, literal, select, update
+from sqlalchemy.engine import Connection, Engine
+
+from storage.schema import alerts
+from storage.timeutil import to_naive_utc
+
+# The connectivity alert belongs to one monitoring host, so it is matched by collector as well.
+HOST_KINDS = ("connectivity",)
+
+
+@contextmanager
+def _transaction(target: Any) -> Iterator[Connection]:
+    """One transaction on a bare Engine, or through a Writer so alert writes queue behind round writes."""
+    if isinstance(target, Engine):
+        with target.begin() as conn:
+            yield conn
+        return
+    # Writer's transaction() holds its lock and marks the thread as writing, so the DatabaseHandler does
+    # not deadlock on a record logged meanwhile; older Writers only have the lock.
+    begin = getattr(target, "transaction", None) or getattr(target, "_transaction", None)
+    if begin is None:
+        with target._lock, target.engine.begin() as conn:
+            yield conn
+        return
+    with begin() as conn:
+        yield conn
+
+
+def _match(event) -> Any:
+    """WHERE clause of the open alert an event is about."""
+    clause = and_(alerts.c.kind == event.kind, alerts.c.state == "open",
+                  alerts.c.server_id.is_(None) if event.server_id is None else alerts.c.server_id == event.server_id)
+    if event.kind in HOST_KINDS:
+        clause = and_(clause, alerts.c.collector.is_(None) if event.collector is None
+                      else alerts.c.collector == event.collector)
+    return clause
+
+
+def _open(conn: Connection, event) -> int:
+    """Insert the alert unless the same one is already open: one INSERT ... SELECT ... WHERE NOT EXISTS,
+    atomic in SQLite, so two processes (or two web workers) never open it twice."""
+    values = {"server_id": event.server_id, "partner": event.partner, "country": event.country,
+              "kind": event.kind, "severity": event.severity, "state": "open",
+              "started_at": to_naive_utc(event.started_at), "updated_at": to_naive_utc(event.at),
+              "resolved_at": None, "peak": event.peak, "message": event.message, "collector": event.collector}
+    columns = list(values)
+    row = select(*[literal(v, alerts.c[k].type).label(k) for k, v in values.items()])
+    stmt = insert(alerts).from_select(columns, row.where(~exists().where(_match(event))))
+    return conn.execute(stmt).rowcount
+
+
+def _change(conn: Connection, event) -> int:
+    """Escalate, update or resolve the matching open alert; returns the number of rows changed."""
+    values = {"severity": event.severity, "peak": event.peak, "updated_at": to_naive_utc(event.at),
+              "message": event.message}
+    if event.action == "resolve":
+        values.update(state="resolved", resolved_at=to_naive_utc(event.at))
+    return conn.execute(update(alerts).where(_match(event)).values(**values)).rowcount
+
+
+def apply_events(target, events: Iterable) -> list:
+    """Write events to the alerts table in one transaction; returns the events that changed a row.
+
+    An 'open' for an alert that is already open, or a change to one that is no longer open, changes
+    nothing and is left out of the result, so callers log and notify each change exactly once.
+    """
+    events = list(events)
+    if not events:
+        return []
+    with _transaction(target) as conn:
+        return [e for e in events if (_open(conn, e) if e.action == "open" else _change(conn, e)) > 0]
+
+
+def load_open(engine: Engine, kinds: Iterable[str] | None = None) -> list[dict]:
+    """Every open alert (optionally only these kinds) as dicts of the alerts table's columns, oldest first."""
+    stmt = select(alerts).where(alerts.c.state == "open").order_by(alerts.c.started_at, alerts.c.id)
+    if kinds is not None:
+        stmt = stmt.where(alerts.c.kind.in_(list(kinds)))
+    with engine.connect() as conn:
+        return [dict(row._mapping) for row in conn.execute(stmt)]
