@@ -1,8 +1,18 @@
-"""The REST API blueprint (/api/...), sharing the read-side queries with the dashboard."""
+"""The REST API (/api/...), /healthz and /metrics, on the Dash app's Flask server."""
 from flask import Flask
 
 
 def register_api(server: Flask) -> None:
-    """Register the API routes on the Flask server."""
-    from api.routes import bp
-    server.register_blueprint(bp)
+    """Register the API's routes, error handlers and per-app state on the Flask server."""
+    from api import ops, routes
+    from api.errors import register_error_handlers
+    from api.metrics import make_registry
+    from runtime import EXTENSION_KEY
+    from storage.timeutil import utcnow
+
+    runtime = server.extensions[EXTENSION_KEY]
+    server.extensions[ops.STATE_KEY] = ops.ApiState(started_at=utcnow(),
+                                                    registry=make_registry(runtime.read_engine, runtime.config))
+    server.register_blueprint(routes.bp)
+    server.register_blueprint(ops.bp)
+    register_error_handlers(server)

@@ -1,17 +1,82 @@
-"""REST routes (placeholder until the API issue lands)."""
-from flask import Blueprint, jsonify
+"""The REST routes under /api/, sharing the read-side queries (queries/) with the dashboard."""
+from __future__ import annotations
 
-from queries.status import server_status
+from flask import Blueprint, Response, jsonify, request
+
+from api.errors import handle_errors_of
+from api.openapi import openapi_document
+from api.params import bounded_int, choice, filters_from, optional_time, single
+from queries.export import iter_csv, iter_json
+from queries.filters import Filters
+from queries.logs import log_records, recent_logs
+from queries.pingdata import EXPORT_COLUMNS, GROUPS, bucket_seconds_for, export_chunks, ping_series
+from queries.series import gap_seconds_for, series_frame, series_payload
+from queries.status import server_status, status_records
 from runtime import get_runtime
 from storage.timeutil import iso_z, utcnow
 
-bp = Blueprint("api", __name__)
+bp = handle_errors_of(Blueprint("api", __name__))
+EXPORT_CHUNK_ROWS = 5000
+LOG_LIMIT = (1, 1000)
+
+
+@bp.get("/api/ping-data")
+def ping_data():
+    """Latency, loss and jitter per country or server, bucketed; JSON or CSV."""
+    args = request.args
+    filters = filters_from(args)
+    group = choice(args, "group", GROUPS, "country")
+    fmt = choice(args, "format", ("json", "csv"), "json")
+    rt = get_runtime()
+    size = bucket_seconds_for(filters)
+    frame = ping_series(rt.read_engine, filters, group, size)
+    series = series_payload(frame, group, size, gap_seconds_for(size, rt.config.interval_seconds))
+    if fmt == "csv":
+        return Response(iter_csv([series_frame(series, group)]), mimetype="text/csv")
+    return jsonify({"start": iso_z(filters.start), "end": iso_z(filters.end), "bucket_seconds": size,
+                    "group": group, "series": series})
+
+
+@bp.get("/api/export-data")
+def export_data():
+    """Every stored column of the selected rows, streamed as a CSV or JSON download."""
+    filters = filters_from(request.args)
+    fmt = choice(request.args, "format", ("csv", "json"), "csv")
+    # A generator body: Flask sends each piece as it is produced, and the query only runs while sending.
+    chunks = export_chunks(get_runtime().read_engine, filters, EXPORT_CHUNK_ROWS)
+    head = {"start": iso_z(filters.start), "end": iso_z(filters.end)}
+    body = iter_csv(chunks, EXPORT_COLUMNS) if fmt == "csv" else iter_json(chunks, head)
+    mimetype = "text/csv" if fmt == "csv" else "application/json"
+    disposition = f'attachment; filename="{export_filename(filters, fmt)}"'
+    return Response(body, mimetype=mimetype, headers={"Content-Disposition": disposition})
+
+
+def export_filename(filters: Filters, fmt: str) -> str:
+    """A download name that says what window the file covers."""
+    return f"latency-{filters.start:%Y%m%dT%H%M%SZ}-{filters.end:%Y%m%dT%H%M%SZ}.{fmt}"
 
 
 @bp.get("/api/servers/status")
 def servers_status():
-    """Current status of every configured server."""
-    rt = get_runtime()
-    df = server_status(rt.read_engine, rt.config)
-    return jsonify({"generated_at": iso_z(utcnow()), "servers": [
-        {"id": r["server_id"], "status": r["status"]} for r in df.to_dict("records")]})
+    """Current status of every configured server (unknown until it has a stored round)."""
+    rt, now = get_runtime(), utcnow()
+    frame = server_status(rt.read_engine, rt.config, now)
+    return jsonify({"generated_at": iso_z(now), "servers": status_records(frame, rt.config)})
+
+
+@bp.get("/api/logs")
+def logs():
+    """Recent log lines, newest first, by minimum level, module prefix, time and text."""
+    args = request.args
+    limit = bounded_int(args, "limit", 10, *LOG_LIMIT)
+    level, module, search = single(args, "level"), single(args, "module"), single(args, "search")
+    since = optional_time(args, "since")
+    frame = recent_logs(get_runtime().read_engine, limit, level, module, since, search)
+    return jsonify({"logs": log_records(frame)})
+
+
+@bp.get("/api/openapi.json")
+def openapi():
+    """The OpenAPI 3.1 description of every route."""
+    return jsonify(openapi_document())
+

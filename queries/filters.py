@@ -9,6 +9,9 @@ from storage.timeutil import to_naive_utc, utcnow
 RANGES = {"1h": timedelta(hours=1), "24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
 RANGE_CHOICES = (*RANGES, "custom")
 MAX_CUSTOM_DAYS = 400
+# A cap on values per repeatable parameter: each becomes a bound SQL variable and SQLite
+# builds before 3.32 allow only 999 of them per statement.
+MAX_VALUES = 300
 
 
 class QueryError(ValueError):
@@ -37,15 +40,20 @@ def parse_time(param: str, value: str | None) -> datetime:
         raise QueryError(param, "is required when range=custom (ISO 8601, e.g. 2026-11-01T00:00:00Z)")
     try:
         parsed = datetime.fromisoformat(value.strip().replace("z", "Z").replace("Z", "+00:00"))
-    except ValueError:
-        raise QueryError(param, f"{value!r} is not an ISO 8601 date-time") from None
-    return to_naive_utc(parsed)
+        # OverflowError: an offset that moves year 1 or 9999 out of range when converted to UTC.
+        return to_naive_utc(parsed)
+    except (ValueError, OverflowError):
+        raise QueryError(param, f"{value!r} is not an ISO 8601 date-time (e.g. 2026-11-01T00:00:00Z)") from None
 
 
 def time_window(range_name: str | None, start: str | None, end: str | None,
                 now: datetime | None = None) -> tuple[str, datetime, datetime]:
-    """Resolve a range name (or custom start/end) to (range, start, end) in naive UTC."""
-    name = (range_name or "24h").strip()
+    """Resolve a range name (or custom start/end) to (range, start, end) in naive UTC.
+
+    Without a range name, a start or end implies range=custom rather than being silently ignored.
+    """
+    implied = "custom" if start or end else "24h"
+    name = (range_name or implied).strip()
     if name not in RANGE_CHOICES:
         raise QueryError("range", f"{name!r} is not one of {', '.join(RANGE_CHOICES)}")
     if name != "custom":
@@ -69,7 +77,10 @@ def _values(args, name: str) -> tuple[str, ...]:
     for item in raw or []:
         items = item if isinstance(item, (list, tuple)) else str(item).split(",")
         out.extend(str(v).strip() for v in items if str(v).strip())
-    return tuple(dict.fromkeys(out))
+    unique = tuple(dict.fromkeys(out))
+    if len(unique) > MAX_VALUES:
+        raise QueryError(name, f"at most {MAX_VALUES} values may be given, got {len(unique)}")
+    return unique
 
 
 def parse_filters(args, now: datetime | None = None) -> Filters:

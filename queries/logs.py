@@ -9,6 +9,7 @@ from sqlalchemy.engine import Engine
 
 from queries.filters import QueryError
 from storage.schema import logs
+from storage.timeutil import iso_z
 
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
@@ -30,7 +31,8 @@ def recent_logs(engine: Engine, limit: int = 10, level: str | None = None, modul
     """Up to `limit` log rows matching the filters, newest first."""
     stmt = select(logs).where(logs.c.level.in_(levels_at_least(level)))
     if module:
-        stmt = stmt.where(logs.c.module.like(f"{module}%"))
+        # autoescape: a % or _ in the name is matched literally, not as a LIKE wildcard.
+        stmt = stmt.where(logs.c.module.startswith(module, autoescape=True))
     if since is not None:
         stmt = stmt.where(logs.c.timestamp >= since)
     if search:
@@ -38,3 +40,10 @@ def recent_logs(engine: Engine, limit: int = 10, level: str | None = None, modul
     stmt = stmt.order_by(logs.c.timestamp.desc(), logs.c.id.desc()).limit(limit)
     with engine.connect() as conn:
         return pd.read_sql(stmt, conn)
+
+
+def log_records(df: pd.DataFrame) -> list[dict]:
+    """recent_logs rows in the API's shape: id, timestamp (ISO 8601 Z), level, module, message."""
+    rows = df.astype(object).where(df.notna(), None).to_dict("records")
+    return [{"id": int(r["id"]), "timestamp": iso_z(r["timestamp"]), "level": r["level"],
+             "module": r["module"], "message": r["message"]} for r in rows]

@@ -27,10 +27,23 @@ def bucket_seconds_for(filters: Filters, max_points: int = MAX_POINTS) -> int:
     return BUCKET_LADDER_SECONDS[-1]
 
 
-def _group_columns(group: str) -> list:
+def _group_columns(group: str) -> tuple[list, list]:
+    """(grouping key, label columns) for a group; labels are aggregated so a key is one series
+    even if a server's partner or country was renamed in the config during the window."""
     if group == "server":
-        return [pr.c.server_id.label("key"), pr.c.server_ip, pr.c.partner, pr.c.country]
-    return [pr.c.country.label("key")]
+        labels = [func.max(pr.c.server_ip).label("server_ip"), func.max(pr.c.partner).label("partner"),
+                  func.max(pr.c.country).label("country")]
+        return [pr.c.server_id.label("key")], labels
+    return [pr.c.country.label("key")], []
+
+
+def _series_aggregates() -> list:
+    """The per-bucket statistics; loss is packet-weighted, not a mean of per-round percentages."""
+    loss = 100.0 * (func.sum(pr.c.packets_lost) * 1.0) / func.nullif(func.sum(pr.c.packets_transmitted), 0)
+    return [func.avg(pr.c.avg_time).label("latency_ms"), func.min(pr.c.min_time).label("min_ms"),
+            func.max(pr.c.max_time).label("max_ms"), loss.label("loss_pct"),
+            func.avg(pr.c.jitter_time).label("jitter_ms"), func.avg(pr.c.mos).label("mos"),
+            func.count().label("rounds")]
 
 
 def ping_series(engine: Engine, filters: Filters, group: str = "country",
@@ -38,16 +51,12 @@ def ping_series(engine: Engine, filters: Filters, group: str = "country",
     """One row per (key, bucket): mean latency, min, max, loss %, mean jitter, mean MOS, round count."""
     size = bucket_seconds or bucket_seconds_for(filters)
     bucket = bucket_expr(pr.c.timestamp, size, dialect_of(engine)).label("bucket")
-    keys = _group_columns(group)
-    loss = (100.0 * (func.sum(pr.c.packets_lost) * 1.0) / func.nullif(func.sum(pr.c.packets_transmitted), 0))
-    stmt = select(*keys, bucket, func.avg(pr.c.avg_time).label("latency_ms"), func.min(pr.c.min_time).label("min_ms"),
-                  func.max(pr.c.max_time).label("max_ms"), loss.label("loss_pct"),
-                  func.avg(pr.c.jitter_time).label("jitter_ms"), func.avg(pr.c.mos).label("mos"),
-                  func.count().label("rounds"))
+    keys, labels = _group_columns(group)
+    stmt = select(*keys, *labels, bucket, *_series_aggregates())
     stmt = where_filters(stmt, filters).group_by(*keys, bucket).order_by(keys[0], bucket)
     with engine.connect() as conn:
         df = pd.read_sql(stmt, conn)
-    df["bucket"] = pd.to_datetime(df["bucket"], unit="s")
+    df["bucket"] = pd.to_datetime(df["bucket"].astype("int64"), unit="s")
     return df
 
 
@@ -55,7 +64,9 @@ def export_chunks(engine: Engine, filters: Filters, chunk_rows: int = 5000) -> I
     """Every stored column of the selected rows, oldest first, a chunk at a time (for streaming)."""
     stmt = where_filters(select(pr), filters).order_by(pr.c.timestamp, pr.c.id)
     with engine.connect().execution_options(stream_results=True) as conn:
-        yield from pd.read_sql(stmt, conn, chunksize=chunk_rows)
+        # Nullable dtypes: with numpy ones an integer column turns float in any chunk holding a null
+        # (old rows lack round_id, packets_*), so the same column would print 277 and 277.0.
+        yield from pd.read_sql(stmt, conn, chunksize=chunk_rows, dtype_backend="numpy_nullable")
 
 
 def server_rounds(engine: Engine, server_id: str, filters: Filters, limit: int = 500) -> pd.DataFrame:

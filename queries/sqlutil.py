@@ -12,13 +12,18 @@ def epoch_seconds(column, dialect: str):
     """A SQL expression for a DateTime column as whole seconds since 1970 (UTC)."""
     if dialect == "sqlite":
         return cast(func.strftime("%s", column), Integer)
-    return cast(func.extract("epoch", column), Integer)
+    # floor() first: a plain cast rounds, which would push 12:04:59.7 into the 12:05 bucket.
+    return cast(func.floor(func.extract("epoch", column)), Integer)
 
 
 def bucket_expr(column, bucket_seconds: int, dialect: str):
     """The start (epoch seconds) of the bucket each row falls in."""
     seconds = epoch_seconds(column, dialect)
-    return (seconds / literal_column(str(int(bucket_seconds)))) * literal_column(str(int(bucket_seconds)))
+    # An Integer-typed literal (not a bound parameter) so SELECT and GROUP BY render the same
+    # expression on PostgreSQL, and // so SQLAlchemy 2 emits integer division: plain / on
+    # integers renders as true division (x / (300 + 0.0)) and would not bucket at all.
+    size = literal_column(str(int(bucket_seconds)), Integer)
+    return (seconds // size) * size
 
 
 def where_filters(stmt, filters: Filters, table=ping_results):

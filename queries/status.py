@@ -7,9 +7,10 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from collector.config import Config
+from collector.config import THRESHOLD_NAMES, Config
+from queries.series import clean_number
 from storage.schema import ping_results as pr
-from storage.timeutil import utcnow
+from storage.timeutil import iso_z, utcnow
 
 STATUSES = ("up", "degraded", "down", "stale", "unknown")
 LATEST_COLUMNS = [pr.c.server_id, pr.c.timestamp, pr.c.avg_time, pr.c.min_time, pr.c.max_time,
@@ -53,3 +54,34 @@ def server_status(engine: Engine, config: Config, now: datetime | None = None) -
     df["stale"] = df["status"] == "stale"
     df["age_seconds"] = (now - df["timestamp"]).dt.total_seconds()
     return df
+
+
+def quality_of(latency_class) -> str | None:
+    """The latency class as an API quality word; None for 'down' or no data."""
+    return latency_class if latency_class in THRESHOLD_NAMES else None
+
+
+def warnings_of(row: dict, config: Config) -> list[str]:
+    """Why a server needs attention: the stored round's concerns, plus staleness."""
+    found = [c for c in (row.get("concerns") or "").split("; ") if c]
+    if row["status"] == "stale":
+        found.append(f"no result for {int(row['age_seconds'])} s (stale after {config.stale_after_seconds} s)")
+    return found
+
+
+def status_record(row: dict, config: Config) -> dict:
+    """One server_status row in the API's shape (field names carry their units)."""
+    stamp = row.get("timestamp")
+    return {"id": row["server_id"], "partner": row["partner"], "country": row["country"], "ip": row["ip"],
+            "dn_ext": row["dn_ext"], "status": row["status"], "quality": quality_of(row.get("latency_class")),
+            "latency_ms": clean_number(row.get("avg_time")), "loss_pct": clean_number(row.get("loss_percentage")),
+            "jitter_ms": clean_number(row.get("jitter_time")), "mos": clean_number(row.get("mos")),
+            "r_factor": clean_number(row.get("r_factor")),
+            "last_check": iso_z(stamp.to_pydatetime()) if stamp is not None else None,
+            "stale": bool(row["stale"]), "warnings": warnings_of(row, config)}
+
+
+def status_records(df: pd.DataFrame, config: Config) -> list[dict]:
+    """Every server_status row in the API's shape, in config order."""
+    records = df.astype(object).where(df.notna(), None).to_dict("records")
+    return [status_record(r, config) for r in records]

@@ -1,0 +1,53 @@
+"""Operational routes outside /api/: /healthz for load balancers and /metrics for Prometheus."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import Blueprint, Response, current_app, jsonify, request
+from prometheus_client import CollectorRegistry
+from prometheus_client.exposition import choose_encoder
+from sqlalchemy.exc import SQLAlchemyError
+
+from api.errors import handle_errors_of
+from api.health import database_down_report, health_report
+from queries.rounds import last_round
+from runtime import get_runtime
+from storage.timeutil import utcnow
+
+bp = handle_errors_of(Blueprint("ops", __name__))
+STATE_KEY = "latency_monitor_api"
+
+
+@dataclass
+class ApiState:
+    """Per-app state of the API: when it started (for /healthz) and its own metrics registry."""
+
+    started_at: datetime
+    registry: CollectorRegistry
+
+
+def api_state() -> ApiState:
+    """The ApiState of the app handling the current request."""
+    return current_app.extensions[STATE_KEY]
+
+
+@bp.get("/healthz")
+def healthz():
+    """200 while the collector finishes rounds on time, 503 (with the reason) when it is overdue."""
+    rt, now = get_runtime(), utcnow()
+    try:
+        found = last_round(rt.read_engine)
+    except SQLAlchemyError as exc:
+        body, status = database_down_report(now, rt.config, exc)
+    else:
+        finished = found["finished_at"] if found else None
+        body, status = health_report(finished, api_state().started_at, now, rt.config)
+    return jsonify(body), status
+
+
+@bp.get("/metrics")
+def metrics():
+    """Prometheus exposition of the per-server and per-round gauges, in the format the scraper asks for."""
+    encode, content_type = choose_encoder(request.headers.get("Accept", ""))
+    return Response(encode(api_state().registry), content_type=content_type)
