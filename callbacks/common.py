@@ -1,0 +1,58 @@
+"""Helpers every callback uses: filters from the URL, guarded queries, data signatures."""
+from __future__ import annotations
+
+import hashlib
+import logging
+from datetime import datetime
+from typing import Any, Callable
+from urllib.parse import parse_qsl
+
+from werkzeug.datastructures import MultiDict
+
+from queries.filters import Filters, QueryError, parse_filters
+
+log = logging.getLogger("dashboard")
+
+
+def query_args(search: str | None) -> MultiDict:
+    """The query string as the MultiDict Flask gives the API, so both parse it the same way."""
+    return MultiDict(parse_qsl((search or "").lstrip("?"), keep_blank_values=False))
+
+
+def filters_from_search(search: str | None, now: datetime | None = None) -> tuple[Filters, str | None]:
+    """The filters in the URL, or the defaults (last 24 h, everything) and the reason when they are invalid."""
+    try:
+        return parse_filters(query_args(search), now), None
+    except QueryError as exc:
+        return parse_filters({}, now), str(exc)
+
+
+def short_error(exc: BaseException) -> str:
+    """One line naming the error (database messages carry the SQL and a link on later lines)."""
+    first = (str(exc).strip().splitlines() or [""])[0][:240]
+    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+
+
+def fetch(what: str, fn: Callable[..., Any], *args, **kwargs) -> tuple[Any, str | None]:
+    """Run a query; on failure log it and return (None, a one-line reason) instead of raising."""
+    try:
+        return fn(*args, **kwargs), None
+    except Exception as exc:  # noqa: BLE001 - the page shows the reason instead of going blank
+        log.exception("dashboard could not load %s", what)
+        return None, short_error(exc)
+
+
+def signature(*parts: Any) -> str:
+    """A short stable digest of the values an output was drawn from."""
+    return hashlib.sha1(repr(parts).encode()).hexdigest()[:16]
+
+
+def view_key(filters: Filters, *extra: Any) -> str:
+    """What the user chose (not the moving window): used as uirevision, so zoom survives refreshes."""
+    window = filters.range if filters.range != "custom" else f"{filters.start}/{filters.end}"
+    return "|".join(map(str, (window, filters.countries, filters.partners, filters.servers, *extra)))
+
+
+def window_of(filters: Filters) -> tuple[datetime, datetime]:
+    """The (start, end) the graphs' time axes span."""
+    return filters.start, filters.end

@@ -1,0 +1,74 @@
+"""The overview's status callbacks: counts and cards, the startup notice, warnings and the log viewer."""
+from __future__ import annotations
+
+import pandas as pd
+from dash import Input, Output, callback
+
+from callbacks.common import fetch, filters_from_search
+from layouts import ids
+from layouts.panels import error_notice, log_list, notice, warnings_list
+from layouts.status import counts_bar, country_groups, empty_cards_note, startup_message, status_counts
+from queries.catalog import matching
+from queries.history import recent_results
+from queries.logs import recent_logs
+from queries.status import server_status
+from queries.warnings import current_warnings
+from runtime import get_runtime
+from storage.timeutil import utcnow
+
+HEARTBEAT_ROUNDS = 30
+LOG_LINES = 100
+
+
+def first_round_seconds(config) -> float:
+    """About how long a round takes: one packet a second, then the reply timeout, plus a margin."""
+    return float(config.ping_count) + float(config.ping_timeout) + 2.0
+
+
+def startup_notice(status: pd.DataFrame, runtime, now):
+    """The 'collector is starting' notice while no server has a result yet, else None."""
+    if not len(runtime.config.servers):
+        return notice("No servers are configured: add them to the config file's servers list.", color="warning")
+    if status["timestamp"].notna().any():
+        return None
+    collector = runtime.collector
+    here = bool(collector and collector.is_alive())
+    text = startup_message(here, runtime.config.interval_seconds, first_round_seconds(runtime.config), now)
+    return notice(text, icon="bi-hourglass-split")
+
+
+@callback(Output(ids.COUNTS, "children"), Output(ids.CARDS, "children"), Output(ids.NOTICE, "children"),
+          Input(ids.URL, "search"), Input(ids.REFRESH, "n_intervals"))
+def refresh_status(search, _n):
+    """Counts and a card per server matching the filters, plus the startup notice on a fresh database."""
+    rt, now = get_runtime(), utcnow()
+    filters, _ = filters_from_search(search, now)
+    status, error = fetch("the server status", server_status, rt.read_engine, rt.config, now)
+    if error:
+        return None, None, error_notice("the server status", error)
+    shown = matching(status, filters.countries, filters.partners)
+    beats, _ = fetch("recent rounds", recent_results, rt.read_engine, list(shown["server_id"]), HEARTBEAT_ROUNDS)
+    beats = beats if beats is not None else pd.DataFrame(columns=["server_id"])
+    cards = country_groups(shown, beats, search) if not shown.empty else empty_cards_note()
+    return counts_bar(status_counts(shown), len(shown)), cards, startup_notice(status, rt, now)
+
+
+@callback(Output(ids.WARNINGS, "children"), Input(ids.URL, "search"), Input(ids.REFRESH, "n_intervals"))
+def refresh_warnings(search, _n):
+    """Current warnings of the servers matching the filters, newest first."""
+    rt, now = get_runtime(), utcnow()
+    filters, _ = filters_from_search(search, now)
+    warnings, error = fetch("the warnings", current_warnings, rt.read_engine, rt.config, now)
+    if error:
+        return error_notice("the warnings", error)
+    return warnings_list(matching(warnings, filters.countries, filters.partners), now, search)
+
+
+@callback(Output(ids.LOG_TABLE, "children"), Input(ids.LOG_LEVEL, "value"), Input(ids.LOG_SEARCH, "value"),
+          Input(ids.REFRESH, "n_intervals"))
+def refresh_logs(level, text, _n):
+    """The latest log lines at or above the level, containing the search text."""
+    rt = get_runtime()
+    logs, error = fetch("the log", recent_logs, rt.read_engine, limit=LOG_LINES, level=level or None,
+                        search=(text or "").strip() or None)
+    return error_notice("the log", error) if error else log_list(logs)

@@ -1,0 +1,118 @@
+"""A server page's callbacks: header, history and distribution, recent rounds, warnings and log lines."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+from dash import Input, Output, State, callback, no_update
+
+from callbacks.common import fetch, filters_from_search, signature, view_key, window_of
+from callbacks.urlstate import server_id_from_path
+from figures.distribution import rtt_histogram
+from figures.empty import message_figure
+from figures.server import server_history_figure
+from layouts import ids
+from layouts.format import records
+from layouts.panels import concern_list, error_notice, log_list, notice, rounds_table
+from layouts.server import server_header
+from queries.catalog import find_server
+from queries.history import data_version, distribution_summary, round_samples, rtt_values
+from queries.logs import recent_logs
+from queries.pingdata import bucket_seconds_for, ping_series, server_rounds
+from queries.series import gap_seconds_for
+from queries.status import server_status
+from queries.warnings import concern_history, concern_summary
+from runtime import get_runtime
+from storage.timeutil import utcnow
+
+NO_DATA = "No measurements of this server in this time range."
+
+
+def _server(pathname):
+    """(server id, configured server dict or None) for the page's path."""
+    server_id = server_id_from_path(pathname)
+    return server_id, find_server(get_runtime().config, server_id) if server_id else None
+
+
+@callback(Output(ids.SERVER_HEADER, "children"), Input(ids.URL, "pathname"), Input(ids.REFRESH, "n_intervals"))
+def refresh_header(pathname, _n):
+    """Who the server is and its latest state."""
+    server_id, server = _server(pathname)
+    if server is None:
+        return notice(f"No configured server has the id {server_id!r}.", color="warning")
+    rt = get_runtime()
+    status, error = fetch("the server status", server_status, rt.read_engine, rt.config, utcnow())
+    if error:
+        return [server_header(server, None), error_notice("the server status", error)]
+    rows = records(status[status["server_id"] == server_id])
+    return server_header(server, rows[0] if rows else None)
+
+
+def server_figures(series, rounds, config, filters, bucket: int, dark: bool) -> tuple:
+    """(history, distribution) figures of one server."""
+    key = view_key(filters)
+    if series.empty:
+        return message_figure(NO_DATA, dark), message_figure(NO_DATA, dark)
+    history = server_history_figure(series, config.thresholds, bucket_seconds=bucket, limits=config.alert_conditions,
+                                    gap_seconds=gap_seconds_for(bucket, config.interval_seconds),
+                                    window=window_of(filters), dark=dark, uirevision=key)
+    values = rtt_values(rounds)
+    return history, rtt_histogram(values, distribution_summary(values), config.thresholds, dark=dark, uirevision=key)
+
+
+def _load_server_data(rt, filters, server_id: str, bucket: int):
+    """(series, rounds, error) for a server's figures."""
+    series, error = fetch("the history", ping_series, rt.read_engine, filters, "server", bucket)
+    if error:
+        return None, None, error
+    rounds, error = fetch("the samples", round_samples, rt.read_engine, filters, [server_id])
+    return series, rounds, error
+
+
+def history_failed(error: str, dark: bool) -> tuple:
+    """The server graphs' outputs when a query failed."""
+    failed = message_figure(f"Could not load the history. {error}", dark)
+    return failed, failed, None
+
+
+@callback(Output(ids.SERVER_HISTORY, "figure"), Output(ids.SERVER_DISTRIBUTION, "figure"),
+          Output(ids.SERVER_SIGNATURE, "data"),
+          Input(ids.URL, "pathname"), Input(ids.URL, "search"), Input(ids.REFRESH, "n_intervals"),
+          Input(ids.THEME_SWITCH, "value"), State(ids.SERVER_SIGNATURE, "data"))
+def refresh_server_graphs(pathname, search, _n, dark, previous):
+    """History and RTT distribution of the server in the time range; unchanged data sends nothing."""
+    rt, dark = get_runtime(), bool(dark)
+    server_id, server = _server(pathname)
+    if server is None:
+        return message_figure("Unknown server.", dark), message_figure("Unknown server.", dark), None
+    filters, _ = filters_from_search(search)
+    filters = replace(filters, countries=(), partners=(), servers=(server_id,))
+    version, error = fetch("the history", data_version, rt.read_engine, filters)
+    if error:
+        return history_failed(error, dark)
+    sig = signature(version, view_key(filters), dark)
+    if sig == previous:
+        return no_update, no_update, no_update
+    bucket = bucket_seconds_for(filters)
+    series, rounds, error = _load_server_data(rt, filters, server_id, bucket)
+    if error:
+        return history_failed(error, dark)
+    return (*server_figures(series, rounds, rt.config, filters, bucket, dark), sig)
+
+
+@callback(Output(ids.SERVER_ROUNDS, "children"), Output(ids.SERVER_CONCERNS, "children"),
+          Output(ids.SERVER_LOGS, "children"),
+          Input(ids.URL, "pathname"), Input(ids.URL, "search"), Input(ids.REFRESH, "n_intervals"))
+def refresh_server_tables(pathname, search, _n):
+    """Recent rounds, the warnings in the range and log lines that mention the server."""
+    server_id, server = _server(pathname)
+    if server is None:
+        return None, None, None
+    rt = get_runtime()
+    filters, _ = filters_from_search(search)
+    filters = replace(filters, countries=(), partners=(), servers=(server_id,))
+    rounds, r_err = fetch("the rounds", server_rounds, rt.read_engine, server_id, filters, 100)
+    history, c_err = fetch("the warnings", concern_history, rt.read_engine, server_id, filters)
+    logs, l_err = fetch("the log", recent_logs, rt.read_engine, limit=50, search=server_id)
+    return (error_notice("the rounds", r_err) if r_err else rounds_table(rounds),
+            error_notice("the warnings", c_err) if c_err else concern_list(concern_summary(history)),
+            error_notice("the log", l_err) if l_err else log_list(logs))

@@ -1,0 +1,1 @@
+"""Figure builders: pure functions from DataFrames to Plotly figures (no Dash, no database)."""

@@ -1,0 +1,58 @@
+"""The RTT distribution of one server: a histogram of every answered packet with its percentiles."""
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from figures.theme import CLASS_COLORS, palette, series_color, template
+from figures.timeseries import BAND_NAMES
+
+BINS = 60
+
+
+def histogram_range(values: pd.Series, fallback_high: float) -> tuple[float, float]:
+    """The x range to draw: the middle 99% of the packets with a margin, so rare spikes do not squash it."""
+    if values.empty:
+        return 0.0, fallback_high
+    low, high = float(values.quantile(0.005)), float(values.quantile(0.995))
+    span = max(high - low, 1.0)
+    return max(0.0, low - 0.25 * span), high + 0.25 * span
+
+
+def summary_text(summary: dict) -> str:
+    """'median 80.1 ms · p95 … · p99 …' and the packet count, for the corner of the chart."""
+    if not summary.get("count"):
+        return "no answered packets"
+    return (f"median {summary['p50']:.1f} ms · p95 {summary['p95']:.1f} ms · p99 {summary['p99']:.1f} ms"
+            f"<br>{summary['count']:,} packets")
+
+
+def rtt_histogram(values: pd.Series, summary: dict, thresholds: dict[str, float], *, dark: bool = False,
+                  uirevision: str = "") -> go.Figure:
+    """Histogram of RTTs with the median (solid) and p95 (dashed) marked and the class bounds dotted."""
+    low, high = histogram_range(values, float(thresholds["fair"]))
+    fig = go.Figure(layout={"template": template(dark), "uirevision": uirevision, "hovermode": "closest",
+                            "bargap": 0.05, "showlegend": False})
+    fig.add_trace(go.Histogram(x=values, xbins={"start": low, "end": high, "size": (high - low) / BINS},
+                               marker={"color": series_color(0), "opacity": 0.85},
+                               hovertemplate="%{x} ms: %{y} packets<extra></extra>"))
+    for name in BAND_NAMES:
+        if low < thresholds[name] < high:
+            fig.add_vline(x=thresholds[name], line={"color": CLASS_COLORS[name], "width": 1, "dash": "dot"},
+                          annotation_text=name, annotation_position="top",
+                          annotation_font={"size": 10, "color": CLASS_COLORS[name]})
+    _percentile_lines(fig, summary, dark)
+    fig.add_annotation(text=summary_text(summary), x=1, y=1, xref="paper", yref="paper", xanchor="right",
+                       yanchor="top", showarrow=False, align="right", bgcolor=palette(dark)["hover"], opacity=0.9,
+                       font={"size": 11, "color": palette(dark)["text"]})
+    fig.update_xaxes(title_text="round-trip time (ms)", range=[low, high])
+    fig.update_yaxes(title_text="packets")
+    return fig
+
+
+def _percentile_lines(fig: go.Figure, summary: dict, dark: bool) -> None:
+    """A solid line at the median and a dashed one at the 95th percentile."""
+    color = palette(dark)["text"]
+    for key, dash in (("p50", "solid"), ("p95", "dash")):
+        if summary.get(key) is not None:
+            fig.add_vline(x=summary[key], line={"color": color, "width": 1.5, "dash": dash})

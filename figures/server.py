@@ -1,0 +1,63 @@
+"""One server's history: latency with its min-max range over the threshold bands, loss and jitter below."""
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from figures.frames import band_polygon, insert_gaps, value_ceiling
+from figures.theme import CLASS_COLORS, palette, series_color, template
+from figures.timeseries import add_threshold_bands
+
+
+def _grid(dark: bool, uirevision: str, window) -> go.Figure:
+    """Three stacked rows sharing time: latency (tall), loss, jitter."""
+    fig = make_subplots(rows=3, cols=1, shared_xaxes=True, row_heights=[0.6, 0.2, 0.2], vertical_spacing=0.06)
+    fig.update_layout(template=template(dark), uirevision=uirevision, showlegend=True)
+    if window is not None:
+        fig.update_xaxes(range=[window[0], window[1]], type="date")
+    return fig
+
+
+def _latency(fig: go.Figure, rows: pd.DataFrame, dark: bool) -> None:
+    """The min-max range as a band and the mean as a line."""
+    xs, ys = band_polygon(rows["bucket"], rows["min_ms"], rows["max_ms"])
+    fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line={"width": 0}, fill="toself", name="min-max",
+                             fillcolor=f"rgba({palette(dark)['smoke']}, 0.18)", hoverinfo="skip"), row=1, col=1)
+    fig.add_trace(go.Scatter(x=rows["bucket"], y=rows["latency_ms"], mode="lines", name="mean latency",
+                             line={"color": series_color(0), "width": 2}, connectgaps=False,
+                             customdata=rows[["min_ms", "max_ms"]].to_numpy(),
+                             hovertemplate="mean %{y:.1f} ms (min %{customdata[0]:.1f}, max %{customdata[1]:.1f})"
+                                           "<extra></extra>"), row=1, col=1)
+
+
+def _lower_rows(fig: go.Figure, rows: pd.DataFrame, limits: dict) -> None:
+    """Loss (row 2) and jitter (row 3) lines with their alert limits."""
+    fig.add_trace(go.Scatter(x=rows["bucket"], y=rows["loss_pct"], mode="lines", name="loss",
+                             line={"color": CLASS_COLORS["critical"], "width": 1.5, "shape": "hv"},
+                             connectgaps=False, hovertemplate="loss %{y:.1f}%<extra></extra>"), row=2, col=1)
+    fig.add_trace(go.Scatter(x=rows["bucket"], y=rows["jitter_ms"], mode="lines", name="jitter",
+                             line={"color": series_color(1), "width": 1.5}, connectgaps=False,
+                             hovertemplate="jitter %{y:.1f} ms<extra></extra>"), row=3, col=1)
+    for row, key in ((2, "max_packet_loss"), (3, "max_jitter")):
+        if limits.get(key) is not None:
+            fig.add_hline(y=limits[key], line={"color": CLASS_COLORS["poor"], "width": 1, "dash": "dash"},
+                          row=row, col=1)
+
+
+def server_history_figure(df: pd.DataFrame, thresholds: dict[str, float], *, bucket_seconds: int,
+                          gap_seconds: float, limits: dict, window=None, dark: bool = False,
+                          uirevision: str = "") -> go.Figure:
+    """Latency (mean and min-max), loss % and jitter of one server's ping_series rows."""
+    fig = _grid(dark, uirevision, window)
+    rows = insert_gaps(df, bucket_seconds, gap_seconds)
+    top = value_ceiling(df.get("latency_ms", pd.Series(dtype=float)) * 1.25, float(thresholds["excellent"]) * 1.2)
+    add_threshold_bands(fig, thresholds, top, dark, row=1, col=1)
+    _latency(fig, rows, dark)
+    _lower_rows(fig, rows, limits)
+    loss_top = value_ceiling(df.get("loss_pct", pd.Series(dtype=float)), float(limits.get("max_packet_loss") or 1) * 2)
+    jitter_top = value_ceiling(df.get("jitter_ms", pd.Series(dtype=float)), float(limits.get("max_jitter") or 1) * 1.5)
+    fig.update_yaxes(range=[0, top], title_text="latency ms", row=1, col=1)
+    fig.update_yaxes(range=[0, min(loss_top, 100.0)], title_text="loss %", row=2, col=1)
+    fig.update_yaxes(range=[0, jitter_top], title_text="jitter ms", row=3, col=1)
+    return fig

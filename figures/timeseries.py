@@ -1,0 +1,116 @@
+"""Latency, packet loss and jitter over time, one line per country or server, gaps left open."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from figures.frames import bucket_grid, insert_gaps, series_names, trace_uid, value_ceiling, value_matrix
+from figures.theme import CLASS_COLORS, palette, series_color, template
+
+BAND_NAMES = ("excellent", "good", "fair", "poor", "critical")
+BAND_OPACITY = {False: 0.07, True: 0.12}
+LABEL_MIN_SHARE = 0.12
+
+
+def threshold_bands(thresholds: dict[str, float]) -> list[tuple[str, float, float]]:
+    """(class, low, high) for each latency class, plus 'beyond' above the critical bound."""
+    bounds = [0.0] + [float(thresholds[name]) for name in BAND_NAMES]
+    bands = [(name, bounds[i], bounds[i + 1]) for i, name in enumerate(BAND_NAMES)]
+    return bands + [("beyond", bounds[-1], bounds[-1] * 100)]
+
+
+def add_threshold_bands(fig: go.Figure, thresholds: dict[str, float], top: float, dark: bool,
+                        row: int | None = None, col: int | None = None) -> None:
+    """Shade each latency class behind the data and label the bands that are in view."""
+    where = {} if row is None else {"row": row, "col": col}
+    for name, low, high in threshold_bands(thresholds):
+        if low >= top:
+            break
+        fig.add_hrect(y0=low, y1=high, fillcolor=CLASS_COLORS[name], opacity=BAND_OPACITY[bool(dark)],
+                      line_width=0, layer="below", **where)
+        if (min(high, top) - low) / top < LABEL_MIN_SHARE:
+            continue  # too thin to hold its label without overlapping the next one
+        label = f"{name} ≤ {high:g} ms" if name != "beyond" else f"> {low:g} ms"
+        fig.add_annotation(x=1, xref="x domain" if row is None else f"x{_axis_suffix(row)} domain",
+                           y=(low + min(high, top)) / 2, yref="y" if row is None else f"y{_axis_suffix(row)}",
+                           text=label, showarrow=False, xanchor="right",
+                           font={"size": 10, "color": CLASS_COLORS[name]}, opacity=0.9)
+
+
+def _axis_suffix(row: int) -> str:
+    """Plotly's axis name suffix of a subplot row ('' for the first)."""
+    return "" if row == 1 else str(row)
+
+
+def base_figure(dark: bool, window: tuple[datetime, datetime] | None, uirevision: str, title: str = "") -> go.Figure:
+    """An empty figure with the theme, the window as x range and a uirevision that keeps the user's zoom."""
+    fig = go.Figure(layout={"template": template(dark), "uirevision": uirevision})
+    if title:
+        fig.update_layout(title={"text": title, "x": 0, "xanchor": "left", "font": {"size": 14}})
+    if window is not None:
+        fig.update_xaxes(range=[window[0], window[1]], type="date")
+    return fig
+
+
+def _lines(fig: go.Figure, df: pd.DataFrame, column: str, names: dict[str, str], unit: str,
+           colors: dict[str, str] | None, shape: str = "linear") -> None:
+    """One line per key, in key order, with stable uids so legend choices survive a refresh."""
+    for i, (key, rows) in enumerate(df.groupby("key", sort=True)):
+        color = (colors or {}).get(str(key)) or series_color(i)
+        fig.add_trace(go.Scatter(
+            x=rows["bucket"], y=rows[column], name=names.get(str(key), str(key)), uid=trace_uid(column, key),
+            mode="lines", connectgaps=False, line={"color": color, "width": 2, "shape": shape},
+            hovertemplate=f"%{{y:.1f}} {unit}<extra>%{{fullData.name}}</extra>"))
+
+
+def latency_figure(df: pd.DataFrame, thresholds: dict[str, float], *, group: str, bucket_seconds: int,
+                   gap_seconds: float, window=None, dark: bool = False, uirevision: str = "",
+                   colors: dict[str, str] | None = None) -> go.Figure:
+    """Mean latency per bucket and key over the threshold bands."""
+    fig = base_figure(dark, window, uirevision)
+    top = value_ceiling(df.get("latency_ms", pd.Series(dtype=float)), float(thresholds["excellent"]) * 1.2)
+    add_threshold_bands(fig, thresholds, top, dark)
+    _lines(fig, insert_gaps(df, bucket_seconds, gap_seconds), "latency_ms", series_names(df, group), "ms", colors)
+    fig.update_yaxes(range=[0, top], title_text="latency (ms)", ticksuffix="")
+    return fig
+
+
+def metric_figure(df: pd.DataFrame, column: str, *, group: str, bucket_seconds: int, gap_seconds: float,
+                  unit: str, axis_title: str, limit: float | None = None, floor: float = 1.0, window=None,
+                  dark: bool = False, uirevision: str = "", colors: dict[str, str] | None = None) -> go.Figure:
+    """One metric (loss %, jitter ms) per bucket and key, with the alert limit as a dashed line."""
+    fig = base_figure(dark, window, uirevision)
+    _lines(fig, insert_gaps(df, bucket_seconds, gap_seconds), column, series_names(df, group), unit, colors,
+           shape="hv" if column == "loss_pct" else "linear")
+    top = value_ceiling(df.get(column, pd.Series(dtype=float)), max(floor, (limit or 0) * 1.5))
+    if limit is not None:
+        fig.add_hline(y=limit, line={"color": CLASS_COLORS["poor"], "width": 1, "dash": "dash"},
+                      annotation_text=f"alert above {limit:g} {unit}", annotation_position="top left",
+                      annotation_font={"size": 10, "color": palette(dark)["muted"]})
+    fig.update_yaxes(range=[0, min(top, 100.0) if unit == "%" else top], title_text=axis_title)
+    return fig
+
+
+# 0 % is a faint green (measured, nothing lost), any loss turns yellow, then orange and red; no data is blank.
+LOSS_SCALE = [[0.0, "rgba(22, 163, 74, 0.35)"], [0.0001, "#facc15"], [0.05, "#f59e0b"], [0.2, "#ea580c"],
+              [0.5, "#dc2626"], [1.0, "#7f1d1d"]]
+
+
+def loss_heatmap(df: pd.DataFrame, *, group: str, bucket_seconds: int, window, dark: bool = False,
+                 uirevision: str = "", colors: dict[str, str] | None = None) -> go.Figure:
+    """Packet loss as a strip per country or server: one cell per bucket, blank where nothing was measured
+    (colours encode loss here, so `colors` is accepted for a common signature and not used)."""
+    fig = base_figure(dark, window, uirevision)
+    matrix = value_matrix(df, "loss_pct", bucket_grid(window, bucket_seconds))
+    names = series_names(df, group)
+    fig.add_trace(go.Heatmap(
+        z=matrix.to_numpy(), x=matrix.columns, y=[names.get(str(k), str(k)) for k in matrix.index],
+        zmin=0, zmax=100, colorscale=LOSS_SCALE, hoverongaps=False,
+        colorbar={"title": {"text": "loss %", "side": "right"}, "thickness": 10, "len": 0.9, "outlinewidth": 0},
+        hovertemplate="%{y}<br>%{x}<br>loss %{z:.1f}%<extra></extra>"))
+    fig.update_yaxes(autorange="reversed", showgrid=False)
+    fig.update_xaxes(showgrid=False)
+    fig.update_layout(hovermode="closest")
+    return fig

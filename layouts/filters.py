@@ -1,0 +1,63 @@
+"""The filter bar: countries, partners, time range (with a custom UTC window) and the CSV export."""
+from __future__ import annotations
+
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+
+from layouts import ids
+
+RANGE_OPTIONS = [{"label": "1 h", "value": "1h"}, {"label": "24 h", "value": "24h"}, {"label": "7 d", "value": "7d"},
+                 {"label": "30 d", "value": "30d"}, {"label": "Custom", "value": "custom"}]
+DEFAULT_RANGE = "24h"
+
+
+def _multi(id_: str, options: list[str], placeholder: str, icon: str) -> html.Div:
+    """A labelled multi-select dropdown (empty = all)."""
+    return html.Div([
+        html.I(className=f"bi {icon} lm-filter-icon", title=placeholder),
+        dcc.Dropdown(id=id_, options=[{"label": o, "value": o} for o in options], value=[], multi=True,
+                     placeholder=placeholder, className="lm-dropdown"),
+    ], className="lm-filter lm-filter-select")
+
+
+def range_buttons() -> dbc.RadioItems:
+    """The time range as a group of toggle buttons."""
+    return dbc.RadioItems(id=ids.RANGE, options=RANGE_OPTIONS, value=DEFAULT_RANGE, className="btn-group lm-range",
+                          inputClassName="btn-check", labelClassName="btn btn-outline-secondary btn-sm",
+                          labelCheckedClassName="active")
+
+
+def custom_window() -> html.Div:
+    """Start and end date-time pickers, in UTC, shown when the range is Custom."""
+    return html.Div([
+        html.Span("Dates", className="text-body-secondary"),
+        dcc.DatePickerRange(id=ids.CUSTOM_DATES, display_format="YYYY-MM-DD", first_day_of_week=1,
+                            minimum_nights=0, className="lm-dates"),
+        html.Span("from", className="text-body-secondary"),
+        dbc.Input(id=ids.START_TIME, type="time", value="00:00", size="sm", className="lm-time", debounce=True),
+        html.Span("to", className="text-body-secondary"),
+        dbc.Input(id=ids.END_TIME, type="time", value="00:00", size="sm", className="lm-time", debounce=True),
+        html.Span("UTC", className="badge text-bg-secondary"),
+    ], id=ids.CUSTOM_ROW, className="lm-custom", hidden=True)
+
+
+def export_button() -> dbc.Button:
+    """Downloads the rows the filters select as CSV."""
+    return dbc.Button([html.I(className="bi bi-download me-1"), "CSV"], id=ids.EXPORT_BUTTON, size="sm",
+                      color="secondary", outline=True, title="Download the filtered rows as CSV")
+
+
+def filter_bar(countries: list[str], partners: list[str]) -> html.Section:
+    """The filter bar shared by every page."""
+    return html.Section([
+        html.Div([
+            _multi(ids.COUNTRY, countries, "All countries", "bi-globe2"),
+            _multi(ids.PARTNER, partners, "All partners", "bi-building"),
+            html.Div([html.I(className="bi bi-clock-history lm-filter-icon"), range_buttons()],
+                     className="lm-filter"),
+            custom_window(),
+            html.Div(export_button(), className="lm-filter lm-export"),
+        ], className="lm-filterbar"),
+        dbc.Alert(id=ids.FILTER_ALERT, color="warning", is_open=False, dismissable=True, className="mt-2 mb-0"),
+        dbc.Alert(id=ids.EXPORT_ALERT, color="danger", is_open=False, dismissable=True, className="mt-2 mb-0"),
+    ], className="lm-filters", **{"aria-label": "filters"})

@@ -1,0 +1,61 @@
+"""How numbers and times read on the page (pure functions; '–' for a missing value)."""
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+MISSING = "–"
+
+
+def _missing(value) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT or (
+        not isinstance(value, (str, bytes)) and pd.isna(value))
+
+
+def ms(value, digits: int = 1) -> str:
+    """A duration in milliseconds: '23.4 ms'."""
+    return MISSING if _missing(value) else f"{float(value):.{digits}f} ms"
+
+
+def pct(value) -> str:
+    """A percentage: 0 as '0%', otherwise one decimal."""
+    if _missing(value):
+        return MISSING
+    return "0%" if float(value) == 0 else f"{float(value):.1f}%"
+
+
+def mos(value) -> str:
+    """A MOS score with two decimals."""
+    return MISSING if _missing(value) else f"{float(value):.2f}"
+
+
+def age(seconds) -> str:
+    """How long ago, compactly: '12 s ago', '4 min ago', '3 h ago', '2 d ago'."""
+    if _missing(seconds):
+        return "never"
+    s = max(0, int(seconds))
+    if s < 120:
+        return f"{s} s ago"
+    if s < 7200:
+        return f"{s // 60} min ago"
+    if s < 172800:
+        return f"{s // 3600} h ago"
+    return f"{s // 86400} d ago"
+
+
+def utc(value, seconds: bool = False) -> str:
+    """A stored (naive UTC) time as 'YYYY-MM-DD HH:MM[:SS]'."""
+    if _missing(value):
+        return MISSING
+    return pd.Timestamp(value).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+
+
+def records(df: pd.DataFrame) -> list[dict]:
+    """A frame's rows as dicts with None for every missing value (NaN is truthy; None is not)."""
+    return df.astype(object).where(df.notna(), None).to_dict("records")
+
+
+def has_text(value) -> bool:
+    """True for a non-blank string."""
+    return isinstance(value, str) and bool(value.strip())

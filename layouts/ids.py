@@ -1,0 +1,58 @@
+"""Component ids, defined once: layouts, callbacks and browser tests import these names."""
+
+PREFIX = "lm-"
+
+# App shell
+URL = PREFIX + "url"
+PAGE = PREFIX + "page"
+REFRESH = PREFIX + "refresh"
+REFRESH_SELECT = PREFIX + "refresh-select"
+PAUSE_SWITCH = PREFIX + "pause-switch"
+THEME_SWITCH = PREFIX + "theme-switch"
+THEME_SINK = PREFIX + "theme-sink"
+UPDATED_AT = PREFIX + "updated-at"
+NAV_HOME = PREFIX + "nav-home"
+
+# Filters (shared by every page; mirrored in the URL query string)
+COUNTRY = PREFIX + "country"
+PARTNER = PREFIX + "partner"
+RANGE = PREFIX + "range"
+CUSTOM_ROW = PREFIX + "custom-range"
+CUSTOM_DATES = PREFIX + "custom-dates"
+START_TIME = PREFIX + "start-time"
+END_TIME = PREFIX + "end-time"
+FILTER_ALERT = PREFIX + "filter-alert"
+EXPORT_BUTTON = PREFIX + "export-button"
+EXPORT_DOWNLOAD = PREFIX + "export-download"
+EXPORT_ALERT = PREFIX + "export-alert"
+
+# Overview page
+NOTICE = PREFIX + "notice"
+COUNTS = PREFIX + "counts"
+CARDS = PREFIX + "cards"
+WARNINGS = PREFIX + "warnings"
+GROUP_TOGGLE = PREFIX + "group-toggle"
+LATENCY_GRAPH = PREFIX + "latency-graph"
+LOSS_GRAPH = PREFIX + "loss-graph"
+JITTER_GRAPH = PREFIX + "jitter-graph"
+SERIES_SIGNATURE = PREFIX + "series-signature"
+SMOKE_SERVERS = PREFIX + "smoke-servers"
+SMOKE_MODE = PREFIX + "smoke-mode"
+SMOKE_GRAPH = PREFIX + "smoke-graph"
+SMOKE_SIGNATURE = PREFIX + "smoke-signature"
+LOG_LEVEL = PREFIX + "log-level"
+LOG_SEARCH = PREFIX + "log-search"
+LOG_TABLE = PREFIX + "log-table"
+
+# Server page
+BACK_LINK = PREFIX + "back-link"
+SERVER_HEADER = PREFIX + "server-header"
+SERVER_HISTORY = PREFIX + "server-history"
+SERVER_DISTRIBUTION = PREFIX + "server-distribution"
+SERVER_SIGNATURE = PREFIX + "server-signature"
+SERVER_ROUNDS = PREFIX + "server-rounds"
+SERVER_CONCERNS = PREFIX + "server-concerns"
+SERVER_LOGS = PREFIX + "server-logs"
+
+# Class names tests and CSS select on
+CARD_CLASS = PREFIX + "server-card"

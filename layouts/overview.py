@@ -1,0 +1,55 @@
+"""The overview page: counts, server cards by country, the graphs, warnings and the log viewer."""
+from __future__ import annotations
+
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+
+from layouts import ids
+from layouts.common import graph, panel
+
+LOG_LEVELS = [{"label": "All levels", "value": "DEBUG"}, {"label": "Info +", "value": "INFO"},
+              {"label": "Warnings +", "value": "WARNING"}, {"label": "Errors", "value": "ERROR"}]
+
+
+def _toggle(id_: str, options: list[tuple[str, str]], value: str) -> dbc.RadioItems:
+    """A small button-group toggle."""
+    return dbc.RadioItems(id=id_, options=[{"label": label, "value": v} for v, label in options], value=value,
+                          className="btn-group", inputClassName="btn-check",
+                          labelClassName="btn btn-outline-secondary btn-sm", labelCheckedClassName="active")
+
+
+def graphs_area() -> html.Div:
+    """Latency (with the country/server toggle), loss, jitter and the smoke view."""
+    group = _toggle(ids.GROUP_TOGGLE, [("country", "Per country"), ("server", "Per server")], "country")
+    smoke_tools = [dcc.Dropdown(id=ids.SMOKE_SERVERS, multi=True, placeholder="Choose servers",
+                                className="lm-dropdown lm-smoke-select"),
+                   _toggle(ids.SMOKE_MODE, [("bands", "Bands"), ("samples", "Samples")], "bands")]
+    return html.Div([
+        panel("Latency", graph(ids.LATENCY_GRAPH, "lm-graph lm-graph-tall"), "bi-graph-up", tools=group),
+        html.Div([panel("Packet loss", graph(ids.LOSS_GRAPH), "bi-reception-2"),
+                  panel("Jitter", graph(ids.JITTER_GRAPH), "bi-soundwave")], className="lm-pair"),
+        panel("RTT spread per round", graph(ids.SMOKE_GRAPH, "lm-graph-auto"), "bi-cloud-haze2", tools=smoke_tools),
+        dcc.Store(id=ids.SERIES_SIGNATURE), dcc.Store(id=ids.SMOKE_SIGNATURE),
+    ], className="lm-area-graphs")
+
+
+def log_viewer() -> html.Section:
+    """The latest log lines, filterable by level and text."""
+    tools = [dbc.Select(id=ids.LOG_LEVEL, options=LOG_LEVELS, value="INFO", size="sm", className="lm-log-level"),
+             dbc.Input(id=ids.LOG_SEARCH, type="search", placeholder="Search…", size="sm", debounce=True,
+                       className="lm-log-search")]
+    return panel("Log", html.Div(id=ids.LOG_TABLE), "bi-journal-text", tools=tools, class_name="lm-logs")
+
+
+def overview_layout() -> html.Div:
+    """The overview page's skeleton; callbacks fill every part."""
+    return html.Div([
+        html.Div(id=ids.NOTICE),
+        html.Div(id=ids.COUNTS, className="lm-counts"),
+        html.Div([
+            html.Div(panel("Servers", html.Div(id=ids.CARDS), "bi-hdd-network"), className="lm-area-status"),
+            graphs_area(),
+            html.Div([panel("Warnings", html.Div(id=ids.WARNINGS), "bi-bell", class_name="lm-warnings"),
+                      log_viewer()], className="lm-area-side"),
+        ], className="lm-overview"),
+    ])

@@ -1,0 +1,198 @@
+"""The dashboard's read-side queries: catalog, per-round samples, smoke bands, warnings."""
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import timedelta
+
+import pandas as pd
+import pytest
+
+from collector.probes.base import ProbeResult
+from queries.catalog import filter_choices, find_server, matching, servers_frame
+from queries.filters import parse_filters
+from queries.history import (data_version, distribution_summary, explode_samples, recent_results, round_samples,
+                             rtt_values, smoke_bands)
+from queries.warnings import (concern_history, concern_kind, concern_summary, current_warnings, split_concerns,
+                              warnings_from_status)
+from storage.engine import make_engine
+from tests.seeding import seed_history
+
+
+@pytest.fixture
+def engine(config, writer):
+    """A read-only engine on the test database."""
+    eng = make_engine(config.database_target(), readonly=True)
+    yield eng
+    eng.dispose()
+
+
+def window(seeded, hours=24):
+    """Filters covering the seeded history (it ends at seeded['end'])."""
+    return parse_filters({"range": "custom", "start": (seeded["end"] - timedelta(hours=hours)).isoformat() + "Z",
+                          "end": (seeded["end"] + timedelta(seconds=1)).isoformat() + "Z"})
+
+
+def rounds_frame(rows):
+    """A round_samples-shaped frame from (server, minute, samples, sent, received) tuples."""
+    base = pd.Timestamp("2026-11-01 12:00:00")
+    return pd.DataFrame([{"server_id": s, "timestamp": base + pd.Timedelta(minutes=m), "samples": json.dumps(smp),
+                          "packets_transmitted": sent, "packets_received": recv} for s, m, smp, sent, recv in rows])
+
+
+# -- catalog -----------------------------------------------------------------------------------
+
+def test_servers_frame_and_choices_follow_the_config(config):
+    frame = servers_frame(config)
+    assert list(frame["server_id"]) == ["127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.4"]
+    assert filter_choices(config) == {"countries": ["Egypt", "Kenya", "Nigeria"],
+                                      "partners": ["Lagos Link", "Nile Telecom", "Safari Voice"]}
+
+
+def test_matching_combines_country_and_partner(config):
+    frame = servers_frame(config)
+    assert list(matching(frame, ("Kenya", "Egypt"))["server_id"]) == ["127.0.0.1", "127.0.0.2", "127.0.0.4"]
+    assert list(matching(frame, ("Kenya",), ("Lagos Link",))["server_id"]) == []
+    assert len(matching(frame)) == 4
+
+
+def test_find_server(config):
+    assert find_server(config, "127.0.0.3")["partner"] == "Lagos Link"
+    assert find_server(config, "10.9.9.9") is None
+
+
+# -- history -----------------------------------------------------------------------------------
+
+def test_data_version_changes_when_a_round_is_written(seeded, engine):
+    filters = window(seeded)
+    before = data_version(engine, filters)
+    assert before[0] == 288 * 4
+    seed_history(seeded["writer"], seeded["config"], seeded["end"] + timedelta(seconds=0.5), rounds=1)
+    after = data_version(engine, replace(filters, end=filters.end + timedelta(seconds=1)))
+    assert after[0] == before[0] + 4 and after[1] > before[1]
+
+
+def test_data_version_of_an_empty_window(config, writer, engine):
+    assert data_version(engine, parse_filters({"range": "1h"})) == (0, None, None)
+
+
+def test_round_samples_returns_each_round_of_the_chosen_servers(seeded, engine):
+    df = round_samples(engine, window(seeded, hours=1), ["127.0.0.2"])
+    assert set(df["server_id"]) == {"127.0.0.2"}
+    assert len(df) == 13  # rounds every 5 minutes, both ends of the hour included
+    assert json.loads(df["samples"].iloc[0]) == [50.0] * 4
+    assert df["timestamp"].is_monotonic_increasing
+
+
+def test_explode_samples_keeps_lost_packets_as_nan():
+    long = explode_samples(rounds_frame([("a", 0, [10.0, None, 12.0], 3, 2), ("b", 0, [5.0], 1, 1)]))
+    assert len(long) == 4
+    assert long["rtt_ms"].isna().sum() == 1
+    assert list(long["server_id"]) == ["a", "a", "a", "b"]
+
+
+def test_explode_samples_tolerates_missing_and_broken_json():
+    frame = rounds_frame([("a", 0, [1.0], 1, 1)])
+    frame = pd.concat([frame, frame.assign(samples=None), frame.assign(samples="not json")], ignore_index=True)
+    assert explode_samples(frame)["rtt_ms"].dropna().tolist() == [1.0]
+
+
+def test_smoke_bands_quantiles_and_packet_weighted_loss():
+    rounds = rounds_frame([("a", 0, [10.0, 20.0, 30.0, 40.0, 50.0], 5, 5),
+                           ("a", 1, [None, None, 60.0, 70.0, 80.0], 5, 3),
+                           ("a", 10, [100.0], 1, 1)])
+    bands = smoke_bands(rounds, bucket_seconds=300)
+    assert len(bands) == 2
+    first = bands.iloc[0]
+    assert (first["rtt_min"], first["median"], first["rtt_max"]) == (10.0, 45.0, 80.0)
+    assert first["loss_pct"] == pytest.approx(20.0)
+    assert (first["rounds"], first["replies"]) == (2, 8)
+    assert bands.iloc[1]["median"] == 100.0
+
+
+def test_smoke_bands_of_a_server_that_never_answered():
+    bands = smoke_bands(rounds_frame([("a", 0, [None, None], 2, 0)]), bucket_seconds=60)
+    assert bands.iloc[0]["loss_pct"] == 100.0
+    assert pd.isna(bands.iloc[0]["median"]) and bands.iloc[0]["replies"] == 0
+
+
+def test_rtt_values_and_distribution_summary():
+    values = rtt_values(rounds_frame([("a", 0, [float(v) for v in range(1, 101)] + [None], 101, 100)]))
+    assert len(values) == 100
+    summary = distribution_summary(values)
+    assert summary["count"] == 100 and summary["p50"] == pytest.approx(50.5)
+    assert summary["p95"] == pytest.approx(95.05) and summary["p99"] == pytest.approx(99.01)
+    assert distribution_summary(pd.Series([], dtype=float)) == {"count": 0, "p50": None, "p95": None, "p99": None}
+
+
+def test_recent_results_keeps_the_last_rounds_per_server_oldest_first(seeded, engine):
+    beats = recent_results(engine, ["127.0.0.1", "127.0.0.4"], per_server=5)
+    assert beats.groupby("server_id").size().to_dict() == {"127.0.0.1": 5, "127.0.0.4": 5}
+    last = beats[beats["server_id"] == "127.0.0.1"]["timestamp"]
+    assert last.is_monotonic_increasing and last.iloc[-1] == pd.Timestamp(seeded["end"])
+    assert recent_results(engine, []).empty
+
+
+# -- warnings ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text, kind", [("no reply (100% loss)", "down"), ("probe failed: timeout", "down"),
+                                        ("high latency 180.0 ms (poor)", "latency"), ("packet loss 25.0%", "loss"),
+                                        ("jitter 41.0 ms", "jitter"), ("something new", "other")])
+def test_concern_kind(text, kind):
+    assert concern_kind(text) == kind
+
+
+def test_split_concerns():
+    assert split_concerns("packet loss 5.0%; jitter 40.0 ms; ") == ["packet loss 5.0%", "jitter 40.0 ms"]
+    assert split_concerns(None) == [] and split_concerns(float("nan")) == []
+
+
+def status_row(server_id, status, concerns=None, minutes_ago=1):
+    at = pd.Timestamp("2026-11-01 12:00:00") - pd.Timedelta(minutes=minutes_ago)
+    return {"server_id": server_id, "partner": "P", "country": "C", "ip": server_id, "status": status,
+            "concerns": concerns, "timestamp": at}
+
+
+def test_warnings_from_status_newest_first_and_worst_first():
+    status = pd.DataFrame([status_row("up", "up"), status_row("old", "stale", minutes_ago=30),
+                           status_row("slow", "degraded", "high latency 200.0 ms (poor); jitter 35.0 ms"),
+                           status_row("dead", "down", "no reply (100% loss)")])
+    warnings = warnings_from_status(status)
+    assert list(zip(warnings["server_id"], warnings["kind"])) == [
+        ("dead", "down"), ("slow", "latency"), ("slow", "jitter"), ("old", "stale")]
+    assert list(warnings["severity"]) == ["danger", "warning", "warning", "secondary"]
+    assert "since 2026-11-01 11:30" in warnings["message"].iloc[-1]
+
+
+def test_no_warnings_when_all_is_well():
+    assert warnings_from_status(pd.DataFrame([status_row("a", "up"), status_row("b", "unknown")])).empty
+
+
+def test_current_warnings_reads_the_latest_rows(config, writer, engine):
+    end = pd.Timestamp.now(tz="UTC").tz_localize(None).floor("s").to_pydatetime()
+
+    def lossy(k, r):
+        samples = [20.0, None, None, 20.0] if k == 2 else [20.0] * 4
+        return ProbeResult(transmitted=4, received=sum(s is not None for s in samples), samples_ms=samples)
+
+    seed_history(writer, config, end, rounds=3, interval_seconds=60, profile=lossy)
+    warnings = current_warnings(engine, config, now=end + timedelta(seconds=5))
+    assert list(warnings["server_id"]) == ["127.0.0.3"]
+    assert warnings["message"].iloc[0] == "packet loss 50.0%"
+
+
+def test_concern_history_and_summary(config, writer, engine):
+    end = pd.Timestamp("2026-11-01 12:00:00").to_pydatetime()
+
+    def sometimes_slow(k, r):
+        return ProbeResult(transmitted=4, received=4, samples_ms=[200.0 if r % 2 else 20.0] * 4)
+
+    seed_history(writer, config, end, rounds=6, interval_seconds=60, profile=sometimes_slow)
+    filters = parse_filters({"range": "custom", "start": "2026-11-01T11:00:00Z", "end": "2026-11-01T13:00:00Z"})
+    history = concern_history(engine, "127.0.0.1", filters)
+    assert len(history) == 3 and history["timestamp"].is_monotonic_decreasing
+    summary = concern_summary(history)
+    assert summary.to_dict("records") == [{
+        "kind": "latency", "rounds": 3, "first": pd.Timestamp("2026-11-01 11:56:00"),
+        "last": pd.Timestamp("2026-11-01 12:00:00"), "latest": "high latency 200.0 ms (poor)"}]
+    assert concern_summary(history.iloc[0:0]).empty
