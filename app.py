@@ -59,12 +59,19 @@ def create_app(config: Config | dict | str | None = None, *, start_collector: bo
     server = Flask(__name__)
     runtime = _build_runtime(config)
     server.extensions[EXTENSION_KEY] = runtime
+    # Everything is served from assets/ (vendored Bootstrap and icons): the page works with no internet.
+    # update_title=None: the tab title must not flicker "Updating..." on every auto-refresh.
     app = dash.Dash(__name__, server=server, title="Latency Monitor", suppress_callback_exceptions=True,
-                    external_stylesheets=[], serve_locally=True)
+                    external_stylesheets=[], serve_locally=True, assets_folder=str(HERE / "assets"),
+                    update_title=None)
     from api import register_api
+    from callbacks import register_callbacks
     from layouts import build_layout
     register_api(server)
+    from security import install_security
+    install_security(server, config)
     app.layout = build_layout
+    register_callbacks(app)
     if start_collector:
         start_embedded_collector(runtime, collector_factory)
     return app
@@ -90,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     runtime = app.server.extensions[EXTENSION_KEY]
     configure_logging(runtime.writer, config.collector_name or socket.gethostname(), config.log_file,
                       args.verbose, runtime.base_dir)
+    from security import check_startup
+    check_startup(app.server, args.host, args.debug)  # warns on a non-loopback --host without auth
     # Under --debug the reloader's watcher process re-runs this file; only its child
     # (WERKZEUG_RUN_MAIN=true) serves requests, so only the child runs the collector.
     if not args.no_collector and (not args.debug or os.environ.get("WERKZEUG_RUN_MAIN") == "true"):

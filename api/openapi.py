@@ -223,6 +223,29 @@ def paths() -> dict:
     }
 
 
+# Optional: with no auth configured every route is open ({}); with auth.api_token a bearer token, and with
+# auth.users a dashboard login session, opens every route but /healthz (security/auth.py).
+SECURITY = [{"bearerAuth": []}, {"sessionCookie": []}, {}]
+SECURITY_SCHEMES = {
+    "bearerAuth": {"type": "http", "scheme": "bearer",
+                   "description": "auth.api_token (or LATENCY_MONITOR_API_TOKEN): Authorization: Bearer <token>."},
+    "sessionCookie": {"type": "apiKey", "in": "cookie", "name": "latency_monitor_session",
+                      "description": "The session of a user logged in at /login (when auth.users is configured)."},
+}
+
+
+def with_auth(all_paths: dict) -> dict:
+    """Every route but /healthz: the security requirement and the 401 a request without credentials gets."""
+    unauthorized = {"description": "Authentication is configured and the request has neither a valid bearer token "
+                                   "nor a login session.", "content": content(ERROR_REF),
+                    "headers": {"WWW-Authenticate": {"schema": {"type": "string"},
+                                                     "description": 'Bearer realm="latency-monitor"'}}}
+    for path, item in all_paths.items():
+        if path != "/healthz":
+            item["get"].update(security=SECURITY, responses={**item["get"]["responses"], "401": unauthorized})
+    return all_paths
+
+
 @lru_cache(maxsize=1)
 def _document() -> dict:
     return {
@@ -231,8 +254,10 @@ def _document() -> dict:
                  "description": "Latency, loss and jitter of the SIP trunk partners' servers. Field names carry "
                                 "their units; times are ISO 8601 in UTC with a Z. Every error is "
                                 '{"error": "..."} naming the parameter and what was expected.'},
-        "paths": paths(),
-        "components": {"schemas": {"Error": obj({"error": {"type": "string"}}), "Series": series_schema(),
+        "paths": with_auth(paths()),
+        "security": [{}],  # /healthz is always open; the other routes say what they accept
+        "components": {"securitySchemes": SECURITY_SCHEMES,
+                       "schemas": {"Error": obj({"error": {"type": "string"}}), "Series": series_schema(),
                                    "PingData": ping_data_schema(), "Server": server_schema(),
                                    "LogLine": log_schema(), "Export": export_schema(), "Health": health_schema()}},
     }
