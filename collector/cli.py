@@ -59,15 +59,16 @@ def format_report(report: RoundReport) -> str:
 def run_forever(collector: Collector) -> None:
     """Run until Ctrl-C or SIGTERM, then stop after the current round."""
     done = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    # Both signals only set the flag: no KeyboardInterrupt can land mid-write, and SIGINT works even when
+    # the process was started with SIGINT ignored (a background job of a non-interactive shell).
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: done.set())
     collector.start()
     log.info("collector %s started: %d servers every %s s", collector.name,
              len(collector.config.servers), collector.config.interval_seconds)
-    try:
-        while not done.wait(1.0):
-            pass
-    except KeyboardInterrupt:
+    while not done.wait(1.0):
         pass
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # a second Ctrl-C while stopping still quits
     log.info("collector stopping")
     collector.stop()
 

@@ -3,16 +3,22 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from sqlalchemy.engine import URL
+
 PROBE_KINDS = ("auto", "ping", "fping", "tcp")
 THRESHOLD_NAMES = ("excellent", "good", "fair", "poor", "critical")
 
 # Labels are at most 63 letters, digits and hyphens, never starting or ending with a hyphen.
-_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
+# \Z, not $: "$" also matches before a trailing newline, which would let "host\n" through.
+_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)\Z")
+# An IPv6 zone (fe80::1%eth0) is an interface name; ipaddress accepts any text there.
+_ZONE = re.compile(r"[A-Za-z0-9_.]+\Z")
 
 
 class ConfigError(ValueError):
@@ -97,7 +103,8 @@ class Config:
         path = Path(self.raw["database_path"])
         if not path.is_absolute() and base_dir is not None:
             path = base_dir / path
-        return f"sqlite:///{path}"
+        # URL.create escapes "?", "#" and "%" that would otherwise be read as URL syntax.
+        return URL.create("sqlite", database=str(path)).render_as_string(hide_password=False)
 
 
 def is_valid_host(host: Any) -> bool:
@@ -105,10 +112,12 @@ def is_valid_host(host: Any) -> bool:
     if not isinstance(host, str) or not host or len(host) > 253:
         return False
     try:
-        ipaddress.ip_address(host)
-        return True
+        address = ipaddress.ip_address(host)
     except ValueError:
         pass
+    else:
+        zone = getattr(address, "scope_id", None)
+        return zone is None or bool(_ZONE.match(zone))
     labels = host[:-1].split(".") if host.endswith(".") else host.split(".")
     return all(_LABEL.match(label) for label in labels) and not labels[-1].isdigit()
 
@@ -120,6 +129,8 @@ def load_config(path: str | Path) -> Config:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read config file: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not valid JSON: not UTF-8 text (byte {exc.start})") from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -147,12 +158,12 @@ def _build_server(entry: dict, default_probe: str) -> Server:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    """A finite int or float (JSON NaN and Infinity parse to floats but are not usable numbers)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _positive(key: str, value: Any, errors: list[str], integer: bool = False) -> None:
-    kind = int if integer else (int, float)
-    if not isinstance(value, kind) or isinstance(value, bool) or value <= 0:
+    if not _is_number(value) or (integer and not isinstance(value, int)) or value <= 0:
         what = "a positive whole number" if integer else "a positive number"
         errors.append(f"{key}: {json.dumps(value)} must be {what}")
 
@@ -192,6 +203,20 @@ def _check_thresholds(data: dict, errors: list[str]) -> None:
             previous = (name, value)
 
 
+def _check_alerts(data: dict, errors: list[str]) -> None:
+    alerts = data.get("alert_conditions")
+    if alerts is None:
+        return
+    if not isinstance(alerts, dict):
+        errors.append("alert_conditions: must be an object with max_packet_loss and max_jitter")
+        return
+    for name, upper in (("max_packet_loss", 100), ("max_jitter", None)):
+        value = alerts.get(name)
+        if name in alerts and (not _is_number(value) or value < 0 or (upper is not None and value > upper)):
+            limit = f"from 0 to {upper}" if upper is not None else "of at least 0"
+            errors.append(f"alert_conditions.{name}: {json.dumps(value)} must be a number {limit}")
+
+
 def _check_os_params(data: dict, errors: list[str]) -> None:
     for key in ("windows_params", "unix_params"):
         params = data.get(key)
@@ -223,8 +248,9 @@ def _check_servers(data: dict, errors: list[str]) -> None:
         errors.append("servers: must be a list of server objects")
         return
     seen: dict[tuple, int] = {}
+    default_probe = data.get("probe", DEFAULTS["probe"])
     for i, entry in enumerate(servers):
-        key = _check_server(i, entry, errors)
+        key = _check_server(i, entry, errors, default_probe)
         if key is None:
             continue
         if key in seen:
@@ -234,7 +260,7 @@ def _check_servers(data: dict, errors: list[str]) -> None:
             seen[key] = i
 
 
-def _check_server(i: int, entry: Any, errors: list[str]) -> tuple | None:
+def _check_server(i: int, entry: Any, errors: list[str], default_probe: str) -> tuple | None:
     where = f"servers[{i}]"
     if not isinstance(entry, dict):
         errors.append(f"{where}: must be an object with partner, country, ip, dn_ext")
@@ -258,9 +284,19 @@ def _check_server(i: int, entry: Any, errors: list[str]) -> tuple | None:
         errors.append(f"{where}.port: {json.dumps(port)} must be a whole number from 1 to 65535")
     if len(errors) > before:
         return None
-    return (entry["ip"].lower(), port if probe == "tcp" else None)
+    # The key mirrors Server.id (results are keyed by it), with the effective probe and a canonical host.
+    return (_canonical_host(entry["ip"]), port if entry.get("probe", default_probe) == "tcp" else None)
+
+
+def _canonical_host(host: str) -> str:
+    """One spelling per host: ::1 and 0:0:0:0:0:0:0:1 are the same address, names ignore case."""
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        return host.lower().rstrip(".")
 
 
 _CHECKS: tuple[Callable[[dict, list[str]], None], ...] = (
-    _check_required, _check_numbers, _check_thresholds, _check_os_params, _check_strings, _check_servers,
+    _check_required, _check_numbers, _check_thresholds, _check_alerts, _check_os_params, _check_strings,
+    _check_servers,
 )

@@ -6,9 +6,9 @@ import logging.handlers
 import sys
 import threading
 import traceback
+from datetime import datetime, timezone
 from pathlib import Path
 
-from storage.timeutil import utcnow
 from storage.writer import Writer
 
 _installed: list[logging.Handler] = []
@@ -25,7 +25,9 @@ class DatabaseHandler(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         # A failing write may itself log; the guard stops that from recursing forever.
-        if getattr(self._busy, "on", False):
+        # A record logged while this thread holds the writer (e.g. by SQLAlchemy's pool inside a write)
+        # cannot be written now: the writer's lock is not re-entrant. The console and file still get it.
+        if getattr(self._busy, "on", False) or self.writer.writing_in_this_thread():
             return
         self._busy.on = True
         try:
@@ -37,7 +39,8 @@ class DatabaseHandler(logging.Handler):
 
     def _row(self, record: logging.LogRecord) -> dict:
         tb = "".join(traceback.format_exception(*record.exc_info)) if record.exc_info else None
-        return {"timestamp": utcnow(), "level": record.levelname, "message": record.getMessage(),
+        at = datetime.fromtimestamp(record.created, timezone.utc).replace(tzinfo=None)
+        return {"timestamp": at, "level": record.levelname, "message": record.getMessage(),
                 "module": record.name, "traceback": tb, "collector": self.collector}
 
 

@@ -70,8 +70,9 @@ def _rtt_stats(result: ProbeResult, rtts: list[float]) -> tuple:
 
 def measure(result: ProbeResult, thresholds: dict[str, float]) -> Measurement:
     """Derive every stored statistic from one probe result."""
-    rtts = [s for s in result.samples_ms if s is not None]
     received = result.received if result.error is None else 0
+    # A failed or silent probe measured nothing: ignore stray samples so no statistic contradicts received=0.
+    rtts = [s for s in result.samples_ms if s is not None] if received else []
     transmitted = max(result.transmitted, received)
     loss = 100.0 * (transmitted - received) / transmitted if transmitted else 100.0
     lo, avg, hi, mdev = _rtt_stats(result, rtts) if received else (None,) * 4

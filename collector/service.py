@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import socket
 import sys
 import threading
@@ -73,7 +74,9 @@ class Collector:
     def start(self) -> "Collector":
         """Start the background thread (no-op when it is already running)."""
         if self._thread and self._thread.is_alive():
-            return self
+            if not self._stop.is_set():
+                return self
+            self._thread.join()  # still finishing after a stop() that timed out: it would exit on its own
         self._stop.clear()
         self._thread = threading.Thread(target=self._loop, name="collector", daemon=True)
         self._thread.start()
@@ -104,7 +107,8 @@ class Collector:
     def _next_start(self, previous: float, interval: float) -> float:
         """Keep a fixed cadence: the next slot after now, skipping slots a long round overran."""
         now = self.clock()
-        slots = max(1, int((now - previous) // interval) + 1)
+        # A round that ends exactly on the next slot has not overrun it: start that slot at once.
+        slots = max(1, math.ceil((now - previous) / interval))
         if slots > 1:
             log.warning("round overran its interval; skipped %d scheduled round(s)", slots - 1)
         return previous + slots * interval
@@ -113,20 +117,31 @@ class Collector:
     def run_round(self) -> RoundReport:
         """Probe every server once, concurrently, store the round and return what was measured."""
         started_at, t0 = self.now(), self.clock()
-        results = self._probe_all(self.config.servers)
+        kinds = self._kinds(self.config.servers)
+        results = self._probe_all(self.config.servers, kinds)
         measured = [(s, measure(results[s.id], self.config.thresholds)) for s in self.config.servers]
-        rows = [self._row(server, m, started_at) for server, m in measured]
+        rows = [self._row(server, m, started_at, kinds[server.id]) for server, m in measured]
         round_id = self.writer.write_round(self.name, started_at, self.now(), rows)
         duration = self.clock() - t0
         self.last_round_at, self.rounds_run = self.now(), self.rounds_run + 1
         self._log_round(measured, rows, duration)
         return RoundReport(round_id, started_at, duration, measured)
 
-    def _probe_all(self, servers: tuple[Server, ...]) -> dict[str, ProbeResult]:
+    def _kinds(self, servers: tuple[Server, ...]) -> dict[str, str]:
+        """Each server's backend this round; 'auto' stays unresolved (and fails) if detection raises."""
+        auto = "auto"
+        if any(s.probe == "auto" for s in servers):
+            try:
+                auto = self._auto()
+            except Exception:  # noqa: BLE001 - the servers with an explicit probe still run
+                log.exception('could not resolve probe "auto"')
+        return {s.id: resolve_kind(s, auto) for s in servers}
+
+    def _probe_all(self, servers: tuple[Server, ...], kinds: dict[str, str]) -> dict[str, ProbeResult]:
         """Run each backend over its servers, the backends side by side."""
         groups: dict[str, list[Server]] = {}
         for server in servers:
-            groups.setdefault(resolve_kind(server, self._auto()), []).append(server)
+            groups.setdefault(kinds[server.id], []).append(server)
         results: dict[str, ProbeResult] = {}
         if not groups:
             return results
@@ -141,6 +156,8 @@ class Collector:
         targets = [Target(s.id, s.ip, s.port) for s in servers]
         try:
             found = self.probe_factory(kind).run(targets)
+            if not isinstance(found, dict):
+                raise TypeError(f"run() returned {type(found).__name__}, not a dict")
         except Exception as exc:  # noqa: BLE001
             log.exception("%s probe failed for %d server(s)", kind, len(servers))
             found = {}
@@ -148,7 +165,7 @@ class Collector:
         else:
             error = f"{kind} probe returned no result"
         count = self.config.ping_count
-        return {s.id: found.get(s.id) or ProbeResult.failed(count, error) for s in servers}
+        return {s.id: _usable(found.get(s.id)) or ProbeResult.failed(count, error) for s in servers}
 
     def _auto(self) -> str:
         if self.auto_kind is None:
@@ -156,12 +173,12 @@ class Collector:
             self.auto_kind = resolve_auto()
         return self.auto_kind
 
-    def _row(self, server: Server, m: Measurement, at: datetime) -> dict:
+    def _row(self, server: Server, m: Measurement, at: datetime, kind: str) -> dict:
         limits = self.config.alert_conditions
         found = concerns(m, self.config.thresholds, limits.get("max_packet_loss", 1), limits.get("max_jitter", 30))
         return dict(m.as_row(), server_id=server.id, server_ip=server.ip, country=server.country,
                     partner=server.partner, dn_ext=server.dn_ext, timestamp=at,
-                    probe=resolve_kind(server, self._auto()), concerns="; ".join(found) or None)
+                    probe=kind, concerns="; ".join(found) or None)
 
     def _log_round(self, measured, rows: list[dict], duration: float) -> None:
         up = sum(1 for _, m in measured if m.success)
@@ -170,3 +187,8 @@ class Collector:
             log.warning("%s %s (%s): %s", server.partner, server.country, server.id, row["concerns"])
         log.info("round finished in %.1f s: %d/%d servers answered, %d with concerns",
                  duration, up, len(measured), len(flagged))
+
+
+def _usable(result: object) -> ProbeResult | None:
+    """A backend's result for one server, or None when it gave nothing usable."""
+    return result if isinstance(result, ProbeResult) else None

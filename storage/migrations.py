@@ -11,7 +11,11 @@ def current_version(conn: Connection) -> int:
     """The stored schema version: 0 for the seed's tables, -1 for an empty database."""
     tables = set(inspect(conn).get_table_names())
     if "schema_info" in tables:
-        return conn.execute(select(schema_info.c.version)).scalar_one()
+        # Empty only if an earlier init_db died between creating it and recording the version (possible
+        # where DDL commits on its own); the upgrades are idempotent, so redo them from the seed.
+        stored = conn.execute(select(schema_info.c.version)).scalar()
+        if stored is not None:
+            return stored
     return 0 if "ping_results" in tables else -1
 
 
@@ -32,14 +36,43 @@ def _upgrade_from_seed(conn: Connection) -> None:
     # The seed had no server id: the IP was the identity.
     conn.execute(update(ping_results).where(ping_results.c.server_id.is_(None))
                  .values(server_id=ping_results.c.server_ip))
+    if conn.dialect.name == "sqlite":
+        for name in ("ping_results", "logs"):
+            if name in inspect(conn).get_table_names():
+                _normalise_seed_timestamps(conn, name)
+
+
+def _normalise_seed_timestamps(conn: Connection, table: str) -> None:
+    """Rewrite seed timestamps stored as ISO 'T' text or with an offset as naive UTC 'YYYY-MM-DD HH:MM:SS.SSS'.
+
+    Range filters compare the stored text, and '2024-05-01T10:00' sorts after every '2024-05-01 ...' bound.
+    Naive seed values are kept as they are: the seed did not record which zone they were in.
+    """
+    conn.execute(text(
+        f"UPDATE {table} SET timestamp = strftime('%Y-%m-%d %H:%M:%f', timestamp) "
+        "WHERE (timestamp GLOB '*T*' OR timestamp GLOB '*Z' OR timestamp GLOB '*[+-][0-9][0-9]:[0-9][0-9]') "
+        "AND strftime('%Y-%m-%d %H:%M:%f', timestamp) IS NOT NULL"))
 
 
 UPGRADES = {0: _upgrade_from_seed}
 
 
+def _lock_for_schema_change(conn: Connection) -> None:
+    """On SQLite, take the write lock before looking at the schema.
+
+    Python's sqlite3 runs DDL outside any transaction unless one was begun explicitly, so without this two
+    processes starting together (app workers, app + pinger.py) both see an empty file and the second dies
+    with "table ... already exists", and a crash mid-upgrade leaves half a schema. BEGIN IMMEDIATE makes
+    the whole of init_db one transaction; a second process waits (busy_timeout) and then finds it done.
+    """
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def init_db(engine: Engine) -> int:
     """Create or upgrade the schema to SCHEMA_VERSION; returns the version found before."""
     with engine.begin() as conn:
+        _lock_for_schema_change(conn)
         found = current_version(conn)
         version = max(found, 0)
         while version < SCHEMA_VERSION and found >= 0:

@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import threading
+from contextlib import contextmanager
 from datetime import datetime
 
 from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 
 from storage.schema import logs, ping_results, rounds
+from storage.timeutil import to_naive_utc
 
 
 class Writer:
@@ -16,23 +18,52 @@ class Writer:
     def __init__(self, engine: Engine):
         self.engine = engine
         self._lock = threading.Lock()
+        self._local = threading.local()
+
+    def writing_in_this_thread(self) -> bool:
+        """True while this thread is inside a write (a nested write would deadlock on the lock)."""
+        return getattr(self._local, "active", False)
+
+    @contextmanager
+    def _transaction(self):
+        """The lock, then one transaction; marks this thread as writing meanwhile."""
+        with self._lock:
+            self._local.active = True
+            try:
+                with self.engine.begin() as conn:
+                    yield conn
+            finally:
+                self._local.active = False
 
     def write_round(self, collector: str, started_at: datetime, finished_at: datetime,
                     rows: list[dict]) -> int:
         """Store a round and its results in one transaction; returns the round id."""
+        started_at, finished_at = to_naive_utc(started_at), to_naive_utc(finished_at)
         failures = sum(1 for r in rows if not r.get("success"))
         duration_ms = (finished_at - started_at).total_seconds() * 1000
-        with self._lock, self.engine.begin() as conn:
+        with self._transaction() as conn:
             round_id = conn.execute(insert(rounds).values(
                 collector=collector, started_at=started_at, finished_at=finished_at,
                 duration_ms=duration_ms, servers=len(rows), failures=failures)).inserted_primary_key[0]
             if rows:
-                conn.execute(insert(ping_results), [dict(r, round_id=round_id, collector=collector) for r in rows])
+                conn.execute(insert(ping_results), [_result_row(r, round_id, collector) for r in rows])
         return round_id
 
     def write_logs(self, entries: list[dict]) -> None:
         """Insert log rows (timestamp, level, message, module, traceback, collector)."""
         if not entries:
             return
-        with self._lock, self.engine.begin() as conn:
-            conn.execute(insert(logs), entries)
+        with self._transaction() as conn:
+            conn.execute(insert(logs), [_naive_timestamp(e) for e in entries])
+
+
+def _naive_timestamp(row: dict) -> dict:
+    """The row with its timestamp as naive UTC (SQLite would store an aware one's wall clock as is)."""
+    if isinstance(row.get("timestamp"), datetime):
+        return dict(row, timestamp=to_naive_utc(row["timestamp"]))
+    return row
+
+
+def _result_row(row: dict, round_id: int, collector: str) -> dict:
+    """A ping_results row tied to its round and collector."""
+    return dict(_naive_timestamp(row), round_id=round_id, collector=collector)
