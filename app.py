@@ -19,7 +19,11 @@ from collector.cli import base_dir, load_or_exit
 from collector.config import Config, validate_config
 from collector.logsetup import configure_logging
 from collector.service import Collector
-from runtime import EXTENSION_KEY, Runtime, SingleInstanceLock, read_engine_for
+from collector.notify import build_notifier
+from collector.stale import StaleWatcher
+from collector.supervisor import Supervisor
+from collector.instancelock import SingleInstanceLock, collector_lock_path
+from runtime import EXTENSION_KEY, Runtime, read_engine_for
 from storage import open_writer
 
 log = logging.getLogger("app")
@@ -43,13 +47,23 @@ def _build_runtime(config: Config) -> Runtime:
 
 
 def start_embedded_collector(runtime: Runtime, collector_factory=None) -> None:
-    """Start the embedded collector unless another process of this app already runs it."""
-    lock = SingleInstanceLock(runtime.base_dir / ".collector.lock")
+    """Start the embedded collector (with its supervisor) unless another process already runs one."""
+    lock = SingleInstanceLock(collector_lock_path(runtime.config, runtime.base_dir))
     if not lock.acquire():
-        log.info("another process runs the collector; this one serves the UI and API only")
+        log.info("another process runs the collector on this database; this one serves the UI and API only")
         return
     runtime.extras["collector_lock"] = lock
     runtime.collector = (collector_factory or Collector)(runtime.config, runtime.writer).start()
+    runtime.extras["supervisor"] = Supervisor(runtime.collector).start()
+
+
+def start_stale_watcher(runtime: Runtime) -> None:
+    """Watch for stale servers from the web app, which keeps running when a collector does not."""
+    notifier = runtime.collector.notifier if runtime.collector else build_notifier(runtime.config)
+    if notifier is not None and runtime.collector is None:
+        notifier.start()
+    runtime.extras["stale_watcher"] = StaleWatcher(runtime.config, runtime.writer, runtime.read_engine,
+                                                   notifier).start()
 
 
 def create_app(config: Config | dict | str | None = None, *, start_collector: bool = True,
@@ -74,6 +88,7 @@ def create_app(config: Config | dict | str | None = None, *, start_collector: bo
     register_callbacks(app)
     if start_collector:
         start_embedded_collector(runtime, collector_factory)
+        start_stale_watcher(runtime)
     return app
 
 
@@ -101,8 +116,10 @@ def main(argv: list[str] | None = None) -> int:
     check_startup(app.server, args.host, args.debug)  # warns on a non-loopback --host without auth
     # Under --debug the reloader's watcher process re-runs this file; only its child
     # (WERKZEUG_RUN_MAIN=true) serves requests, so only the child runs the collector.
-    if not args.no_collector and (not args.debug or os.environ.get("WERKZEUG_RUN_MAIN") == "true"):
-        start_embedded_collector(runtime)
+    if not args.debug or os.environ.get("WERKZEUG_RUN_MAIN") == "true":
+        if not args.no_collector:
+            start_embedded_collector(runtime)
+        start_stale_watcher(runtime)
     log.info("serving on http://%s:%d/ (collector %s)", args.host, args.port,
              "running" if runtime.collector else "off")
     if args.debug:

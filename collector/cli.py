@@ -9,6 +9,7 @@ import threading
 from pathlib import Path
 
 from collector.config import Config, ConfigError, load_config
+from collector.instancelock import SingleInstanceLock, collector_lock_path
 from collector.logsetup import configure_logging
 from collector.service import Collector, RoundReport
 from storage import open_writer
@@ -86,5 +87,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.once:
         print(format_report(collector.run_round()))
         return 0
-    run_forever(collector)
+    lock = SingleInstanceLock(collector_lock_path(config, base_dir(config)))
+    if not lock.acquire():
+        print(f"another collector already runs on this database (lock {lock.path}); not starting a second one",
+              file=sys.stderr)
+        return 1
+    try:
+        run_forever(collector)
+    finally:
+        lock.release()
     return 0

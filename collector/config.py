@@ -1,6 +1,7 @@
 """Load and validate config.json; every setting is declared once, as data, in SETTINGS."""
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import json
 import math
@@ -52,8 +53,16 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("probe", "auto", "Default probe: auto (fping if installed, else ping), ping, fping or tcp."),
     Setting("max_concurrent_probes", 64, "At most this many ping/tcp probes run at once."),
     Setting("log_file", "logs/monitor.log", "Rotating log file; null to log to the database and console only."),
-    Setting("alert_conditions", {"max_packet_loss": 1, "max_jitter": 30},
-            "Limits that raise a warning: max_packet_loss (%), max_jitter (ms)."),
+    Setting("alert_conditions", {"max_packet_loss": 1, "critical_packet_loss": 10, "max_jitter": 30,
+                                 "min_mos": None, "rounds_to_open": 2, "rounds_to_resolve": 2},
+            "Alert limits: max_packet_loss and critical_packet_loss (%), max_jitter (ms), min_mos (null = off), "
+            "rounds_to_open / rounds_to_resolve (consecutive bad / good rounds). Any subset may be given."),
+    Setting("control_targets", [], "Reliable hosts (e.g. your gateway); when all fail in a round the fault is the "
+            "monitoring host's own link: partner alerts are held back and one connectivity alert opens."),
+    Setting("notifications", [], "Alert notifications: a list of {\"url\": Apprise URL, \"min_severity\": "
+            "\"warning\" or \"critical\"} (Slack, Teams, Telegram, mailto, json:// webhooks, ...)."),
+    Setting("public_url", "http://127.0.0.1:5000", "Base URL of the dashboard, used for links in notifications."),
+    Setting("auth", {}, "Optional authentication: api_token, users, secret_key, ... (see Reliability and security)."),
     Setting("collector_name", None, "Name stored with each row; defaults to the host name."),
 )
 DEFAULTS = {s.name: s.default for s in SETTINGS}
@@ -88,7 +97,9 @@ class Config:
 
     def __getattr__(self, name: str) -> Any:
         if name in KNOWN_KEYS:
-            return self.raw.get(name, DEFAULTS[name])
+            default, value = DEFAULTS[name], self.raw.get(name, DEFAULTS[name])
+            # Object settings may give any subset of their keys; the rest keep their defaults.
+            return {**default, **value} if isinstance(default, dict) and isinstance(value, dict) else value
         raise AttributeError(name)
 
     @property
@@ -203,18 +214,78 @@ def _check_thresholds(data: dict, errors: list[str]) -> None:
             previous = (name, value)
 
 
+_ALERT_LIMITS = {  # name: (lowest, highest, whole number)
+    "max_packet_loss": (0, 100, False), "critical_packet_loss": (0, 100, False), "max_jitter": (0, None, False),
+    "min_mos": (1, 4.5, False), "rounds_to_open": (1, None, True), "rounds_to_resolve": (1, None, True),
+}
+
+
+def _limit_error(name: str, value: Any) -> str | None:
+    """The problem with one alert_conditions value, or None when it is fine."""
+    low, high, whole = _ALERT_LIMITS[name]
+    if name == "min_mos" and value is None:
+        return None
+    ok = _is_number(value) and value >= low and (high is None or value <= high) and (not whole or value == int(value))
+    if ok:
+        return None
+    kind = "a whole number" if whole else "a number"
+    span = f"from {low} to {high}" if high is not None else f"of at least {low}"
+    return f"alert_conditions.{name}: {json.dumps(value)} must be {kind} {span}"
+
+
 def _check_alerts(data: dict, errors: list[str]) -> None:
     alerts = data.get("alert_conditions")
     if alerts is None:
         return
     if not isinstance(alerts, dict):
-        errors.append("alert_conditions: must be an object with max_packet_loss and max_jitter")
+        errors.append(f"alert_conditions: must be an object with any of {', '.join(_ALERT_LIMITS)}")
         return
-    for name, upper in (("max_packet_loss", 100), ("max_jitter", None)):
-        value = alerts.get(name)
-        if name in alerts and (not _is_number(value) or value < 0 or (upper is not None and value > upper)):
-            limit = f"from 0 to {upper}" if upper is not None else "of at least 0"
-            errors.append(f"alert_conditions.{name}: {json.dumps(value)} must be a number {limit}")
+    for name, value in alerts.items():
+        if name not in _ALERT_LIMITS:
+            errors.append(f"alert_conditions.{name}: unknown key; expected one of {', '.join(_ALERT_LIMITS)}")
+        elif (problem := _limit_error(name, value)) is not None:
+            errors.append(problem)
+
+
+def _check_control_targets(data: dict, errors: list[str]) -> None:
+    targets = data.get("control_targets")
+    if targets is None:
+        return
+    if not isinstance(targets, list):
+        errors.append("control_targets: must be a list of IP addresses or host names")
+        return
+    for i, host in enumerate(targets):
+        if not is_valid_host(host):
+            errors.append(f"control_targets[{i}]: {json.dumps(host)} is not an IP address or host name")
+
+
+def _check_notifications(data: dict, errors: list[str]) -> None:
+    channels = data.get("notifications")
+    if channels is None:
+        return
+    if not isinstance(channels, list):
+        errors.append("notifications: must be a list of {\"url\": ..., \"min_severity\": ...} objects")
+        return
+    for i, entry in enumerate(channels):
+        where = f"notifications[{i}]"
+        if not isinstance(entry, dict) or not isinstance(entry.get("url"), str) or "://" not in entry["url"]:
+            errors.append(f"{where}.url: must be an Apprise URL such as json://host/path or slack://...")
+        elif entry.get("min_severity", "warning") not in ("warning", "critical"):
+            errors.append(f"{where}.min_severity: {json.dumps(entry['min_severity'])} must be warning or critical")
+
+
+def _check_unknown_keys(data: dict, errors: list[str]) -> None:
+    """A misspelt key would silently fall back to its default; name it instead."""
+    for key in data:
+        if key not in KNOWN_KEYS:
+            hint = difflib.get_close_matches(key, KNOWN_KEYS, n=1)
+            errors.append(f"{key}: unknown key" + (f" (did you mean {hint[0]}?)" if hint else ""))
+
+
+def _check_auth(data: dict, errors: list[str]) -> None:
+    if "auth" in data:
+        from security.settings import validate_auth  # imported late: security pulls in Flask
+        errors.extend(validate_auth(data))
 
 
 def _check_os_params(data: dict, errors: list[str]) -> None:
@@ -232,7 +303,7 @@ def _check_os_params(data: dict, errors: list[str]) -> None:
 
 
 def _check_strings(data: dict, errors: list[str]) -> None:
-    for key in ("database_path", "database_url", "log_file", "collector_name"):
+    for key in ("database_path", "database_url", "log_file", "collector_name", "public_url"):
         value = data.get(key)
         if value is not None and (not isinstance(value, str) or not value.strip()):
             errors.append(f"{key}: {json.dumps(value)} must be a non-empty string")
@@ -297,6 +368,7 @@ def _canonical_host(host: str) -> str:
 
 
 _CHECKS: tuple[Callable[[dict, list[str]], None], ...] = (
-    _check_required, _check_numbers, _check_thresholds, _check_alerts, _check_os_params, _check_strings,
+    _check_required, _check_unknown_keys, _check_numbers, _check_thresholds, _check_alerts, _check_control_targets,
+    _check_notifications, _check_auth, _check_os_params, _check_strings,
     _check_servers,
 )

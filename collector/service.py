@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable
 
+from collector.alertmanager import AlertManager, control_servers
 from collector.config import Config, Server
+from collector.notify import build_notifier
 from collector.measure import Measurement, concerns, measure
 from collector.probes.base import Probe, ProbeResult, Target
 from storage.timeutil import utcnow
@@ -57,7 +59,7 @@ class Collector:
 
     def __init__(self, config: Config, writer: Writer, *, probe_factory: Callable[[str], Probe] | None = None,
                  auto_kind: str | None = None, clock: Callable[[], float] = time.monotonic,
-                 now: Callable[[], datetime] = utcnow, name: str | None = None):
+                 now: Callable[[], datetime] = utcnow, name: str | None = None, notifier=None):
         self.config = config
         self.writer = writer
         self.probe_factory = probe_factory or default_probe_factory(config)
@@ -69,6 +71,9 @@ class Collector:
         self._thread: threading.Thread | None = None
         self.last_round_at: datetime | None = None
         self.rounds_run = 0
+        self.notifier = notifier if notifier is not None else build_notifier(config)
+        self.alerts = AlertManager(config, writer, notifier=self.notifier, now=now, name=self.name)
+        self.controls = control_servers(config)
 
     # -- life cycle -------------------------------------------------------------------------
     def start(self) -> "Collector":
@@ -78,6 +83,8 @@ class Collector:
                 return self
             self._thread.join()  # still finishing after a stop() that timed out: it would exit on its own
         self._stop.clear()
+        if self.notifier is not None:
+            self.notifier.start()
         self._thread = threading.Thread(target=self._loop, name="collector", daemon=True)
         self._thread.start()
         return self
@@ -88,10 +95,16 @@ class Collector:
         thread = self._thread
         if thread and thread.is_alive() and thread is not threading.current_thread():
             thread.join(timeout)
+        if self.notifier is not None:
+            self.notifier.stop()
 
     def is_alive(self) -> bool:
         """True while the background thread runs."""
         return bool(self._thread and self._thread.is_alive())
+
+    def crashed(self) -> bool:
+        """True when the thread was started, not asked to stop, and is gone anyway."""
+        return self._thread is not None and not self._stop.is_set() and not self._thread.is_alive()
 
     def _loop(self) -> None:
         interval = float(self.config.interval_seconds)
@@ -118,14 +131,21 @@ class Collector:
         """Probe every server once, concurrently, store the round and return what was measured."""
         started_at, t0 = self.now(), self.clock()
         kinds = self._kinds(self.config.servers)
-        results = self._probe_all(self.config.servers, kinds)
+        results = self._probe_all(self.config.servers + self.controls, {**kinds, **self._kinds(self.controls)})
         measured = [(s, measure(results[s.id], self.config.thresholds)) for s in self.config.servers]
         rows = [self._row(server, m, started_at, kinds[server.id]) for server, m in measured]
         round_id = self.writer.write_round(self.name, started_at, self.now(), rows)
         duration = self.clock() - t0
         self.last_round_at, self.rounds_run = self.now(), self.rounds_run + 1
         self._log_round(measured, rows, duration)
+        self.alerts.on_round(measured, started_at, self._control_measurements(results))
         return RoundReport(round_id, started_at, duration, measured)
+
+    def _control_measurements(self, results: dict[str, ProbeResult]) -> list[Measurement] | None:
+        """The control targets' measurements this round, or None when none are configured."""
+        if not self.controls:
+            return None
+        return [measure(results[s.id], self.config.thresholds) for s in self.controls]
 
     def _kinds(self, servers: tuple[Server, ...]) -> dict[str, str]:
         """Each server's backend this round; 'auto' stays unresolved (and fails) if detection raises."""
@@ -183,8 +203,10 @@ class Collector:
     def _log_round(self, measured, rows: list[dict], duration: float) -> None:
         up = sum(1 for _, m in measured if m.success)
         flagged = [(s, r) for (s, _), r in zip(measured, rows) if r["concerns"]]
+        # Conditions become WARNING/ERROR lines through the alert life cycle (one per alert, not per
+        # round); the per-round detail stays at DEBUG for troubleshooting.
         for server, row in flagged:
-            log.warning("%s %s (%s): %s", server.partner, server.country, server.id, row["concerns"])
+            log.debug("%s %s (%s): %s", server.partner, server.country, server.id, row["concerns"])
         log.info("round finished in %.1f s: %d/%d servers answered, %d with concerns",
                  duration, up, len(measured), len(flagged))
 

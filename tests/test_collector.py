@@ -232,19 +232,20 @@ def test_backend_errors_go_to_the_logs_table_with_module_and_traceback(collector
     assert "Traceback" in errors[0]["traceback"] and "RuntimeError: boom" in errors[0]["traceback"]
 
 
-def test_one_info_summary_per_round_and_a_warning_per_server_with_concerns(collector, writer, factory, db_logging):
+def test_one_info_summary_per_round_and_one_alert_line_per_condition(collector, writer, factory, db_logging):
     factory.results["127.0.0.2"] = ProbeResult(4, 3, [30.0, None, 30.0, 30.0])
     factory.outcomes["tcp"] = lambda targets: {}
-    collector.run_round()
-    collector.run_round()
-    rows = stored_logs(writer)
+    for _ in range(3):  # the alert opens on round 2 (rounds_to_open); round 3 must add no line
+        collector.run_round()
+    rows = stored_logs(writer) + stored_logs(writer, "collector.alerts")
     infos = [r["message"] for r in rows if r["level"] == "INFO"]
-    warnings = [r["message"] for r in rows if r["level"] == "WARNING"]
-    assert len(infos) == 2
+    alerts = [r["message"] for r in rows if r["level"] in ("WARNING", "ERROR")]
+    assert len(infos) == 3
     assert all("3/4 servers answered, 2 with concerns" in m for m in infos)
-    assert len(warnings) == 4
-    assert sum("(127.0.0.2): packet loss 25.0%" in m for m in warnings) == 2
-    assert sum("(127.0.0.3:5061): probe failed: tcp probe returned no result" in m for m in warnings) == 2
+    assert len(alerts) == 2
+    assert sum("alert opened" in m and "(127.0.0.2)" in m and "25.0% loss" in m for m in alerts) == 1
+    assert sum("alert opened" in m and "(127.0.0.3:5061)" in m and "tcp probe returned no result" in m
+               for m in alerts) == 1
 
 
 def test_database_handler_stamps_the_time_of_the_event(writer):

@@ -64,7 +64,8 @@ def test_unset_settings_fall_back_to_their_declared_defaults(config_dict):
     config = validate_config(config_dict)
     assert config.probe == "auto"
     assert config.max_concurrent_probes == 64
-    assert config.alert_conditions == {"max_packet_loss": 1, "max_jitter": 30}
+    assert config.alert_conditions == {"max_packet_loss": 1, "critical_packet_loss": 10, "max_jitter": 30,
+                                       "min_mos": None, "rounds_to_open": 2, "rounds_to_resolve": 2}
     assert config.database_url is None and config.collector_name is None
     with pytest.raises(AttributeError):
         config.no_such_setting  # noqa: B018
@@ -164,7 +165,7 @@ INVALID = [
     ("database_url", 5, "database_url: 5 must be a non-empty string"),
     ("log_file", ["a"], 'log_file: ["a"] must be a non-empty string'),
     ("collector_name", " ", 'collector_name: " " must be a non-empty string'),
-    ("alert_conditions", 5, "alert_conditions: must be an object with max_packet_loss and max_jitter"),
+    ("alert_conditions", 5, "alert_conditions: must be an object with any of max_packet_loss, critical_packet_loss"),
     ("alert_conditions", {"max_packet_loss": -1}, "alert_conditions.max_packet_loss: -1 must be a number from 0 to 100"),
     ("alert_conditions", {"max_packet_loss": 101}, "alert_conditions.max_packet_loss: 101 must be a number from 0 to"),
     ("alert_conditions", {"max_jitter": "30"}, 'alert_conditions.max_jitter: "30" must be a number of at least 0'),
@@ -312,3 +313,34 @@ def test_database_path_with_url_characters_survives(tmp_path, name):
     path = tmp_path / name / "monitor.db"
     config = validate_config(make_config_dict(tmp_path, database_path=str(path)))
     assert make_url(config.database_target()).database == str(path)
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("alert_conditions", {"rounds_to_open": 0}, "alert_conditions.rounds_to_open: 0 must be a whole number of at least 1"),
+    ("alert_conditions", {"rounds_to_resolve": 1.5}, "alert_conditions.rounds_to_resolve: 1.5 must be a whole number"),
+    ("alert_conditions", {"min_mos": 5}, "alert_conditions.min_mos: 5 must be a number from 1 to 4.5"),
+    ("alert_conditions", {"critical_packet_loss": 120}, "alert_conditions.critical_packet_loss: 120 must be a number"),
+    ("alert_conditions", {"max_lose": 3}, "alert_conditions.max_lose: unknown key"),
+    ("control_targets", "10.0.0.1", "control_targets: must be a list"),
+    ("control_targets", ["gw.example", "-c 9"], 'control_targets[1]: "-c 9" is not an IP address or host name'),
+    ("notifications", [{"url": "nonsense"}], "notifications[0].url: must be an Apprise URL"),
+    ("notifications", [{"url": "json://127.0.0.1/x", "min_severity": "info"}],
+     'notifications[0].min_severity: "info" must be warning or critical'),
+    ("interval_second", 30, "interval_second: unknown key (did you mean interval_seconds?)"),
+    ("public_url", "", 'public_url: "" must be a non-empty string'),
+])
+def test_alerting_keys_and_typos_are_validated(tmp_path, key, value, message):
+    from collector.config import ConfigError, validate_config
+    from tests.conftest import make_config_dict
+    data = make_config_dict(tmp_path, **{key: value})
+    with pytest.raises(ConfigError) as excinfo:
+        validate_config(data)
+    assert any(line.startswith(message) for line in str(excinfo.value).splitlines()), str(excinfo.value)
+
+
+def test_alert_conditions_subset_keeps_other_defaults(tmp_path):
+    from collector.config import validate_config
+    from tests.conftest import make_config_dict
+    config = validate_config(make_config_dict(tmp_path, alert_conditions={"max_jitter": 12}))
+    assert config.alert_conditions["max_jitter"] == 12
+    assert config.alert_conditions["rounds_to_open"] == 2 and config.alert_conditions["max_packet_loss"] == 1
