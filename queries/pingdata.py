@@ -1,6 +1,7 @@
 """Latency, loss and jitter over time, bucketed so a series stays at a few thousand points at most."""
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Iterator
 
 import pandas as pd
@@ -9,10 +10,14 @@ from sqlalchemy.engine import Engine
 
 from queries.filters import Filters
 from queries.sqlutil import bucket_expr, dialect_of, where_filters
+from storage.rollups import RESOLUTIONS_SECONDS, bucket_start
 from storage.schema import ping_results as pr
+from storage.schema import ping_rollups
 
-BUCKET_LADDER_SECONDS = (60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400)
-MAX_POINTS = 1500
+# Every size is a multiple of a stored rollup resolution (300 s or 3600 s) or small enough for raw rows,
+# so a wide window is always answered from ping_rollups. MAX_POINTS keeps a trace light for the browser.
+BUCKET_LADDER_SECONDS = (60, 300, 900, 3600, 10800, 21600, 43200, 86400)
+MAX_POINTS = 1000
 GROUPS = ("country", "server")
 SERIES_COLUMNS = ["key", "bucket", "latency_ms", "min_ms", "max_ms", "loss_pct", "jitter_ms", "mos", "rounds"]
 EXPORT_COLUMNS = [c.name for c in pr.columns]
@@ -46,14 +51,49 @@ def _series_aggregates() -> list:
             func.count().label("rounds")]
 
 
+def rollup_resolution_for(bucket_seconds: int) -> int | None:
+    """The coarsest stored rollup resolution that divides the bucket size; None means read raw rows."""
+    fitting = [r for r in RESOLUTIONS_SECONDS if bucket_seconds % r == 0]
+    return max(fitting) if fitting else None
+
+
+def _rollup_series_stmt(filters: Filters, group: str, size: int, resolution: int, dialect: str):
+    """The series from ping_rollups: sums and counts merged into buckets of `size` seconds."""
+    t = ping_rollups.c
+    bucket = bucket_expr(t.bucket_start, size, dialect).label("bucket")
+    if group == "server":
+        keys = [t.server_id.label("key")]
+        labels = [func.max(t.server_ip).label("server_ip"), func.max(t.partner).label("partner"),
+                  func.max(t.country).label("country")]
+    else:
+        keys, labels = [t.country.label("key")], []
+    ratio = lambda num, den: (func.sum(num) * 1.0) / func.nullif(func.sum(den), 0)  # noqa: E731
+    aggregates = [ratio(t.sum_avg_time, t.n_avg_time).label("latency_ms"), func.min(t.min_time).label("min_ms"),
+                  func.max(t.max_time).label("max_ms"), (100.0 * ratio(t.packets_lost, t.packets_transmitted))
+                  .label("loss_pct"), ratio(t.sum_jitter_time, t.n_jitter_time).label("jitter_ms"),
+                  ratio(t.sum_mos, t.n_mos).label("mos"), func.sum(t.rounds).label("rounds")]
+    aligned = replace(filters, start=bucket_start(filters.start, resolution))
+    stmt = select(*keys, *labels, bucket, *aggregates).where(t.resolution_seconds == resolution)
+    stmt = where_filters(stmt, aligned, ping_rollups, "bucket_start")
+    return stmt.group_by(*keys, bucket).order_by(keys[0], bucket)
+
+
+def _raw_series_stmt(filters: Filters, group: str, size: int, dialect: str):
+    """The series straight from ping_results, for buckets finer than any rollup."""
+    bucket = bucket_expr(pr.c.timestamp, size, dialect).label("bucket")
+    keys, labels = _group_columns(group)
+    stmt = select(*keys, *labels, bucket, *_series_aggregates())
+    return where_filters(stmt, filters).group_by(*keys, bucket).order_by(keys[0], bucket)
+
+
 def ping_series(engine: Engine, filters: Filters, group: str = "country",
                 bucket_seconds: int | None = None) -> pd.DataFrame:
     """One row per (key, bucket): mean latency, min, max, loss %, mean jitter, mean MOS, round count."""
     size = bucket_seconds or bucket_seconds_for(filters)
-    bucket = bucket_expr(pr.c.timestamp, size, dialect_of(engine)).label("bucket")
-    keys, labels = _group_columns(group)
-    stmt = select(*keys, *labels, bucket, *_series_aggregates())
-    stmt = where_filters(stmt, filters).group_by(*keys, bucket).order_by(keys[0], bucket)
+    resolution = rollup_resolution_for(size)
+    dialect = dialect_of(engine)
+    stmt = (_rollup_series_stmt(filters, group, size, resolution, dialect) if resolution
+            else _raw_series_stmt(filters, group, size, dialect))
     with engine.connect() as conn:
         df = pd.read_sql(stmt, conn)
     df["bucket"] = pd.to_datetime(df["bucket"].astype("int64"), unit="s")

@@ -26,9 +26,10 @@ def bucket_expr(column, bucket_seconds: int, dialect: str):
     return (seconds // size) * size
 
 
-def where_filters(stmt, filters: Filters, table=ping_results):
+def where_filters(stmt, filters: Filters, table=ping_results, time_column: str = "timestamp"):
     """Apply the time window and the country/partner/server filters as bound parameters."""
-    stmt = stmt.where(table.c.timestamp >= filters.start, table.c.timestamp < filters.end)
+    when = table.c[time_column]
+    stmt = stmt.where(when >= filters.start, when < filters.end)
     if filters.countries:
         stmt = stmt.where(table.c.country.in_(filters.countries))
     if filters.partners:

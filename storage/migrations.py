@@ -4,7 +4,8 @@ from __future__ import annotations
 from sqlalchemy import inspect, insert, select, text, update
 from sqlalchemy.engine import Connection, Engine
 
-from storage.schema import SCHEMA_VERSION, metadata, ping_results, schema_info
+from storage import rollups
+from storage.schema import SCHEMA_VERSION, metadata, ping_results, ping_rollups, schema_info, server_latest
 
 
 def current_version(conn: Connection) -> int:
@@ -54,7 +55,13 @@ def _normalise_seed_timestamps(conn: Connection, table: str) -> None:
         "AND strftime('%Y-%m-%d %H:%M:%f', timestamp) IS NOT NULL"))
 
 
-UPGRADES = {0: _upgrade_from_seed}
+def _upgrade_add_rollups(conn: Connection) -> None:
+    """Version 1 to 2: create ping_rollups and server_latest and fill them from the raw rows."""
+    metadata.create_all(conn, tables=[ping_rollups, server_latest])
+    rollups.rebuild(conn)
+
+
+UPGRADES = {0: _upgrade_from_seed, 1: _upgrade_add_rollups}
 
 
 def _lock_for_schema_change(conn: Connection) -> None:
@@ -75,7 +82,9 @@ def init_db(engine: Engine) -> int:
         _lock_for_schema_change(conn)
         found = current_version(conn)
         version = max(found, 0)
-        while version < SCHEMA_VERSION and found >= 0:
+        if found < 0:  # a new, empty database: create everything, nothing to carry over
+            version = SCHEMA_VERSION
+        while version < SCHEMA_VERSION:
             UPGRADES[version](conn)
             version += 1
         metadata.create_all(conn)

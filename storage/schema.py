@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import (Boolean, Column, DateTime, Float, ForeignKey, Index, Integer, MetaData, String,
                         Table, Text)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 metadata = MetaData()
 
@@ -93,4 +93,37 @@ alerts = Table(
     Column("collector", String(255)),
     Index("ix_alerts_state", "state", "started_at"),
     Index("ix_alerts_server", "server_id", "started_at"),
+)
+
+# Pre-aggregated history so a 30-day graph reads thousands of rows, not millions. The writer adds
+# every round to its 5-minute and 1-hour bucket in the round's own transaction. Sums and counts
+# (not averages) are stored so buckets can be merged into coarser ones exactly.
+ping_rollups = Table(
+    "ping_rollups", metadata,
+    Column("resolution_seconds", Integer, primary_key=True),
+    Column("server_id", String(255), primary_key=True),
+    Column("bucket_start", DateTime, primary_key=True),
+    Column("country", String(255), nullable=False),
+    Column("partner", String(255), nullable=False),
+    Column("server_ip", String(255), nullable=False),
+    Column("rounds", Integer, nullable=False),
+    Column("packets_transmitted", Integer, nullable=False),
+    Column("packets_lost", Integer, nullable=False),
+    Column("sum_avg_time", Float, nullable=False),
+    Column("n_avg_time", Integer, nullable=False),
+    Column("min_time", Float),
+    Column("max_time", Float),
+    Column("sum_jitter_time", Float, nullable=False),
+    Column("n_jitter_time", Integer, nullable=False),
+    Column("sum_mos", Float, nullable=False),
+    Column("n_mos", Integer, nullable=False),
+    Index("ix_ping_rollups_time", "resolution_seconds", "bucket_start"),
+)
+
+# The newest result of each server, kept by the writer, so the status route is one small join.
+server_latest = Table(
+    "server_latest", metadata,
+    Column("server_id", String(255), primary_key=True),
+    Column("ping_result_id", Integer, nullable=False),
+    Column("timestamp", DateTime, nullable=False),
 )
