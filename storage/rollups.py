@@ -23,25 +23,6 @@ def bucket_start(at: datetime, resolution_seconds: int) -> datetime:
     return _EPOCH + timedelta(seconds=seconds - seconds % resolution_seconds)
 
 
-def _present(value) -> bool:
-    return value is not None
-
-
-def rollup_row(row: dict, resolution_seconds: int) -> dict:
-    """One ping_results row as its contribution to a rollup bucket."""
-    avg, jitter, mos = row.get("avg_time"), row.get("jitter_time"), row.get("mos")
-    return {
-        "resolution_seconds": resolution_seconds, "server_id": row["server_id"],
-        "bucket_start": bucket_start(row["timestamp"], resolution_seconds),
-        "country": row["country"], "partner": row["partner"], "server_ip": row["server_ip"], "rounds": 1,
-        "packets_transmitted": row.get("packets_transmitted") or 0, "packets_lost": row.get("packets_lost") or 0,
-        "sum_avg_time": avg or 0.0, "n_avg_time": int(_present(avg)),
-        "min_time": row.get("min_time"), "max_time": row.get("max_time"),
-        "sum_jitter_time": jitter or 0.0, "n_jitter_time": int(_present(jitter)),
-        "sum_mos": mos or 0.0, "n_mos": int(_present(mos)),
-    }
-
-
 def _insert_for(dialect: str):
     return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
@@ -54,35 +35,40 @@ def _least_greatest(dialect: str):
             lambda a, b: func.max(func.coalesce(a, b), func.coalesce(b, a)))
 
 
-def _upsert_rollups(conn: Connection, rows: list[dict]) -> None:
-    """Add rows to their buckets: sums and counts add up, min/max widen, labels follow the newest."""
+def _upsert_rollups(conn: Connection, resolution: int, round_id: int) -> None:
+    """Add one round's rows to their buckets in SQL: sums and counts add up, min/max widen."""
     dialect = conn.dialect.name
-    stmt = _insert_for(dialect)(ping_rollups)
+    rows = _aggregate_select(conn, resolution).where(pr.c.round_id == round_id)
+    stmt = _insert_for(dialect)(ping_rollups).from_select(_aggregate_columns(), rows)
     least, greatest = _least_greatest(dialect)
     t, new = ping_rollups.c, stmt.excluded
     updates = {name: t[name] + new[name] for name in _SUMMED}
     updates.update(min_time=least(t.min_time, new.min_time), max_time=greatest(t.max_time, new.max_time),
                    country=new.country, partner=new.partner, server_ip=new.server_ip)
-    conn.execute(stmt.on_conflict_do_update(index_elements=_KEY, set_=updates), rows)
+    conn.execute(stmt.on_conflict_do_update(index_elements=_KEY, set_=updates))
 
 
-def _upsert_latest(conn: Connection, rows: list[dict]) -> None:
-    """Point each server at its newest result (ignoring a row older than the one stored)."""
-    dialect = conn.dialect.name
-    stmt = _insert_for(dialect)(server_latest)
-    newer = stmt.excluded.timestamp >= server_latest.c.timestamp
+def _latest_select():
+    """Each server's newest timestamp among the rows selected by the caller's WHERE clause."""
+    return (select(pr.c.server_id, func.max(pr.c.timestamp)).where(pr.c.server_id.is_not(None))
+            .group_by(pr.c.server_id))
+
+
+def _upsert_latest(conn: Connection, round_id: int) -> None:
+    """Move each server of the round to its new timestamp (never backwards)."""
+    stmt = _insert_for(conn.dialect.name)(server_latest).from_select(
+        ["server_id", "timestamp"], _latest_select().where(pr.c.round_id == round_id))
     conn.execute(stmt.on_conflict_do_update(
-        index_elements=["server_id"], set_={"ping_result_id": stmt.excluded.ping_result_id,
-                                            "timestamp": stmt.excluded.timestamp}, where=newer), rows)
+        index_elements=["server_id"], set_={"timestamp": stmt.excluded.timestamp},
+        where=stmt.excluded.timestamp >= server_latest.c.timestamp))
 
 
-def add_round(conn: Connection, rows: list[dict], ids: list[int]) -> None:
-    """Fold a stored round's rows (with their new ids) into the rollups and server_latest."""
-    if not rows:
-        return
-    _upsert_rollups(conn, [rollup_row(r, res) for res in RESOLUTIONS_SECONDS for r in rows])
-    _upsert_latest(conn, [{"server_id": r["server_id"], "ping_result_id": i, "timestamp": r["timestamp"]}
-                          for r, i in zip(rows, ids)])
+def add_round(conn: Connection, round_id: int) -> None:
+    """Fold a stored round into the rollups and server_latest, inside the round's transaction."""
+    # Done in SQL from the rows just inserted: no per-row Python work on the collector's hot path.
+    for resolution in RESOLUTIONS_SECONDS:
+        _upsert_rollups(conn, resolution, round_id)
+    _upsert_latest(conn, round_id)
 
 
 def _bucket_sql(dialect: str, resolution_seconds: int):
@@ -101,27 +87,22 @@ def rebuild(conn: Connection) -> None:
     conn.execute(ping_rollups.delete())
     conn.execute(server_latest.delete())
     for resolution in RESOLUTIONS_SECONDS:
-        conn.execute(ping_rollups.insert().from_select(_rebuild_columns(), _rebuild_select(conn, resolution)))
-    latest = select(pr.c.server_id, func.max(pr.c.id).label("ping_result_id")).group_by(pr.c.server_id).subquery()
-    conn.execute(server_latest.insert().from_select(
-        ["server_id", "ping_result_id", "timestamp"],
-        select(latest.c.server_id, latest.c.ping_result_id, pr.c.timestamp).join(pr, pr.c.id == latest.c.ping_result_id)
-        .where(latest.c.server_id.is_not(None))))
+        conn.execute(ping_rollups.insert().from_select(_aggregate_columns(), _aggregate_select(conn, resolution)))
+    conn.execute(server_latest.insert().from_select(["server_id", "timestamp"], _latest_select()))
 
 
-def _rebuild_columns() -> list[str]:
+def _aggregate_columns() -> list[str]:
     return _KEY + ["country", "partner", "server_ip", *_SUMMED[:5], "min_time", "max_time", *_SUMMED[5:]]
 
 
-def _rebuild_select(conn: Connection, resolution: int):
-    """Aggregate raw rows into one resolution's buckets, columns in _rebuild_columns() order."""
+def _aggregate_select(conn: Connection, resolution: int):
+    """Aggregate raw rows into one resolution's buckets, columns in _aggregate_columns() order."""
     bucket = _bucket_sql(conn.dialect.name, resolution).label("bucket_start")
-    count_of = lambda col: func.count(col)  # noqa: E731 - count() skips NULLs, as n_* needs
     return (select(literal(resolution).label("resolution_seconds"), pr.c.server_id, bucket,
                    func.max(pr.c.country), func.max(pr.c.partner), func.max(pr.c.server_ip), func.count(),
                    func.coalesce(func.sum(pr.c.packets_transmitted), 0), func.coalesce(func.sum(pr.c.packets_lost), 0),
-                   func.coalesce(func.sum(pr.c.avg_time), 0.0), count_of(pr.c.avg_time),
+                   func.coalesce(func.sum(pr.c.avg_time), 0.0), func.count(pr.c.avg_time),
                    func.min(pr.c.min_time), func.max(pr.c.max_time),
-                   func.coalesce(func.sum(pr.c.jitter_time), 0.0), count_of(pr.c.jitter_time),
-                   func.coalesce(func.sum(pr.c.mos), 0.0), count_of(pr.c.mos))
+                   func.coalesce(func.sum(pr.c.jitter_time), 0.0), func.count(pr.c.jitter_time),
+                   func.coalesce(func.sum(pr.c.mos), 0.0), func.count(pr.c.mos))
             .where(pr.c.server_id.is_not(None)).group_by(pr.c.server_id, bucket))

@@ -61,6 +61,7 @@ ping_results = Table(
     Index("ix_ping_results_server_time", "server_id", "timestamp"),
     Index("ix_ping_results_country_time", "country", "timestamp"),
     Index("ix_ping_results_time", "timestamp"),
+    Index("ix_ping_results_round", "round_id"),
 )
 
 logs = Table(
@@ -120,10 +121,10 @@ ping_rollups = Table(
     Index("ix_ping_rollups_time", "resolution_seconds", "bucket_start"),
 )
 
-# The newest result of each server, kept by the writer, so the status route is one small join.
+# When each server was last measured, kept by the writer, so the status route is one small join
+# (on ix_ping_results_server_time) instead of a search per server.
 server_latest = Table(
     "server_latest", metadata,
     Column("server_id", String(255), primary_key=True),
-    Column("ping_result_id", Integer, nullable=False),
     Column("timestamp", DateTime, nullable=False),
 )

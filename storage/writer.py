@@ -47,11 +47,8 @@ class Writer:
                 collector=collector, started_at=started_at, finished_at=finished_at,
                 duration_ms=duration_ms, servers=len(rows), failures=failures)).inserted_primary_key[0]
             if rows:
-                stored = [_result_row(r, round_id, collector) for r in rows]
-                # RETURNING in parameter order gives each row's id for server_latest in the same statement.
-                ids = conn.execute(insert(ping_results).returning(ping_results.c.id, sort_by_parameter_order=True),
-                                   stored).scalars().all()
-                add_round(conn, stored, ids)
+                conn.execute(insert(ping_results), [_result_row(r, round_id, collector) for r in rows])
+                add_round(conn, round_id)
         return round_id
 
     def write_logs(self, entries: list[dict]) -> None:
