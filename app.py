@@ -14,13 +14,16 @@ from pathlib import Path
 import dash
 import dash_bootstrap_components as dbc
 from flask import Flask
+from flask_compress import Compress
 
 from collector.cli import base_dir, load_or_exit
 from collector.config import Config, validate_config
 from collector.logsetup import configure_logging
 from collector.service import Collector
 from collector.notify import build_notifier
-from collector.stale import StaleWatcher
+from collector.reload import ConfigWatcher
+from collector.stale import StaleWatcher, default_interval
+from collector.alerts import stale_rule
 from collector.supervisor import Supervisor
 from collector.instancelock import SingleInstanceLock, collector_lock_path
 from runtime import EXTENSION_KEY, Runtime, read_engine_for
@@ -46,7 +49,7 @@ def _build_runtime(config: Config) -> Runtime:
     return Runtime(config=config, base_dir=base_dir(config), writer=writer, read_engine=read_engine_for(url))
 
 
-def start_embedded_collector(runtime: Runtime, collector_factory=None) -> None:
+def start_embedded_collector(runtime: Runtime, collector_factory=None, *, supervise_every: float = 5.0) -> None:
     """Start the embedded collector (with its supervisor) unless another process already runs one."""
     lock = SingleInstanceLock(collector_lock_path(runtime.config, runtime.base_dir))
     if not lock.acquire():
@@ -54,7 +57,34 @@ def start_embedded_collector(runtime: Runtime, collector_factory=None) -> None:
         return
     runtime.extras["collector_lock"] = lock
     runtime.collector = (collector_factory or Collector)(runtime.config, runtime.writer).start()
-    runtime.extras["supervisor"] = Supervisor(runtime.collector).start()
+    runtime.extras["supervisor"] = Supervisor(runtime.collector, interval_seconds=supervise_every).start()
+
+
+def apply_config(server: Flask, config: Config) -> None:
+    """Switch a running app to a reloaded config: routes, the metrics, the stale watcher and the collector."""
+    from api.metrics import make_registry
+    from api.ops import STATE_KEY
+    runtime: Runtime = server.extensions[EXTENSION_KEY]
+    runtime.config = config  # routes and callbacks read it on every request
+    server.extensions[STATE_KEY].registry = make_registry(runtime.read_engine, config)
+    watcher = runtime.extras.get("stale_watcher")
+    if watcher is not None:
+        # Plain attributes read on each check: the new servers and stale limit apply from the next one.
+        watcher.config, watcher.rule = config, stale_rule(config.stale_after_seconds)
+        watcher.interval_seconds = default_interval(config.stale_after_seconds)
+    if runtime.collector is not None:
+        runtime.collector.reload(config)
+
+
+def start_config_watcher(server: Flask, interval_seconds: float | None = None) -> ConfigWatcher | None:
+    """Reload the config file whenever it changes (None when the config did not come from a file)."""
+    runtime: Runtime = server.extensions[EXTENSION_KEY]
+    if not Path(runtime.config.source).is_file():
+        return None
+    options = {} if interval_seconds is None else {"interval_seconds": interval_seconds}
+    watcher = ConfigWatcher(runtime.config.source, runtime.config, lambda c: apply_config(server, c), **options)
+    runtime.extras["config_watcher"] = watcher.start()
+    return watcher
 
 
 def start_stale_watcher(runtime: Runtime) -> None:
@@ -71,6 +101,10 @@ def create_app(config: Config | dict | str | None = None, *, start_collector: bo
     """Build the Dash app (its Flask server is app.server); starts the collector when asked."""
     config = _as_config(config)
     server = Flask(__name__)
+    # Compress pages, scripts and JSON (plotly.js alone is ~4.7 MB raw, ~1.4 MB compressed). Streamed
+    # responses (the CSV export) stay uncompressed so they keep streaming instead of being buffered.
+    server.config.update(COMPRESS_STREAMS=False, COMPRESS_ALGORITHM=["br", "gzip"])
+    Compress(server)
     runtime = _build_runtime(config)
     server.extensions[EXTENSION_KEY] = runtime
     # Everything is served from assets/ (vendored Bootstrap and icons): the page works with no internet.
@@ -120,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_collector:
             start_embedded_collector(runtime)
         start_stale_watcher(runtime)
+        start_config_watcher(app.server)
     log.info("serving on http://%s:%d/ (collector %s)", args.host, args.port,
              "running" if runtime.collector else "off")
     if args.debug:

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 from collector.config import Config
 from collector.service import Collector
 from storage.engine import is_sqlite, make_engine
+from storage.timeutil import iso_z
 from storage.writer import Writer
 
 log = logging.getLogger(__name__)
@@ -37,3 +38,30 @@ def get_runtime() -> Runtime:
 def read_engine_for(url: str) -> Engine:
     """Readers get their own engine; on SQLite it is read-only so a reader can never write."""
     return make_engine(url, readonly=is_sqlite(url))
+
+
+def collector_state(runtime: Runtime) -> dict:
+    """The embedded collector for /healthz: running (None when this process runs none), last round, last error."""
+    collector = runtime.collector
+    if collector is None:
+        return {"running": None, "last_round_at": None, "last_error": None}
+    running = collector.is_alive()
+    error = collector.last_error
+    if not running and error is None:
+        error = f"the collector thread is not running ({collector.crash_reason or 'stopped'})"
+    return {"running": running, "last_round_at": iso_z(collector.last_round_at), "last_error": error}
+
+
+def collector_problem(runtime: Runtime) -> str | None:
+    """What is wrong with this process's collector, in a sentence for the dashboard; None when nothing is."""
+    collector = runtime.collector
+    if collector is None:
+        return None
+    if collector.last_error is not None:
+        since = iso_z(collector.error_since) or "now"
+        return (f"The collector cannot store results since {since} ({collector.outage_rounds} rounds lost so far): "
+                f"{collector.last_error}. Probing goes on; check the database file and the free disk space.")
+    if not collector.is_alive():
+        return (f"The collector thread is not running ({collector.crash_reason or 'stopped'}); "
+                "it is restarted within seconds, see the log.")
+    return None

@@ -1,10 +1,12 @@
-"""GET /healthz: is the app up, and is the collector still finishing rounds on time?"""
+"""GET /healthz: is the app up, is the collector still finishing rounds on time, and can it store them?"""
 from __future__ import annotations
 
 from datetime import datetime
 
 from collector.config import Config
 from storage.timeutil import iso_z
+
+NO_COLLECTOR = {"running": None, "last_round_at": None, "last_error": None}
 
 
 def overdue_after_seconds(config: Config) -> float:
@@ -13,15 +15,25 @@ def overdue_after_seconds(config: Config) -> float:
 
 
 def health_report(last_finished: datetime | None, up_since: datetime, now: datetime,
-                  config: Config) -> tuple[dict, int]:
-    """The /healthz body and status code from the last finished round and when this app started."""
+                  config: Config, collector: dict | None = None) -> tuple[dict, int]:
+    """The /healthz body and status code from the last stored round, this app's start and its collector.
+
+    `collector` is runtime.collector_state(): running is None when the collector is not in this process
+    (pinger.py runs it, or --no-collector); then only the rounds table tells.
+    """
+    collector = collector or NO_COLLECTOR
     limit = overdue_after_seconds(config)
     body = {"checked_at": iso_z(now), "last_round_finished_at": iso_z(last_finished),
-            "seconds_since_last_round": None, "overdue_after_seconds": limit}
+            "seconds_since_last_round": None, "overdue_after_seconds": limit, "collector": collector}
+    if last_finished is not None:
+        body["seconds_since_last_round"] = round(max(0.0, (now - last_finished).total_seconds()), 1)
+    # A collector that cannot write, or whose thread is gone, is the most useful thing to report: an overdue
+    # round would only be its symptom.
+    if collector["last_error"] is not None:
+        return dict(body, status="error", reason=f"the collector reports: {collector['last_error']}"), 503
     if last_finished is None:
         return _no_round_yet(body, (now - up_since).total_seconds(), limit)
-    age = max(0.0, (now - last_finished).total_seconds())
-    body["seconds_since_last_round"] = round(age, 1)
+    age = body["seconds_since_last_round"]
     if age > limit:
         return dict(body, status="overdue", reason=f"the last round finished {age:.0f} s ago; "
                                                     f"one is expected at least every {limit:.0f} s"), 503
@@ -36,8 +48,9 @@ def _no_round_yet(body: dict, running: float, limit: float) -> tuple[dict, int]:
     return dict(body, status="starting", reason=f"no round recorded yet ({running:.0f} s since start)"), 200
 
 
-def database_down_report(now: datetime, config: Config, exc: Exception) -> tuple[dict, int]:
+def database_down_report(now: datetime, config: Config, exc: Exception,
+                         collector: dict | None = None) -> tuple[dict, int]:
     """The /healthz body when the database cannot be read."""
     return {"checked_at": iso_z(now), "last_round_finished_at": None, "seconds_since_last_round": None,
-            "overdue_after_seconds": overdue_after_seconds(config), "status": "error",
-            "reason": f"cannot read the database: {type(exc).__name__}"}, 503
+            "overdue_after_seconds": overdue_after_seconds(config), "collector": collector or NO_COLLECTOR,
+            "status": "error", "reason": f"cannot read the database: {type(exc).__name__}"}, 503

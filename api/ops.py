@@ -12,7 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from api.errors import handle_errors_of
 from api.health import database_down_report, health_report
 from queries.rounds import last_round
-from runtime import get_runtime
+from runtime import collector_state, get_runtime
 from storage.timeutil import utcnow
 
 bp = handle_errors_of(Blueprint("ops", __name__))
@@ -34,15 +34,15 @@ def api_state() -> ApiState:
 
 @bp.get("/healthz")
 def healthz():
-    """200 while the collector finishes rounds on time, 503 (with the reason) when it is overdue."""
+    """200 while the collector finishes and stores rounds on time, 503 (with the reason) when not."""
     rt, now = get_runtime(), utcnow()
     try:
         found = last_round(rt.read_engine)
     except SQLAlchemyError as exc:
-        body, status = database_down_report(now, rt.config, exc)
+        body, status = database_down_report(now, rt.config, exc, collector_state(rt))
     else:
         finished = found["finished_at"] if found else None
-        body, status = health_report(finished, api_state().started_at, now, rt.config)
+        body, status = health_report(finished, api_state().started_at, now, rt.config, collector_state(rt))
     return jsonify(body), status
 
 

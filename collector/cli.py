@@ -8,10 +8,14 @@ import sys
 import threading
 from pathlib import Path
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from collector.config import Config, ConfigError, load_config
 from collector.instancelock import SingleInstanceLock, collector_lock_path
 from collector.logsetup import configure_logging
-from collector.service import Collector, RoundReport
+from collector.reload import ConfigWatcher
+from collector.service import Collector, RoundReport, error_text, write_hint
+from collector.supervisor import Supervisor
 from storage import open_writer
 
 log = logging.getLogger("collector")
@@ -57,8 +61,8 @@ def format_report(report: RoundReport) -> str:
     return "\n".join(lines)
 
 
-def run_forever(collector: Collector) -> None:
-    """Run until Ctrl-C or SIGTERM, then stop after the current round."""
+def run_forever(collector: Collector, watcher: ConfigWatcher | None = None) -> None:
+    """Run until Ctrl-C or SIGTERM, then stop after the current round; reload the config file when it changes."""
     done = threading.Event()
     # Both signals only set the flag: no KeyboardInterrupt can land mid-write, and SIGINT works even when
     # the process was started with SIGINT ignored (a background job of a non-interactive shell).
@@ -67,10 +71,15 @@ def run_forever(collector: Collector) -> None:
     collector.start()
     log.info("collector %s started: %d servers every %s s", collector.name,
              len(collector.config.servers), collector.config.interval_seconds)
+    supervisor = Supervisor(collector)  # checked from this loop: a dead collector thread is restarted
+    if watcher is not None:
+        watcher.start()
     while not done.wait(1.0):
-        pass
+        supervisor.check_once()
     signal.signal(signal.SIGINT, signal.default_int_handler)  # a second Ctrl-C while stopping still quits
     log.info("collector stopping")
+    if watcher is not None:
+        watcher.stop()
     collector.stop()
 
 
@@ -78,14 +87,24 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status."""
     args = parse_args(argv)
     config = load_or_exit(args.config)
-    writer = open_writer(config.database_target(base_dir(config)))
+    try:
+        writer = open_writer(config.database_target(base_dir(config)))
+    except SQLAlchemyError as exc:  # opening also creates or upgrades the schema, so a full disk fails here
+        reason = error_text(exc)
+        print(f"cannot open the database {config.database_target(base_dir(config))}: {reason}{write_hint(reason)}",
+              file=sys.stderr)
+        return 1
     if args.init_db:
         print(f"database ready at {config.database_target(base_dir(config))}")
         return 0
     collector = Collector(config, writer)
     configure_logging(writer, collector.name, config.log_file, args.verbose, base_dir(config))
     if args.once:
-        print(format_report(collector.run_round()))
+        report = collector.run_round()
+        print(format_report(report))
+        if report.round_id is None:  # measured, but the database refused it (the reason is logged above)
+            print(f"round not stored: {collector.last_error}", file=sys.stderr)
+            return 1
         return 0
     lock = SingleInstanceLock(collector_lock_path(config, base_dir(config)))
     if not lock.acquire():
@@ -93,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 1
     try:
-        run_forever(collector)
+        run_forever(collector, ConfigWatcher(config.source, config, collector.reload))
     finally:
         lock.release()
     return 0

@@ -54,6 +54,27 @@ def resolve_kind(server: Server, auto_kind: str) -> str:
     return auto_kind if server.probe == "auto" else server.probe
 
 
+# What to check for the write errors SQLite reports when the disk or the file system is the problem.
+WRITE_HINTS = (("disk is full", "free some disk space"),
+               ("readonly", "the database file or its folder is read-only"),
+               ("unable to open database file", "check that the database folder exists, is writable and has space"),
+               ("disk I/O error", "check whether the disk is full, read-only or failing: df, dmesg"))
+
+
+def write_hint(reason: str) -> str:
+    """Advice for a write error, e.g. ' (free some disk space)'; empty when there is none."""
+    advice = next((text for needle, text in WRITE_HINTS if needle in reason), None)
+    return f" ({advice})" if advice else ""
+
+
+def error_text(exc: BaseException) -> str:
+    """A one-line reason for an error, safe to show on /healthz: the driver's own message, never SQL or rows."""
+    orig = getattr(exc, "orig", None)  # SQLAlchemy wraps the driver's error; its str() adds the SQL and values
+    cause = orig if isinstance(orig, BaseException) else exc
+    first_line = (str(cause).strip().splitlines() or [""])[0]
+    return f"{type(cause).__name__}: {first_line}"[:300].rstrip(": ")
+
+
 class Collector:
     """Runs rounds on a fixed cadence in a background thread; start() and stop() are safe to repeat."""
 
@@ -62,6 +83,8 @@ class Collector:
                  now: Callable[[], datetime] = utcnow, name: str | None = None, notifier=None):
         self.config = config
         self.writer = writer
+        # An injected factory (tests, benchmarks) is kept across reloads; the default one is rebuilt.
+        self._own_factory = probe_factory is None
         self.probe_factory = probe_factory or default_probe_factory(config)
         self.auto_kind = auto_kind
         self.clock = clock
@@ -69,8 +92,16 @@ class Collector:
         self.name = name or config.collector_name or socket.gethostname()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self.last_round_at: datetime | None = None
-        self.rounds_run = 0
+        self.last_round_at: datetime | None = None  # when the last round was stored
+        self.rounds_run = 0  # rounds probed and stored
+        self.rounds_lost = 0  # rounds probed but not stored (database read-only, disk full, ...)
+        self.last_error: str | None = None  # why rounds cannot be stored right now; None while they are
+        self.error_since: datetime | None = None  # when the current outage began
+        self.crash_reason: str | None = None  # why the thread last died, for the supervisor's log line
+        self.outage_rounds = 0  # rounds lost since last_error was set
+        self._pending: Config | None = None
+        self._pending_lock = threading.Lock()
+        self._reload_failing = False
         self.notifier = notifier if notifier is not None else build_notifier(config)
         self.alerts = AlertManager(config, writer, notifier=self.notifier, now=now, name=self.name)
         self.controls = control_servers(config)
@@ -85,7 +116,7 @@ class Collector:
         self._stop.clear()
         if self.notifier is not None:
             self.notifier.start()
-        self._thread = threading.Thread(target=self._loop, name="collector", daemon=True)
+        self._thread = threading.Thread(target=self._run, name="collector", daemon=True)
         self._thread.start()
         return self
 
@@ -106,15 +137,23 @@ class Collector:
         """True when the thread was started, not asked to stop, and is gone anyway."""
         return self._thread is not None and not self._stop.is_set() and not self._thread.is_alive()
 
+    def _run(self) -> None:
+        """The thread's body: the loop, and a record of why it ended if anything escaped it."""
+        try:
+            self._loop()
+        except BaseException as exc:  # noqa: BLE001 - the supervisor restarts the thread; say why it died
+            self.crash_reason = error_text(exc)
+            log.error("collector thread died: %s", self.crash_reason, exc_info=True)
+
     def _loop(self) -> None:
-        interval = float(self.config.interval_seconds)
         next_start = self.clock()
         while not self._stop.is_set():
             try:
                 self.run_round()
             except Exception:  # noqa: BLE001 - one bad round must not end monitoring
                 log.exception("round failed")
-            next_start = self._next_start(next_start, interval)
+            # Read every time: a reloaded config may change the interval.
+            next_start = self._next_start(next_start, float(self.config.interval_seconds))
             self._stop.wait(max(0.0, next_start - self.clock()))
 
     def _next_start(self, previous: float, interval: float) -> float:
@@ -126,20 +165,86 @@ class Collector:
             log.warning("round overran its interval; skipped %d scheduled round(s)", slots - 1)
         return previous + slots * interval
 
+    # -- reloading ------------------------------------------------------------------------------
+    def reload(self, config: Config) -> None:
+        """Use `config` from the next round on; safe from any thread, the round in progress is not touched."""
+        with self._pending_lock:
+            self._pending = config
+
+    def _apply_pending(self) -> None:
+        """Between rounds: swap in a reloaded config with its probes, alert rules and control targets."""
+        with self._pending_lock:
+            config, self._pending = self._pending, None
+        if config is None:
+            return
+        try:
+            # Restores the open alerts and resolves those of removed servers, so it reads and writes the database.
+            alerts = AlertManager(config, self.writer, notifier=self.notifier, now=self.now, name=self.name)
+        except Exception as exc:  # noqa: BLE001 - keep the old config and try again next round
+            with self._pending_lock:
+                self._pending = self._pending or config
+            if not self._reload_failing:
+                log.error("could not apply the reloaded config (%s); keeping the old one and retrying each round",
+                          error_text(exc))
+            self._reload_failing = True
+            return
+        self._reload_failing = False
+        self.config, self.alerts, self.controls = config, alerts, control_servers(config)
+        if self._own_factory:
+            self.probe_factory = default_probe_factory(config)
+        log.info("collector now uses the reloaded config: %d servers every %s s", len(config.servers),
+                 config.interval_seconds)
+
     # -- one round -------------------------------------------------------------------------
     def run_round(self) -> RoundReport:
-        """Probe every server once, concurrently, store the round and return what was measured."""
+        """Probe every server once, concurrently, store the round and return what was measured.
+
+        A round that cannot be stored (database read-only, disk full) is logged once per outage, kept in
+        last_error for /healthz, and returned with round_id None; probing goes on.
+        """
+        self._apply_pending()
+        config, controls = self.config, self.controls
         started_at, t0 = self.now(), self.clock()
-        kinds = self._kinds(self.config.servers)
-        results = self._probe_all(self.config.servers + self.controls, {**kinds, **self._kinds(self.controls)})
-        measured = [(s, measure(results[s.id], self.config.thresholds)) for s in self.config.servers]
+        kinds = self._kinds(config.servers)
+        results = self._probe_all(config.servers + controls, {**kinds, **self._kinds(controls)})
+        measured = [(s, measure(results[s.id], config.thresholds)) for s in config.servers]
         rows = [self._row(server, m, started_at, kinds[server.id]) for server, m in measured]
-        round_id = self.writer.write_round(self.name, started_at, self.now(), rows)
+        round_id = self._store(started_at, rows)
         duration = self.clock() - t0
+        if round_id is None:
+            return RoundReport(None, started_at, duration, measured)
         self.last_round_at, self.rounds_run = self.now(), self.rounds_run + 1
         self._log_round(measured, rows, duration)
         self.alerts.on_round(measured, started_at, self._control_measurements(results))
         return RoundReport(round_id, started_at, duration, measured)
+
+    def _store(self, started_at: datetime, rows: list[dict]) -> int | None:
+        """Write the round; None when the database refused it (the outage is logged once, not every round)."""
+        try:
+            round_id = self.writer.write_round(self.name, started_at, self.now(), rows)
+        except Exception as exc:  # noqa: BLE001 - a full disk must not stop the probing
+            self._write_failed(exc)
+            return None
+        if self.last_error is not None:
+            log.warning("rounds are stored again; %d round(s) could not be stored during the outage (%s)",
+                        self.outage_rounds, self.last_error)
+        self.last_error, self.error_since, self.outage_rounds = None, None, 0
+        return round_id
+
+    def _write_failed(self, exc: Exception) -> None:
+        """Record a failed write; the first of an outage is logged as an ERROR with its reason."""
+        reason = error_text(exc)
+        self.rounds_lost += 1
+        self.outage_rounds += 1
+        if self.last_error is None:
+            self.error_since = self.now()
+            # No per-round line while it lasts: the database handler could not store it either, and an
+            # outage of hours would otherwise bury everything else in the log file.
+            log.error("cannot store the round results: %s%s; probing goes on, but rounds are lost until the "
+                      "database accepts writes again", reason, write_hint(reason), exc_info=True)
+        else:
+            log.debug("round not stored (%d in this outage): %s", self.outage_rounds, reason)
+        self.last_error = reason
 
     def _control_measurements(self, results: dict[str, ProbeResult]) -> list[Measurement] | None:
         """The control targets' measurements this round, or None when none are configured."""

@@ -24,7 +24,8 @@ class Supervisor:
         if not self.collector.crashed():
             return False
         self.restarts += 1
-        log.error("collector thread died unexpectedly; restarting it (restart %d)", self.restarts)
+        reason = getattr(self.collector, "crash_reason", None) or "no reason recorded"
+        log.error("collector thread died unexpectedly (%s); restarting it (restart %d)", reason, self.restarts)
         self.collector.start()
         return True
 

@@ -1,6 +1,16 @@
-"""Engines for the two SQLite roles: one writer, many read-only readers. Pragmas live here only."""
+"""Engines for the two SQLite roles: one writer, many read-only readers. Pragmas live here only.
+
+SQLITE_PROTOCOL ("locking protocol"): in WAL mode a connection that starts a read transaction takes a
+read-mark lock in the -shm file; when it keeps losing that race (another connection or process holds the
+read-mark locks, e.g. a checkpointer or many readers starting at once on a starved CPU) SQLite backs off
+about 100 times over ~10 s and then gives up with SQLITE_PROTOCOL. Unlike SQLITE_BUSY that error never
+goes through busy_timeout, so without help a reader gets a 500 and a round is lost. Every SQLite
+connection made here is therefore a RetryingConnection: a statement that failed with SQLITE_PROTOCOL
+before changing anything, and a COMMIT that failed while its transaction is still open, are retried.
+"""
 from __future__ import annotations
 
+import logging
 import sqlite3
 import time
 from pathlib import Path
@@ -9,7 +19,77 @@ from urllib.parse import quote
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import URL, Engine, make_url
 
+log = logging.getLogger(__name__)
 BUSY_TIMEOUT_MS = 10_000
+# SQLite already spends ~10 s on each SQLITE_PROTOCOL; three more tries cover a stall of ~40 s.
+PROTOCOL_RETRIES = 3
+RETRY_PAUSE_SECONDS = 0.05
+SQLITE_BUSY, SQLITE_LOCKED, SQLITE_PROTOCOL = 5, 6, 15
+
+
+def _code(exc: sqlite3.Error) -> int | None:
+    """The primary SQLite result code of an error (the extended code's low byte)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return None if code is None else code & 0xFF
+
+
+def _lost_race(exc: BaseException) -> bool:
+    """True for SQLITE_PROTOCOL, the WAL lock race SQLite gave up on without calling the busy handler."""
+    return isinstance(exc, sqlite3.OperationalError) and (_code(exc) == SQLITE_PROTOCOL
+                                                          or "locking protocol" in str(exc))
+
+
+def _retry(attempt, is_retryable) -> object:
+    """Run attempt(); on a retryable error try again, up to PROTOCOL_RETRIES more times."""
+    for tries in range(PROTOCOL_RETRIES + 1):
+        try:
+            return attempt()
+        except sqlite3.OperationalError as exc:
+            if tries == PROTOCOL_RETRIES or not is_retryable(exc):
+                raise
+            log.warning("SQLite %s; retrying (%d of %d)", exc, tries + 1, PROTOCOL_RETRIES)
+            time.sleep(RETRY_PAUSE_SECONDS * (tries + 1))
+    raise AssertionError("unreachable")
+
+
+class RetryingCursor(sqlite3.Cursor):
+    """A cursor whose statements survive SQLITE_PROTOCOL when retrying cannot apply anything twice."""
+
+    def execute(self, sql, parameters=()):
+        """Cursor.execute, retried after a lost WAL lock race that changed nothing."""
+        return self._guarded(super().execute, sql, parameters)
+
+    def executemany(self, sql, seq_of_parameters):
+        """Cursor.executemany, retried only when no row of it was applied before the failure."""
+        rows = list(seq_of_parameters)  # an iterator would be used up by the failed try
+        return self._guarded(super().executemany, sql, rows)
+
+    def _guarded(self, run, sql, parameters):
+        conn = self.connection
+        before = (conn.total_changes, conn.in_transaction)
+
+        def safe_to_repeat(exc: sqlite3.OperationalError) -> bool:
+            # Nothing of this call was applied (total_changes unchanged) and no earlier statement of the
+            # transaction was rolled back with it (a transaction open before must still be open).
+            unchanged = conn.total_changes == before[0] and (conn.in_transaction or not before[1])
+            return _lost_race(exc) and unchanged
+
+        return _retry(lambda: run(sql, parameters), safe_to_repeat)
+
+
+class RetryingConnection(sqlite3.Connection):
+    """sqlite3.Connection with RetryingCursor cursors and a COMMIT retried while its transaction is open."""
+
+    def cursor(self, factory=RetryingCursor):
+        """A RetryingCursor unless another factory is asked for."""
+        return super().cursor(factory)
+
+    def commit(self):
+        """COMMIT; a lost lock race or a busy lock leaves the transaction open, so COMMIT again."""
+        def still_open(exc: sqlite3.OperationalError) -> bool:
+            return (_lost_race(exc) or _code(exc) in (SQLITE_BUSY, SQLITE_LOCKED)) and self.in_transaction
+
+        return _retry(super().commit, still_open)
 
 
 def _sqlite_pragmas(readonly: bool):
@@ -63,8 +143,8 @@ def make_engine(url: str, readonly: bool = False) -> Engine:
         # An SQLite URI filename: "?", "#" and "%" in the path must be percent-escaped.
         uri_path = quote(str(Path(path).resolve()), safe="/")
         url_ro = URL.create("sqlite", database=f"file:{uri_path}", query={"mode": "ro", "uri": "true"})
-        engine = create_engine(url_ro)
+        engine = create_engine(url_ro, connect_args={"factory": RetryingConnection})
     else:
-        engine = create_engine(url)
+        engine = create_engine(url, connect_args={"factory": RetryingConnection})
     event.listen(engine, "connect", _sqlite_pragmas(readonly))
     return engine

@@ -1,0 +1,1 @@
+"""Long-running reliability checks (run by hand; results go into docs/reliability.md)."""
