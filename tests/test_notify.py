@@ -13,7 +13,7 @@ import pytest
 
 from collector.alertmanager import AlertManager
 from collector.alerts import AlertEvent
-from collector.config import validate_config
+from collector.config import ConfigError, validate_config
 from collector.notify import Notifier, apprise_channel, build_notifier, format_message, server_link
 from tests.conftest import make_config_dict
 from tests.test_alerts_engine import BAD_PROBES, measured
@@ -267,14 +267,23 @@ def test_min_severity_critical_skips_warnings_but_gets_escalations(receiver, not
 
 
 def test_build_notifier_reads_the_config(tmp_path, receiver, caplog):
-    entries = [{"url": receiver.url(), "min_severity": "critical"}, {"url": "not a url"},
-               {"url": receiver.url(), "min_severity": "loud"}, "json://x"]
+    # "nosuchscheme://" passes config validation (it looks like a URL) but Apprise has no such service:
+    # it is logged and skipped, and the good channel still works.
+    entries = [{"url": receiver.url(), "min_severity": "critical"}, {"url": "nosuchscheme://x"}]
     config = validate_config(make_config_dict(tmp_path, notifications=entries, public_url="https://noc.example"))
     notifier = build_notifier(config)
     assert [c.min_severity for c in notifier.channels] == ["critical"]
     assert notifier.public_url == "https://noc.example"
     ours = [r for r in caplog.records if r.name == "collector.notify" and r.levelno == logging.ERROR]
-    assert len(ours) == 3
+    assert len(ours) == 1
+
+
+def test_malformed_notification_entries_are_rejected_when_the_config_loads(tmp_path):
+    entries = [{"url": "not a url"}, {"url": "json://127.0.0.1/x", "min_severity": "loud"}, "json://x"]
+    with pytest.raises(ConfigError) as excinfo:
+        validate_config(make_config_dict(tmp_path, notifications=entries))
+    assert [line.split(":")[0] for line in str(excinfo.value).splitlines()] == [
+        "notifications[0].url", "notifications[1].min_severity", "notifications[2].url"]
 
 
 def test_no_notifications_configured_means_no_notifier(config):
