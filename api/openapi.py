@@ -6,7 +6,10 @@ from functools import lru_cache
 
 from sqlalchemy import Boolean, DateTime, Float, Integer
 
+from collector.alerts import SEVERITIES
 from collector.config import THRESHOLD_NAMES
+from queries.alerts import KINDS as ALERT_KINDS
+from queries.alerts import STATES as ALERT_STATES
 from queries.filters import MAX_CUSTOM_DAYS, MAX_VALUES, RANGE_CHOICES
 from queries.logs import LEVELS
 from queries.pingdata import GROUPS
@@ -58,7 +61,7 @@ def responses(ok: dict, description: str, *, bad_request: bool = True) -> dict:
 
 
 def filter_parameters() -> list[dict]:
-    """The row filters /api/ping-data and /api/export-data share."""
+    """The row filters /api/ping-data, /api/export-data and /api/alerts share."""
     many = f"repeatable or comma-separated, at most {MAX_VALUES} values; default all"
     return [
         query("country", {"type": "string"}, f"Country to include ({many}).", True),
@@ -95,6 +98,22 @@ def ping_data_schema() -> dict:
                 "series": array({"$ref": "#/components/schemas/Series"})})
 
 
+def open_alert_schema() -> dict:
+    """One entry of a server's open_alerts in /api/servers/status."""
+    return obj({"id": {"type": "integer"}, "kind": {"type": "string", "enum": list(ALERT_KINDS)},
+                "severity": {"type": "string", "enum": list(SEVERITIES)}, "started_at": TIMESTAMP})
+
+
+def alert_schema() -> dict:
+    """One alert of /api/alerts; server, partner and country are null for a host-wide (connectivity) alert."""
+    text = {"type": "string"}
+    return obj({"id": {"type": "integer"}, "server": nullable(text), "partner": nullable(text),
+                "country": nullable(text), "kind": {"type": "string", "enum": list(ALERT_KINDS)},
+                "severity": {"type": "string", "enum": list(SEVERITIES)},
+                "state": {"type": "string", "enum": ["open", "resolved"]}, "started_at": TIMESTAMP,
+                "resolved_at": nullable(TIMESTAMP), "peak": nullable({"type": "number"}), "message": text})
+
+
 def server_schema() -> dict:
     """One server of /api/servers/status."""
     number = {"type": "number"}
@@ -106,6 +125,7 @@ def server_schema() -> dict:
         "latency_ms": nullable(number), "loss_pct": nullable(number), "jitter_ms": nullable(number),
         "mos": nullable(number), "r_factor": nullable(number), "last_check": nullable(TIMESTAMP),
         "stale": {"type": "boolean"}, "warnings": array({"type": "string"}),
+        "open_alerts": array({"$ref": "#/components/schemas/OpenAlert"}),
     })
 
 
@@ -135,7 +155,14 @@ def health_schema() -> dict:
     """The body of /healthz."""
     return obj({"status": {"type": "string", "enum": ["ok", "starting", "overdue", "error"]},
                 "reason": {"type": "string"}, "checked_at": TIMESTAMP, "last_round_finished_at": nullable(TIMESTAMP),
-                "seconds_since_last_round": nullable({"type": "number"}), "overdue_after_seconds": {"type": "number"}})
+                "seconds_since_last_round": nullable({"type": "number"}), "overdue_after_seconds": {"type": "number"},
+                "collector": collector_schema()})
+
+
+def collector_schema() -> dict:
+    """/healthz's view of the collector in this process (all null when it runs elsewhere or not at all)."""
+    return obj({"running": nullable({"type": "boolean"}), "last_round_at": nullable(TIMESTAMP),
+                "last_error": nullable({"type": "string"})})
 
 
 def ping_data_path() -> dict:
@@ -176,10 +203,26 @@ def status_path() -> dict:
     body = obj({"generated_at": TIMESTAMP, "servers": array({"$ref": "#/components/schemas/Server"})})
     return {"get": {"summary": "Current status of every configured server",
                     "description": "status: up (answered, no concerns), degraded (answered with a warning), down "
-                                   "(no reply), stale (no result for stale_after_seconds), unknown (never measured). "
-                                   "quality is the latency class of the latest round, null when down or unknown.",
+                                   "(no reply), stale (no result for stale_after_seconds, or an open stale alert), "
+                                   "unknown (never measured). quality is the latency class of the latest round, null "
+                                   "when down or unknown. warnings: the latest round's concerns, then one "
+                                   "'kind: message' per open alert; open_alerts lists those alerts, oldest first.",
                     "responses": responses(content(body), "Every configured server, in config order.",
                                            bad_request=False)}}
+
+
+def alerts_path() -> dict:
+    """GET /api/alerts."""
+    params = [query("state", {"type": "string", "enum": list(ALERT_STATES), "default": "open"},
+                    "open: every alert open now (the time window does not apply); resolved: alerts resolved whose "
+                    "life overlaps the window; all: both, each alert overlapping the window (an open one lasts "
+                    "until now).")] + filter_parameters()
+    body = obj({"alerts": array({"$ref": "#/components/schemas/Alert"})})
+    return {"get": {"summary": "Alerts: open, resolved or all, newest first",
+                    "description": "At most 1000 alerts, newest start first. Country, partner and server filters "
+                                   "keep host-wide alerts (server null, kind connectivity), which concern every "
+                                   "partner.",
+                    "parameters": params, "responses": responses(content(body), "The matching alerts.")}}
 
 
 def logs_path() -> dict:
@@ -209,6 +252,7 @@ def paths() -> dict:
     return {
         "/api/ping-data": ping_data_path(),
         "/api/servers/status": status_path(),
+        "/api/alerts": alerts_path(),
         "/api/logs": logs_path(),
         "/api/export-data": export_path(),
         "/api/openapi.json": plain_path("This document", content({"type": "object"})),
@@ -259,6 +303,7 @@ def _document() -> dict:
         "components": {"securitySchemes": SECURITY_SCHEMES,
                        "schemas": {"Error": obj({"error": {"type": "string"}}), "Series": series_schema(),
                                    "PingData": ping_data_schema(), "Server": server_schema(),
+                                   "OpenAlert": open_alert_schema(), "Alert": alert_schema(),
                                    "LogLine": log_schema(), "Export": export_schema(), "Health": health_schema()}},
     }
 

@@ -50,7 +50,7 @@ def optional_time(args: MultiDict, name: str) -> datetime | None:
 
 
 def filters_from(args: MultiDict) -> Filters:
-    """The country/partner/server/range filters shared by /api/ping-data and /api/export-data."""
+    """The country/partner/server/range filters shared by /api/ping-data, /api/export-data and /api/alerts."""
     for name in ("range", "start", "end"):
         single(args, name)  # rejects repeats, which parse_filters would silently resolve to the first
     return parse_filters(args)

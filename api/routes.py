@@ -6,6 +6,8 @@ from flask import Blueprint, Response, jsonify, request
 from api.errors import handle_errors_of
 from api.openapi import openapi_document
 from api.params import bounded_int, choice, filters_from, optional_time, single
+from queries.alerts import STATES as ALERT_STATES
+from queries.alerts import alert_records, list_alerts
 from queries.export import iter_csv, iter_json
 from queries.filters import Filters
 from queries.logs import log_records, recent_logs
@@ -62,6 +64,15 @@ def servers_status():
     rt, now = get_runtime(), utcnow()
     frame = server_status(rt.read_engine, rt.config, now)
     return jsonify({"generated_at": iso_z(now), "servers": status_records(frame, rt.config)})
+
+
+@bp.get("/api/alerts")
+def alerts():
+    """Open, resolved or all alerts, newest first; the window never hides an open alert."""
+    args = request.args
+    state = choice(args, "state", ALERT_STATES, "open")
+    frame = list_alerts(get_runtime().read_engine, state, filters_from(args))
+    return jsonify({"alerts": alert_records(frame)})
 
 
 @bp.get("/api/logs")

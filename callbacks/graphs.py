@@ -15,6 +15,7 @@ from figures.smoke import figure_height, samples_figure, smoke_figure
 from figures.theme import key_colors
 from figures.timeseries import latency_figure, loss_heatmap, metric_figure
 from layouts import ids
+from queries.alerts import alerts_version, list_alerts
 from queries.catalog import matching, servers_frame
 from queries.history import data_version, explode_samples, round_samples, smoke_bands
 from queries.pingdata import bucket_seconds_for, ping_series
@@ -34,17 +35,22 @@ def series_colors(config, group: str) -> dict[str, str]:
     return key_colors(sorted(frame["country"].unique()) if group == "country" else list(frame["server_id"]))
 
 
-def series_figures(df, config, filters, group: str, bucket: int, dark: bool) -> tuple:
-    """(latency, loss, jitter) figures of a ping_series frame."""
+def series_figures(df, config, filters, group: str, bucket: int, dark: bool, alerts=None) -> tuple:
+    """(latency, loss, jitter) figures of a ping_series frame; the latency graph shades the alerts' spans."""
     if df.empty:
         return (message_figure(NO_DATA, dark),) * 3
     view = {"group": group, "bucket_seconds": bucket, "window": window_of(filters), "dark": dark,
             "uirevision": view_key(filters, group), "colors": series_colors(config, group)}
     gap = gap_seconds_for(bucket, config.interval_seconds)
-    return (latency_figure(df, config.thresholds, gap_seconds=gap, **view),
+    return (latency_figure(df, config.thresholds, gap_seconds=gap, alerts=alerts, **view),
             loss_heatmap(df, **view),
             metric_figure(df, "jitter_ms", unit="ms", axis_title="jitter (ms)", gap_seconds=gap,
                           limit=config.alert_conditions.get("max_jitter"), floor=5.0, **view))
+
+
+def versions(engine, filters) -> tuple:
+    """What the graphs were drawn from: the rows' stamp and the alerts' (a stale alert opens with no new row)."""
+    return data_version(engine, filters), alerts_version(engine, filters)
 
 
 @callback(Output(ids.LATENCY_GRAPH, "figure"), Output(ids.LOSS_GRAPH, "figure"), Output(ids.JITTER_GRAPH, "figure"),
@@ -56,7 +62,7 @@ def refresh_series(search, _n, group, dark, previous):
     rt = get_runtime()
     filters, _ = filters_from_search(search)
     group = group if group in ("country", "server") else "country"
-    version, error = fetch("the measurements", data_version, rt.read_engine, filters)
+    version, error = fetch("the measurements", versions, rt.read_engine, filters)
     if error:
         return (message_figure(f"Could not load the measurements. {error}", bool(dark)),) * 3 + (None,)
     sig = signature(version, view_key(filters, group), bool(dark))
@@ -64,9 +70,10 @@ def refresh_series(search, _n, group, dark, previous):
         return no_update, no_update, no_update, no_update
     bucket = bucket_seconds_for(filters)
     df, error = fetch("the measurements", ping_series, rt.read_engine, filters, group, bucket)
-    if error:
-        return (message_figure(f"Could not load the measurements. {error}", bool(dark)),) * 3 + (None,)
-    return (*series_figures(df, rt.config, filters, group, bucket, bool(dark)), sig)
+    alerts, alert_error = fetch("the alerts", list_alerts, rt.read_engine, "all", filters)
+    if error or alert_error:
+        return (message_figure(f"Could not load the measurements. {error or alert_error}", bool(dark)),) * 3 + (None,)
+    return (*series_figures(df, rt.config, filters, group, bucket, bool(dark), alerts), sig)
 
 
 def smoke_choices(config, filters, selected) -> tuple[list[dict], list[str]]:

@@ -1,4 +1,5 @@
-"""The overview's status callbacks: counts and cards, the startup notice, warnings and the log viewer."""
+"""The overview's status callbacks: counts and cards (with open alerts), the startup notice, the alerts panel
+and the log viewer."""
 from __future__ import annotations
 
 import pandas as pd
@@ -13,7 +14,7 @@ from queries.history import recent_results
 from queries.logs import recent_logs
 from queries.status import server_status
 from queries.warnings import current_warnings
-from runtime import get_runtime
+from runtime import collector_problem, get_runtime
 from storage.timeutil import utcnow
 
 HEARTBEAT_ROUNDS = 30
@@ -26,7 +27,9 @@ def first_round_seconds(config) -> float:
 
 
 def startup_notice(status: pd.DataFrame, runtime, now):
-    """The 'collector is starting' notice while no server has a result yet, else None."""
+    """A collector problem (cannot store rounds, thread died), else the 'collector is starting' notice, else None."""
+    if problem := collector_problem(runtime):
+        return notice(problem, color="danger", icon="bi-exclamation-octagon-fill")
     if not len(runtime.config.servers):
         return notice("No servers are configured: add them to the config file's servers list.", color="warning")
     if status["timestamp"].notna().any():
@@ -55,13 +58,13 @@ def refresh_status(search, _n):
 
 @callback(Output(ids.WARNINGS, "children"), Input(ids.URL, "search"), Input(ids.REFRESH, "n_intervals"))
 def refresh_warnings(search, _n):
-    """Current warnings of the servers matching the filters, newest first."""
+    """Open alerts of the servers matching the filters, then those resolved in the time range."""
     rt, now = get_runtime(), utcnow()
     filters, _ = filters_from_search(search, now)
-    warnings, error = fetch("the warnings", current_warnings, rt.read_engine, rt.config, now)
+    warnings, error = fetch("the warnings", current_warnings, rt.read_engine, rt.config, now, filters)
     if error:
         return error_notice("the warnings", error)
-    return warnings_list(matching(warnings, filters.countries, filters.partners), now, search)
+    return warnings_list(warnings, now, search)
 
 
 @callback(Output(ids.LOG_TABLE, "children"), Input(ids.LOG_LEVEL, "value"), Input(ids.LOG_SEARCH, "value"),

@@ -6,6 +6,7 @@ from dataclasses import replace
 from dash import Input, Output, State, callback, no_update
 
 from callbacks.common import fetch, filters_from_search, signature, view_key, window_of
+from callbacks.graphs import versions
 from callbacks.urlstate import server_id_from_path
 from figures.distribution import rtt_histogram
 from figures.empty import message_figure
@@ -14,8 +15,9 @@ from layouts import ids
 from layouts.format import records
 from layouts.panels import concern_list, error_notice, log_list, notice, rounds_table
 from layouts.server import server_header
+from queries.alerts import list_alerts
 from queries.catalog import find_server
-from queries.history import data_version, distribution_summary, round_samples, rtt_values
+from queries.history import distribution_summary, round_samples, rtt_values
 from queries.logs import recent_logs
 from queries.pingdata import bucket_seconds_for, ping_series, server_rounds
 from queries.series import gap_seconds_for
@@ -47,25 +49,28 @@ def refresh_header(pathname, _n):
     return server_header(server, rows[0] if rows else None)
 
 
-def server_figures(series, rounds, config, filters, bucket: int, dark: bool) -> tuple:
-    """(history, distribution) figures of one server."""
+def server_figures(series, rounds, config, filters, bucket: int, dark: bool, alerts=None) -> tuple:
+    """(history, distribution) figures of one server; the history shades when its alerts were open."""
     key = view_key(filters)
     if series.empty:
         return message_figure(NO_DATA, dark), message_figure(NO_DATA, dark)
     history = server_history_figure(series, config.thresholds, bucket_seconds=bucket, limits=config.alert_conditions,
                                     gap_seconds=gap_seconds_for(bucket, config.interval_seconds),
-                                    window=window_of(filters), dark=dark, uirevision=key)
+                                    window=window_of(filters), dark=dark, uirevision=key, alerts=alerts)
     values = rtt_values(rounds)
     return history, rtt_histogram(values, distribution_summary(values), config.thresholds, dark=dark, uirevision=key)
 
 
 def _load_server_data(rt, filters, server_id: str, bucket: int):
-    """(series, rounds, error) for a server's figures."""
+    """(series, rounds, alerts, error) for a server's figures."""
     series, error = fetch("the history", ping_series, rt.read_engine, filters, "server", bucket)
     if error:
-        return None, None, error
+        return None, None, None, error
     rounds, error = fetch("the samples", round_samples, rt.read_engine, filters, [server_id])
-    return series, rounds, error
+    if error:
+        return None, None, None, error
+    alerts, error = fetch("the alerts", list_alerts, rt.read_engine, "all", filters)
+    return series, rounds, alerts, error
 
 
 def history_failed(error: str, dark: bool) -> tuple:
@@ -86,17 +91,17 @@ def refresh_server_graphs(pathname, search, _n, dark, previous):
         return message_figure("Unknown server.", dark), message_figure("Unknown server.", dark), None
     filters, _ = filters_from_search(search)
     filters = replace(filters, countries=(), partners=(), servers=(server_id,))
-    version, error = fetch("the history", data_version, rt.read_engine, filters)
+    version, error = fetch("the history", versions, rt.read_engine, filters)
     if error:
         return history_failed(error, dark)
     sig = signature(version, view_key(filters), dark)
     if sig == previous:
         return no_update, no_update, no_update
     bucket = bucket_seconds_for(filters)
-    series, rounds, error = _load_server_data(rt, filters, server_id, bucket)
+    series, rounds, alerts, error = _load_server_data(rt, filters, server_id, bucket)
     if error:
         return history_failed(error, dark)
-    return (*server_figures(series, rounds, rt.config, filters, bucket, dark), sig)
+    return (*server_figures(series, rounds, rt.config, filters, bucket, dark, alerts), sig)
 
 
 @callback(Output(ids.SERVER_ROUNDS, "children"), Output(ids.SERVER_CONCERNS, "children"),

@@ -5,6 +5,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from figures.alerts import mark_alerts
 from figures.frames import band_polygon, insert_gaps, value_ceiling
 from figures.theme import CLASS_COLORS, palette, series_color, template
 from figures.timeseries import add_threshold_bands
@@ -47,14 +48,16 @@ def _lower_rows(fig: go.Figure, rows: pd.DataFrame, limits: dict) -> None:
 
 def server_history_figure(df: pd.DataFrame, thresholds: dict[str, float], *, bucket_seconds: int,
                           gap_seconds: float, limits: dict, window=None, dark: bool = False,
-                          uirevision: str = "") -> go.Figure:
-    """Latency (mean and min-max), loss % and jitter of one server's ping_series rows."""
+                          uirevision: str = "", alerts: pd.DataFrame | None = None) -> go.Figure:
+    """Latency (mean and min-max), loss % and jitter of one server's ping_series rows, shaded where its
+    alerts were open."""
     fig = _grid(dark, uirevision, window)
     rows = insert_gaps(df, bucket_seconds, gap_seconds)
     top = value_ceiling(df.get("latency_ms", pd.Series(dtype=float)) * 1.25, float(thresholds["excellent"]) * 1.2)
     add_threshold_bands(fig, thresholds, top, dark, row=1, col=1)
     _latency(fig, rows, dark)
     _lower_rows(fig, rows, limits)
+    mark_alerts(fig, alerts, window=window, top=top, subplots=True)
     loss_top = value_ceiling(df.get("loss_pct", pd.Series(dtype=float)), float(limits.get("max_packet_loss") or 1) * 2)
     jitter_top = value_ceiling(df.get("jitter_ms", pd.Series(dtype=float)), float(limits.get("max_jitter") or 1) * 1.5)
     fig.update_yaxes(range=[0, top], title_text="latency ms", row=1, col=1)

@@ -6,6 +6,8 @@ import plotly.graph_objects as go
 # Latency classes (collector.measure.latency_class) and server states, shared with the status cards.
 CLASS_COLORS = {"excellent": "#16a34a", "good": "#65a30d", "fair": "#ca8a04", "poor": "#ea580c",
                 "critical": "#dc2626", "beyond": "#991b1b", "down": "#b91c1c"}
+# Alert severities: amber and red, apart from the series colours and matching the dashboard's pills.
+ALERT_COLORS = {"warning": "#f59e0b", "critical": "#dc2626"}
 STATUS_COLORS = {"up": "#16a34a", "degraded": "#ea580c", "down": "#dc2626", "stale": "#6b7280",
                  "unknown": "#9ca3af"}
 # Series colours: distinct from the green-to-red bands behind them and readable on both themes.

@@ -6,6 +6,7 @@ from datetime import datetime
 import pandas as pd
 import plotly.graph_objects as go
 
+from figures.alerts import mark_alerts
 from figures.frames import bucket_grid, insert_gaps, series_names, trace_uid, value_ceiling, value_matrix
 from figures.theme import CLASS_COLORS, palette, series_color, template
 
@@ -67,12 +68,16 @@ def _lines(fig: go.Figure, df: pd.DataFrame, column: str, names: dict[str, str],
 
 def latency_figure(df: pd.DataFrame, thresholds: dict[str, float], *, group: str, bucket_seconds: int,
                    gap_seconds: float, window=None, dark: bool = False, uirevision: str = "",
-                   colors: dict[str, str] | None = None) -> go.Figure:
-    """Mean latency per bucket and key over the threshold bands."""
+                   colors: dict[str, str] | None = None, alerts: pd.DataFrame | None = None) -> go.Figure:
+    """Mean latency per bucket and key over the threshold bands, with the alerts' spans: a ribbon for each,
+    the whole height shaded while a critical one was open."""
     fig = base_figure(dark, window, uirevision)
     top = value_ceiling(df.get("latency_ms", pd.Series(dtype=float)), float(thresholds["excellent"]) * 1.2)
     add_threshold_bands(fig, thresholds, top, dark)
     _lines(fig, insert_gaps(df, bucket_seconds, gap_seconds), "latency_ms", series_names(df, group), "ms", colors)
+    # Over many servers some warning is nearly always open (one slow partner is enough); shading the whole
+    # height for those would tint the entire graph, so warnings keep to the ribbon here.
+    mark_alerts(fig, alerts, window=window, top=top, tint=("critical",))
     fig.update_yaxes(range=[0, top], title_text="latency (ms)", ticksuffix="")
     return fig
 

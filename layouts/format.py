@@ -30,18 +30,30 @@ def mos(value) -> str:
     return MISSING if _missing(value) else f"{float(value):.2f}"
 
 
-def age(seconds) -> str:
-    """How long ago, compactly: '12 s ago', '4 min ago', '3 h ago', '2 d ago'."""
+def span(seconds) -> str:
+    """A length of time, compactly: '12 s', '4 min', '3 h', '2 d' ('–' when missing)."""
     if _missing(seconds):
-        return "never"
+        return MISSING
     s = max(0, int(seconds))
     if s < 120:
-        return f"{s} s ago"
+        return f"{s} s"
     if s < 7200:
-        return f"{s // 60} min ago"
+        return f"{s // 60} min"
     if s < 172800:
-        return f"{s // 3600} h ago"
-    return f"{s // 86400} d ago"
+        return f"{s // 3600} h"
+    return f"{s // 86400} d"
+
+
+def age(seconds) -> str:
+    """How long ago, compactly: '12 s ago', '4 min ago', '3 h ago', '2 d ago'."""
+    return "never" if _missing(seconds) else f"{span(seconds)} ago"
+
+
+def seconds_between(earlier, later) -> float | None:
+    """Seconds from one time to another (None when either is missing)."""
+    if _missing(earlier) or _missing(later):
+        return None
+    return (pd.Timestamp(later) - pd.Timestamp(earlier)).total_seconds()
 
 
 def utc(value, seconds: bool = False) -> str:

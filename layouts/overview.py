@@ -49,7 +49,7 @@ def overview_layout() -> html.Div:
         html.Div([
             html.Div(panel("Servers", html.Div(id=ids.CARDS), "bi-hdd-network"), className="lm-area-status"),
             graphs_area(),
-            html.Div([panel("Warnings", html.Div(id=ids.WARNINGS), "bi-bell", class_name="lm-warnings"),
+            html.Div([panel("Alerts", html.Div(id=ids.WARNINGS), "bi-bell", class_name="lm-warnings"),
                       log_viewer()], className="lm-area-side"),
         ], className="lm-overview"),
     ])

@@ -8,6 +8,7 @@ import pandas as pd
 from dash import dcc, html
 
 from layouts import format as fmt
+from layouts.alerts import kind_icon, severity_pill
 from layouts.status import server_href
 
 WARNING_ICONS = {"down": "bi-x-octagon-fill", "stale": "bi-hourglass-split", "latency": "bi-speedometer2",
@@ -34,23 +35,48 @@ def empty_text(text: str) -> html.Div:
     return html.Div(text, className="lm-empty")
 
 
-def _warning_item(row: dict, now: datetime, search: str | None) -> dcc.Link:
-    age = (now - pd.Timestamp(row["at"]).to_pydatetime()).total_seconds() if row.get("at") is not None else None
-    return dcc.Link([
-        html.I(className=f"bi {WARNING_ICONS.get(row['kind'], WARNING_ICONS['other'])} lm-warn-icon"),
-        html.Div([html.Div([html.Strong(row["partner"]), html.Span(f" {row['country']} · {row['ip']}",
-                                                                   className="text-body-secondary")]),
-                  html.Div(row["message"], className="lm-warn-text")], className="lm-warn-body"),
-        html.Span(fmt.age(age), className="lm-warn-age"),
-    ], href=server_href(row["server_id"], search), className=f"lm-warn lm-warn-{row['severity']}")
+def _warning_where(row: dict) -> list:
+    """Who an alert is about: partner, country and ip, or the monitoring host for host-wide alerts."""
+    if row.get("server_id") is None:
+        return [html.Strong("Monitoring host")]
+    return [html.Strong(row["partner"]), html.Span(f" {row['country']} · {row['ip']}", className="text-body-secondary")]
+
+
+def warning_when(row: dict, now: datetime) -> str:
+    """'open 12 min' for an open alert; 'resolved 5 min ago · lasted 20 min' for a resolved one."""
+    if row.get("state") == "resolved":
+        lasted = fmt.span(fmt.seconds_between(row.get("started_at"), row.get("resolved_at")))
+        return f"resolved {fmt.age(fmt.seconds_between(row.get('resolved_at'), now))} · lasted {lasted}"
+    return f"open {fmt.span(fmt.seconds_between(row.get('started_at'), now))}"
+
+
+def _warning_item(row: dict, now: datetime, search: str | None):
+    """One alert: who, severity, the alert's message, and how long it is (or was) open."""
+    resolved = row.get("state") == "resolved"
+    body = [
+        html.I(className=f"bi {kind_icon(row['kind'])} lm-warn-icon"),
+        html.Div([html.Div([html.Div(_warning_where(row)), severity_pill(row["severity"], resolved)],
+                           className="lm-warn-head"),
+                  html.Div(row["message"], className="lm-warn-text"),
+                  html.Div(warning_when(row, now), className="lm-warn-age")], className="lm-warn-body"),
+    ]
+    classes = f"lm-warn lm-warn-{row['severity']}" + (" lm-warn-resolved" if resolved else "")
+    if row.get("server_id") is None:  # host-wide: there is no server page to link to
+        return html.Div(body, className=classes)
+    return dcc.Link(body, href=server_href(row["server_id"], search), className=classes)
 
 
 def warnings_list(warnings: pd.DataFrame, now: datetime, search: str | None, limit: int = 50) -> html.Div:
-    """The current warnings, newest first, each linking to its server."""
-    if warnings.empty:
-        return empty_text("No warnings: every server is within its limits.")
-    items = [_warning_item(r, now, search) for r in fmt.records(warnings.head(limit))]
-    return html.Div(items, className="lm-warn-list")
+    """Open alerts (worst and newest first), then those resolved in the range; each links to its server."""
+    rows = fmt.records(warnings.head(limit))
+    opened = [_warning_item(r, now, search) for r in rows if r.get("state") != "resolved"]
+    ended = [_warning_item(r, now, search) for r in rows if r.get("state") == "resolved"]
+    if not opened and not ended:
+        return empty_text("No alerts: every server is within its limits.")
+    parts = opened or [empty_text("No open alerts: every server is within its limits.")]
+    if ended:
+        parts += [html.H3("Resolved in this range", className="lm-warn-heading"), *ended]
+    return html.Div(parts, className="lm-warn-list")
 
 
 def _log_entry(row: dict) -> html.Div:

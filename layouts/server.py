@@ -5,6 +5,7 @@ from dash import dcc, html
 
 from layouts import format as fmt
 from layouts import ids
+from layouts.alerts import alert_badges
 from layouts.common import graph, panel
 from layouts.status import STATE_LABELS, card_state
 
@@ -40,7 +41,7 @@ def _fact(label: str, value) -> html.Div:
 
 
 def server_header(server: dict, row: dict | None) -> html.Div:
-    """Who the server is and how it is doing now: state badge, last latency, loss, jitter, MOS, age."""
+    """Who the server is and how it is doing now: state badge, open alerts, last latency, loss, jitter, MOS, age."""
     row = row or {}
     state = card_state(row) if row else "unknown"
     port = f":{server['port']}" if server.get("port") and server.get("probe") == "tcp" else ""
@@ -52,6 +53,7 @@ def server_header(server: dict, row: dict | None) -> html.Div:
             html.Div([html.Span(server["country"]), html.Span(f"{server['ip']}{port}", className="lm-ip"),
                       html.Span(server.get("dn_ext") or "", className="lm-dn"),
                       html.Span(f"probe: {row.get('probe') or server.get('probe')}")], className="lm-server-sub"),
+            alert_badges(row.get("open_alerts")),
         ]),
         html.Div([_fact("latency", fmt.ms(row.get("avg_time"))), _fact("loss", fmt.pct(row.get("loss_percentage"))),
                   _fact("jitter", fmt.ms(row.get("jitter_time"))), _fact("MOS", fmt.mos(row.get("mos"))),

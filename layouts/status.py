@@ -10,6 +10,7 @@ from dash import dcc, html
 
 from layouts import format as fmt
 from layouts import ids
+from layouts.alerts import alert_badges
 
 COUNT_TILES = (("up", "Up", "bi-check-circle-fill"), ("degraded", "Degraded", "bi-exclamation-triangle-fill"),
                ("down", "Down", "bi-x-octagon-fill"), ("stale", "Stale", "bi-hourglass-split"))
@@ -71,7 +72,7 @@ def _latency_text(row: dict, state: str) -> str:
 
 
 def _card_body(row: dict, state: str, beats: pd.DataFrame) -> list:
-    """Header, latency figure, metrics, concerns, heartbeat and age of one card."""
+    """Header, latency figure, metrics, open alerts, concerns, heartbeat and age of one card."""
     latency_class = row.get("latency_class") if row.get("success") else ("down" if state == "down" else "unknown")
     concerns = row.get("concerns") if row.get("status") in ("degraded", "down") and fmt.has_text(row.get("concerns")) \
         else None
@@ -85,6 +86,7 @@ def _card_body(row: dict, state: str, beats: pd.DataFrame) -> list:
         html.Div([_metric("loss", fmt.pct(row.get("loss_percentage"))),
                   _metric("jitter", fmt.ms(row.get("jitter_time"))), _metric("MOS", fmt.mos(row.get("mos")))],
                  className="lm-metrics"),
+        alert_badges(row.get("open_alerts")),
         html.Div([html.I(className="bi bi-exclamation-triangle-fill me-1"), concerns], className="lm-card-concerns")
         if concerns else None,
         heartbeat(beats),
@@ -98,7 +100,8 @@ def server_card(row: dict, beats: pd.DataFrame, search: str | None) -> dcc.Link:
     # dcc.Link takes no data-* attributes, so the card inside carries them (tests and CSS select on them).
     card = html.Div([c for c in _card_body(row, state, beats) if c is not None],
                     className=f"lm-card lm-state-{state}",
-                    **{"data-server": str(row["server_id"]), "data-state": state})
+                    **{"data-server": str(row["server_id"]), "data-state": state,
+                       "data-alerts": str(len(row.get("open_alerts") or []))})
     return dcc.Link(card, href=server_href(row["server_id"], search), className=ids.CARD_CLASS,
                     title=f"{row['partner']} ({row['country']}) – open history")
 

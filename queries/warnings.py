@@ -1,8 +1,7 @@
-"""Warnings: the dashboard's panel data and a server's concern history.
+"""Warnings: the dashboard's panel data (from the alerts table) and a server's concern history.
 
-current_warnings() is the one function the warnings panel reads. Today it derives the warnings from
-each server's latest status row (its stored concerns, down and stale); when the alerts table lands,
-only that function changes.
+current_warnings() is the one function the warnings panel reads: the open alerts, then the alerts
+resolved in the window. Staleness shows even before the stale watcher has raised its alert.
 """
 from __future__ import annotations
 
@@ -13,18 +12,20 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from collector.config import Config
-from queries.filters import Filters
+from queries.alerts import api_kind, list_alerts
+from queries.catalog import matching, servers_frame
+from queries.filters import Filters, parse_filters
 from queries.sqlutil import where_filters
-from queries.status import server_status
+from queries.status import has_open_stale_alert, server_status
 from storage.schema import ping_results as pr
+from storage.timeutil import utcnow
 
-WARNING_COLUMNS = ["server_id", "partner", "country", "ip", "kind", "severity", "message", "at"]
+WARNING_COLUMNS = ["id", "server_id", "partner", "country", "ip", "kind", "severity", "state", "message",
+                   "started_at", "resolved_at", "at"]
 # Prefixes of the texts collector.measure.concerns() writes, and what each one means.
 CONCERN_KINDS = (("probe failed", "down"), ("no reply", "down"), ("high latency", "latency"),
                  ("packet loss", "loss"), ("jitter", "jitter"))
-SEVERITY = {"down": "danger", "stale": "secondary", "latency": "warning", "loss": "warning",
-            "jitter": "warning", "other": "warning"}
-SEVERITY_RANK = {"danger": 0, "secondary": 1, "warning": 2}
+SEVERITY_RANK = {"critical": 0, "warning": 1}
 
 
 def concern_kind(text: str) -> str:
@@ -40,35 +41,61 @@ def split_concerns(text) -> list[str]:
     return [part.strip() for part in text.split(";") if part.strip()]
 
 
-def _row_warnings(row: dict) -> list[dict]:
-    """The warnings one server's latest status row raises."""
-    base = {k: row.get(k) for k in ("server_id", "partner", "country", "ip")}
-    at = row.get("timestamp")
-    if row.get("status") == "stale":
-        when = pd.Timestamp(at).strftime("%Y-%m-%d %H:%M")
-        return [dict(base, kind="stale", message=f"no new result since {when} UTC", at=at)]
-    if row.get("status") not in ("down", "degraded"):
-        return []
-    texts = split_concerns(row.get("concerns")) or ["no reply"]
-    return [dict(base, kind=concern_kind(t), message=t, at=at) for t in texts]
+def panel_rows(alerts: pd.DataFrame, config: Config) -> pd.DataFrame:
+    """list_alerts rows in the panel's shape: the API's kind names, the configured ip, and `at` (when the
+    alert began, or ended once resolved)."""
+    servers = servers_frame(config)
+    ips = dict(zip(servers["server_id"], servers["ip"]))
+    df = alerts.assign(kind=alerts["kind"].map(api_kind), ip=alerts["server_id"].map(ips),
+                       at=alerts["resolved_at"].where(alerts["state"] == "resolved", alerts["started_at"]))
+    # A server removed from the config keeps its old alerts; its id is the best address left.
+    df["ip"] = df["ip"].fillna(df["server_id"])
+    return df.reindex(columns=WARNING_COLUMNS)
 
 
-def warnings_from_status(status: pd.DataFrame) -> pd.DataFrame:
-    """One row per current condition (server, kind, severity, message, at), newest first, worst first."""
-    rows = [w for r in status.to_dict("records") for w in _row_warnings(r)]
-    df = pd.DataFrame(rows, columns=WARNING_COLUMNS)
-    if df.empty:
-        return df
-    df["severity"] = df["kind"].map(SEVERITY)
-    df["at"] = pd.to_datetime(df["at"])
-    rank = df["severity"].map(SEVERITY_RANK)
-    order = df.assign(_rank=rank).sort_values(["at", "_rank"], ascending=[False, True]).index
+def stale_rows(status: pd.DataFrame) -> pd.DataFrame:
+    """An open 'stale' row for each server the status calls stale that has no stale alert yet (the watcher
+    checks only every so often, and only where a web app runs)."""
+    rows = [{"server_id": r["server_id"], "partner": r["partner"], "country": r["country"], "ip": r["ip"],
+             "kind": "stale", "severity": "warning", "state": "open", "started_at": r["timestamp"],
+             "at": r["timestamp"],
+             "message": f"No new result since {pd.Timestamp(r['timestamp']):%Y-%m-%d %H:%M} UTC"}
+            for r in status.to_dict("records") if r["status"] == "stale" and not has_open_stale_alert(r)]
+    return pd.DataFrame(rows, columns=WARNING_COLUMNS)
+
+
+def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Stack frames of WARNING_COLUMNS (empty ones skipped, so no column loses its dtype)."""
+    frames = [f for f in frames if not f.empty]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=WARNING_COLUMNS)
+
+
+def worst_newest(df: pd.DataFrame) -> pd.DataFrame:
+    """Critical before warning, then newest first."""
+    rank = df["severity"].map(SEVERITY_RANK).fillna(len(SEVERITY_RANK))
+    order = df.assign(_rank=rank, _at=pd.to_datetime(df["at"])).sort_values(["_rank", "_at"],
+                                                                          ascending=[True, False]).index
     return df.loc[order].reset_index(drop=True)
 
 
-def current_warnings(engine: Engine, config: Config, now: datetime | None = None) -> pd.DataFrame:
-    """The warnings panel's rows: current high latency, loss, jitter, down and stale conditions."""
-    return warnings_from_status(server_status(engine, config, now))
+def _status_in_view(engine: Engine, config: Config, filters: Filters, now: datetime) -> pd.DataFrame:
+    """The status rows of the servers the filters select."""
+    status = matching(server_status(engine, config, now), filters.countries, filters.partners)
+    return status[status["server_id"].isin(filters.servers)] if filters.servers else status
+
+
+def current_warnings(engine: Engine, config: Config, now: datetime | None = None,
+                     filters: Filters | None = None) -> pd.DataFrame:
+    """The warnings panel's rows: open alerts (critical first, then newest), then the alerts resolved in the
+    window (newest first). Filters default to the last 24 h of every server."""
+    now = now or utcnow()
+    filters = filters or parse_filters({}, now)
+    opened = _concat([panel_rows(list_alerts(engine, "open", filters), config),
+                      stale_rows(_status_in_view(engine, config, filters, now))])
+    resolved = panel_rows(list_alerts(engine, "resolved", filters), config)
+    ended = pd.to_datetime(resolved["resolved_at"])
+    resolved = resolved[(ended >= filters.start) & (ended < filters.end)].sort_values("at", ascending=False)
+    return _concat([worst_newest(opened), resolved])
 
 
 def concern_history(engine: Engine, server_id: str, filters: Filters, limit: int = 200) -> pd.DataFrame:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from functools import lru_cache
 from urllib.parse import quote, urlencode
 
@@ -12,12 +13,14 @@ from openapi_spec_validator import validate
 
 from api.openapi import openapi_document, response_validator
 from storage.timeutil import utcnow
+from tests.test_api_alerts import seed_alerts
 
-DOCUMENTED = ["/api/ping-data", "/api/servers/status", "/api/logs", "/api/export-data", "/api/openapi.json",
-              "/healthz", "/metrics"]
+DOCUMENTED = ["/api/ping-data", "/api/servers/status", "/api/alerts", "/api/logs", "/api/export-data",
+              "/api/openapi.json", "/healthz", "/metrics"]
 PARAMETERS = ["country", "partner", "server", "range", "start", "end", "group", "format", "limit", "level",
-              "module", "since", "search"]
-AWKWARD = ["", " ", "1h", "24h", "7d", "30d", "custom", "json", "csv", "server", "country", "0", "-1", "1000",
+              "module", "since", "search", "state"]
+AWKWARD = ["", " ", "open", "resolved", "all",
+           "1h", "24h", "7d", "30d", "custom", "json", "csv", "server", "country", "0", "-1", "1000",
            "1001", "1e3", "NaN", "inf", "١٢", "DEBUG", "warn", "2026-01-01", "2026-01-01T00:00:00Z",
            "0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00", "2026-02-30", "%00", "%", "\x00",
            "'; DROP TABLE ping_results;--", "Kenya", "127.0.0.1", "=1+1", "a" * 3000, ",,,", "Z"]
@@ -63,15 +66,19 @@ def test_every_documented_parameter_is_one_the_routes_read():
 
 @pytest.mark.parametrize("url", [
     "/api/ping-data", "/api/ping-data?group=server&range=7d", "/api/ping-data?format=csv",
-    "/api/servers/status", "/api/logs?limit=1000", "/api/export-data?format=json", "/api/export-data",
+    "/api/servers/status", "/api/alerts", "/api/alerts?state=all&range=7d", "/api/alerts?state=resolved",
+    "/api/logs?limit=1000", "/api/export-data?format=json", "/api/export-data",
     "/api/openapi.json", "/healthz", "/metrics",
 ])
 def test_happy_responses_match_the_spec(seeded, writer, client, url):
     writer.write_logs([{"timestamp": utcnow(), "level": "INFO", "module": None, "message": "m", "traceback": None,
                         "collector": "t"}])
+    seed_alerts(writer, seeded["config"], utcnow().replace(microsecond=0) - timedelta(seconds=1))
     response = client.get(url)
     assert response.status_code == 200
     assert_matches_spec(url.split("?")[0], response)
+    if url.startswith("/api/alerts"):  # the schema is checked against real alerts, not only an empty list
+        assert response.get_json()["alerts"]
 
 
 def test_a_schema_violation_would_be_caught():
@@ -91,10 +98,17 @@ query_strings = st.one_of(
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
+@pytest.fixture
+def seeded_with_alerts(seeded, writer):
+    """The seeded history plus open and resolved alerts, so alert bodies are checked with content."""
+    seed_alerts(writer, seeded["config"], utcnow().replace(microsecond=0) - timedelta(seconds=1))
+    return seeded
+
+
 @pytest.mark.parametrize("path", DOCUMENTED)
 @FAST
 @given(query=query_strings)
-def test_odd_query_strings_never_break_a_route(seeded, client, path, query):
+def test_odd_query_strings_never_break_a_route(seeded_with_alerts, client, path, query):
     # Straight into the WSGI environ, as a server would pass it: bytes as latin-1, nothing re-encoded.
     raw = query.encode("utf-8").decode("latin-1")
     response = client.get(path, environ_overrides={"QUERY_STRING": raw})

@@ -173,7 +173,7 @@ def test_a_failing_status_query_shows_a_message(seeded, ctx, monkeypatch):
 
 
 def test_warnings_panel(seeded, ctx, monkeypatch):
-    assert "No warnings" in text_of(overview_cb.refresh_warnings("", 0))
+    assert "No alerts" in text_of(overview_cb.refresh_warnings("", 0))
     monkeypatch.setattr(overview_cb, "current_warnings", broken)
     assert "Could not load the warnings" in text_of(overview_cb.refresh_warnings("", 0))
 

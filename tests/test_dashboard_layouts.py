@@ -148,12 +148,14 @@ def test_startup_message_says_when_results_are_due():
 
 def test_warnings_list_links_each_warning_to_its_server():
     warnings = pd.DataFrame([{"server_id": "10.0.0.1", "partner": "P", "country": "C", "ip": "10.0.0.1",
-                              "kind": "loss", "severity": "warning", "message": "packet loss 20.0%",
+                              "kind": "packet_loss", "severity": "warning", "state": "open",
+                              "message": "Packet loss on P C (10.0.0.1): 20.0% loss",
+                              "started_at": pd.Timestamp("2026-11-01 11:58:00"), "resolved_at": None,
                               "at": pd.Timestamp("2026-11-01 11:58:00")}])
     item = warnings_list(warnings, NOW, "?range=1h").children[0]
     assert item.href == "/server/10.0.0.1?range=1h" and "lm-warn-warning" in item.className
-    assert "packet loss 20.0%" in text_of(item) and "2 min ago" in text_of(item)
-    assert "No warnings" in text_of(warnings_list(warnings.iloc[0:0], NOW, ""))
+    assert "20.0% loss" in text_of(item) and "open 2 min" in text_of(item)
+    assert "No alerts" in text_of(warnings_list(warnings.iloc[0:0], NOW, ""))
 
 
 def test_log_list_and_rounds_table():
@@ -188,6 +190,9 @@ def test_formatting():
         ("12.3 ms", "–", "0%", "12.3%", "4.30")
     assert [fmt.age(s) for s in (5, 300, 7300, 200000, None)] == ["5 s ago", "5 min ago", "2 h ago", "2 d ago",
                                                                  "never"]
+    assert [fmt.span(s) for s in (5, 300, None)] == ["5 s", "5 min", "–"]
+    assert fmt.seconds_between(pd.Timestamp("2026-11-01 12:00"), NOW.replace(minute=5)) == 300.0
+    assert fmt.seconds_between(None, NOW) is None
     assert fmt.utc(pd.Timestamp("2026-11-01 12:00:05"), seconds=True) == "2026-11-01 12:00:05"
     assert fmt.records(pd.DataFrame({"a": [1.0, None]})) == [{"a": 1.0}, {"a": None}]
     assert fmt.has_text(" x ") and not fmt.has_text(float("nan")) and not fmt.has_text("  ")

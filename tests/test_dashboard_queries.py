@@ -13,8 +13,7 @@ from queries.catalog import filter_choices, find_server, matching, servers_frame
 from queries.filters import parse_filters
 from queries.history import (data_version, distribution_summary, explode_samples, recent_results, round_samples,
                              rtt_values, smoke_bands)
-from queries.warnings import (concern_history, concern_kind, concern_summary, current_warnings, split_concerns,
-                              warnings_from_status)
+from queries.warnings import concern_history, concern_kind, concern_summary, split_concerns
 from storage.engine import make_engine
 from tests.seeding import seed_history
 
@@ -145,40 +144,6 @@ def test_concern_kind(text, kind):
 def test_split_concerns():
     assert split_concerns("packet loss 5.0%; jitter 40.0 ms; ") == ["packet loss 5.0%", "jitter 40.0 ms"]
     assert split_concerns(None) == [] and split_concerns(float("nan")) == []
-
-
-def status_row(server_id, status, concerns=None, minutes_ago=1):
-    at = pd.Timestamp("2026-11-01 12:00:00") - pd.Timedelta(minutes=minutes_ago)
-    return {"server_id": server_id, "partner": "P", "country": "C", "ip": server_id, "status": status,
-            "concerns": concerns, "timestamp": at}
-
-
-def test_warnings_from_status_newest_first_and_worst_first():
-    status = pd.DataFrame([status_row("up", "up"), status_row("old", "stale", minutes_ago=30),
-                           status_row("slow", "degraded", "high latency 200.0 ms (poor); jitter 35.0 ms"),
-                           status_row("dead", "down", "no reply (100% loss)")])
-    warnings = warnings_from_status(status)
-    assert list(zip(warnings["server_id"], warnings["kind"])) == [
-        ("dead", "down"), ("slow", "latency"), ("slow", "jitter"), ("old", "stale")]
-    assert list(warnings["severity"]) == ["danger", "warning", "warning", "secondary"]
-    assert "since 2026-11-01 11:30" in warnings["message"].iloc[-1]
-
-
-def test_no_warnings_when_all_is_well():
-    assert warnings_from_status(pd.DataFrame([status_row("a", "up"), status_row("b", "unknown")])).empty
-
-
-def test_current_warnings_reads_the_latest_rows(config, writer, engine):
-    end = pd.Timestamp.now(tz="UTC").tz_localize(None).floor("s").to_pydatetime()
-
-    def lossy(k, r):
-        samples = [20.0, None, None, 20.0] if k == 2 else [20.0] * 4
-        return ProbeResult(transmitted=4, received=sum(s is not None for s in samples), samples_ms=samples)
-
-    seed_history(writer, config, end, rounds=3, interval_seconds=60, profile=lossy)
-    warnings = current_warnings(engine, config, now=end + timedelta(seconds=5))
-    assert list(warnings["server_id"]) == ["127.0.0.3"]
-    assert warnings["message"].iloc[0] == "packet loss 50.0%"
 
 
 def test_concern_history_and_summary(config, writer, engine):

@@ -2,17 +2,27 @@
 
 Used by the browser tests and to make the screenshots: servers in several countries, each with its own
 behaviour (steady, jittery, lossy, congested in the evening, high latency, down now, stale, a collector
-outage), plus log lines.
+outage), plus log lines, and the alerts the collector and the stale watcher would have raised meanwhile.
 """
 from __future__ import annotations
 
+import json
+import logging
 import math
 import random
+from contextlib import contextmanager
+from dataclasses import fields
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy import select
+
+from collector.alertmanager import AlertManager
 from collector.config import Config, validate_config
+from collector.measure import Measurement
 from collector.probes.base import ProbeResult
+from collector.stale import StaleWatcher
+from storage.schema import ping_results
 from storage.writer import Writer
 from tests.seeding import seed_history
 
@@ -93,20 +103,76 @@ def _phase(writer: Writer, config: Config, end: datetime, rounds: int, interval:
 
 def seed_demo(writer: Writer, config: Config, end: datetime, days: float = 4, interval: int = 300) -> None:
     """Seed `days` of history ending at `end`: a 2-hour collector outage 9 h ago, one server down for
-    the last 25 minutes, one stale (nothing for the last 40 minutes)."""
+    the last 25 minutes, one stale (nothing for the last 40 minutes); and the alerts all that raised."""
     gap_end = end - timedelta(hours=7)
     gap_start = gap_end - timedelta(hours=2)
     fresh_start = end - timedelta(minutes=40)
     down_after = end - timedelta(minutes=25)
     total = int(days * 86400 // interval)
     before_gap = total - int((end - gap_start).total_seconds() // interval)
+    alerts = AlertReplay(writer, config, end)
     _phase(writer, config, gap_start, before_gap, interval, down_after)
+    alerts.replay()
+    alerts.watch(gap_start + timedelta(seconds=config.stale_after_seconds + 60))  # the outage: all go stale
     _phase(writer, config, fresh_start, int((fresh_start - gap_end).total_seconds() // interval) + 1, interval,
            down_after)
+    alerts.watch(gap_end + timedelta(minutes=1))  # ... and recover
     without_stale = validate_config(dict(config.raw, servers=[s for s in config.raw["servers"]
                                                               if s["ip"] != STALE_SERVER]), source=config.source)
     _phase(writer, without_stale, end, int((end - fresh_start).total_seconds() // interval), interval, down_after)
+    alerts.replay()
+    alerts.watch(end)
     seed_logs(writer, end)
+
+
+def _measurement(row) -> Measurement:
+    """A stored ping_results row back as the Measurement it was written from."""
+    values = {f.name: row[f.name] for f in fields(Measurement)}
+    values["samples"] = json.loads(row["samples"] or "[]")
+    return Measurement(**values)
+
+
+class AlertReplay:
+    """Feeds the stored rounds, oldest first, through the collector's real alert life cycle, and runs the
+    stale watcher at chosen moments, so the demo's alerts are the ones the app itself would have raised."""
+
+    def __init__(self, writer: Writer, config: Config, end: datetime):
+        self.writer, self.config = writer, config
+        self.servers = {s.id: s for s in config.servers}
+        self.manager = AlertManager(config, writer, name="demo", now=lambda: end)
+        self.done: datetime | None = None
+
+    def replay(self) -> None:
+        """Evaluate every stored round newer than the last one replayed."""
+        stmt = select(ping_results).order_by(ping_results.c.timestamp, ping_results.c.id)
+        if self.done is not None:
+            stmt = stmt.where(ping_results.c.timestamp > self.done)
+        with self.writer.engine.connect() as conn:
+            rows = list(conn.execute(stmt).mappings())
+        rounds: dict[datetime, list] = {}
+        for row in rows:
+            rounds.setdefault(row["timestamp"], []).append((self.servers[row["server_id"]], _measurement(row)))
+        with _quiet():
+            for at, measured in rounds.items():
+                self.manager.on_round(measured, at)
+        self.done = max(rounds, default=self.done)
+
+    def watch(self, at: datetime) -> None:
+        """One stale check as the web app's watcher would make it at `at`."""
+        with _quiet():
+            StaleWatcher(self.config, self.writer, self.writer.engine, now=lambda: at).check_once()
+
+
+@contextmanager
+def _quiet():
+    """No alert lines on the console while seeding (a demo raises dozens)."""
+    logger = logging.getLogger("collector")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL + 1)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def seed_logs(writer: Writer, end: datetime) -> None:

@@ -10,8 +10,9 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
+from figures.alerts import ALERT_TRACE
 from layouts import ids
-from tests.browser.demo_data import DEMO_SERVERS
+from tests.browser.demo_data import DEMO_SERVERS, DOWN_SERVER, STALE_SERVER
 
 # Without dash[testing] (selenium) the conftest marks every test skipped; importorskip keeps collection quiet.
 By = pytest.importorskip("selenium.webdriver.common.by").By
@@ -19,10 +20,11 @@ CARD = f"a.{ids.CARD_CLASS}"
 
 
 def trace_names(dash_duo, graph_id: str) -> list[str]:
-    """The names of the traces a graph has drawn."""
+    """The names of the data traces a graph has drawn (not the marks where alerts began)."""
     return dash_duo.driver.execute_script(
         "var g = document.querySelector(arguments[0] + ' .js-plotly-plot');"
-        "return g && g.data ? g.data.map(t => t.name) : [];", f"#{graph_id}")
+        "return g && g.data ? g.data.map(t => t.name).filter(n => n !== arguments[1]) : [];",
+        f"#{graph_id}", ALERT_TRACE)
 
 
 def x_range(dash_duo, graph_id: str) -> list[str]:
@@ -124,6 +126,22 @@ def test_export_downloads_the_filtered_rows(dash_duo, demo_app, demo):
     rows = list(csv.DictReader(io.StringIO(files[0].read_text(encoding="utf-8"))))
     assert rows and {r["country"] for r in rows} == {"Ghana"}
     assert 11 <= len(rows) <= 13  # one round per 5 minutes over the last hour
+
+
+def test_open_alerts_show_on_cards_in_the_alerts_panel_and_on_the_latency_graph(dash_duo, demo_app):
+    dash_duo.start_server(demo_app)
+    dash_duo.wait_for_element(f"{CARD} [data-server='{DOWN_SERVER}'] .lm-alert-critical", timeout=20)
+    assert dash_duo.find_element(f"{CARD} [data-server='{DOWN_SERVER}'] .lm-alert").text.strip() == "down"
+    assert dash_duo.find_element(f"{CARD} [data-server='{STALE_SERVER}'] .lm-alert-warning").text.strip() == "stale"
+    panel = dash_duo.wait_for_element(f"#{ids.WARNINGS} .lm-warn-critical", timeout=20)
+    assert f"Down on Lagos Link Nigeria ({DOWN_SERVER})" in panel.text
+    assert dash_duo.find_elements(f"#{ids.WARNINGS} .lm-warn-resolved")  # the day's history follows
+    spans = wait_for(dash_duo, lambda: dash_duo.driver.execute_script(
+        "var g = document.querySelector(arguments[0] + ' .js-plotly-plot');"
+        "return g && g.layout && g.layout.shapes ? g.layout.shapes.filter(s => s.xref === 'x').length : 0;",
+        f"#{ids.LATENCY_GRAPH}"), message="alert spans on the latency graph")
+    assert spans >= 2  # at least the open 'down' alert: its shading and its ribbon
+    assert dash_duo.get_logs() == [], dash_duo.get_logs()
 
 
 def test_a_server_card_opens_its_page(dash_duo, demo_app):
