@@ -12,10 +12,10 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import threading
 from pathlib import Path
 from typing import Callable
 
+from collector.periodic import PeriodicWorker
 from collector.config import Config, ConfigError, load_config, validate_config
 
 log = logging.getLogger("collector.reload")
@@ -49,8 +49,10 @@ def describe_changes(old: Config, new: Config) -> str:
     return "; ".join(parts)
 
 
-class ConfigWatcher:
+class ConfigWatcher(PeriodicWorker):
     """Polls one config file; start()/stop() run it on a thread, check_once() does one poll (tests)."""
+
+    thread_name = "config-watcher"
 
     def __init__(self, path: str | Path, current: Config, apply: Callable[[Config], None], *,
                  interval_seconds: float = DEFAULT_INTERVAL_SECONDS):
@@ -61,31 +63,11 @@ class ConfigWatcher:
         self._signature = self._stat()
         self._digest = self._hash()
         self._reported: str | None = None  # the digest of the last invalid file already logged
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
-    # -- life cycle ---------------------------------------------------------------------------------
-    def start(self) -> "ConfigWatcher":
-        """Start polling on a daemon thread (no-op when it already runs)."""
-        if self._thread and self._thread.is_alive():
-            return self
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name="config-watcher", daemon=True)
-        self._thread.start()
-        return self
 
-    def stop(self) -> None:
-        """Stop polling (safe twice)."""
-        self._stop.set()
-        if self._thread and self._thread.is_alive() and self._thread is not threading.current_thread():
-            self._thread.join(self.interval_seconds + 5)
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.interval_seconds):
-            try:
-                self.check_once()
-            except Exception:  # noqa: BLE001 - a failed apply must not end the watching
-                log.exception("config reload failed; keeping the running config")
+    def on_check_error(self) -> None:
+        """A failed apply must not end the watching."""
+        log.exception("config reload failed; keeping the running config")
 
     # -- one poll -----------------------------------------------------------------------------------
     def check_once(self) -> Config | None:

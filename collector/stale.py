@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import logging
 import socket
-import threading
 from datetime import datetime
 from typing import Callable
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
+from collector.periodic import PeriodicWorker
 from collector.alerts import STALE, AlertEvent, OpenAlert, Rule, Subject, describe, make_event, stale_rule
 from collector.alertmanager import publish
 from collector.config import Config, Server
@@ -43,8 +43,11 @@ def default_interval(stale_after_seconds: float) -> float:
     return min(60.0, max(1.0, stale_after_seconds / 5))
 
 
-class StaleWatcher:
+class StaleWatcher(PeriodicWorker):
     """A thread that opens and resolves 'stale' alerts; start() and stop() are safe to repeat."""
+
+    thread_name = "stale-watcher"
+    check_on_start = True
 
     def __init__(self, config: Config, writer: Writer, read_engine: Engine, notifier=None, *,
                  interval_seconds: float | None = None, now: Callable[[], datetime] = utcnow, name: str | None = None):
@@ -58,48 +61,20 @@ class StaleWatcher:
         self.interval_seconds = interval_seconds or default_interval(config.stale_after_seconds)
         # A server that never stored a row is measured from the watcher's start, not from the epoch.
         self.started_at = to_naive_utc(now())
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._failing = False
 
-    # -- life cycle -------------------------------------------------------------------------------------
-    def start(self) -> "StaleWatcher":
-        """Start the checking thread (no-op when it already runs)."""
-        if self._thread and self._thread.is_alive():
-            return self
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name="stale-watcher", daemon=True)
-        self._thread.start()
-        return self
 
-    def stop(self, timeout: float | None = 5.0) -> None:
-        """Ask the thread to end and wait for it (no-op when stopped)."""
-        self._stop.set()
-        thread = self._thread
-        if thread and thread.is_alive() and thread is not threading.current_thread():
-            thread.join(timeout)
+    def on_check_error(self) -> None:
+        """Log a failed check once per outage (a locked or missing database), not every interval."""
+        if not self._failing:
+            log.exception("stale check failed; retrying every %.0f s", self.interval_seconds)
+        self._failing = True
 
-    def is_alive(self) -> bool:
-        """True while the thread runs."""
-        return bool(self._thread and self._thread.is_alive())
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            self._guarded_check()
-            self._stop.wait(self.interval_seconds)
-
-    def _guarded_check(self) -> None:
-        """check_once, logging a failure once per outage rather than every interval."""
-        try:
-            self.check_once()
-        except Exception:  # noqa: BLE001 - the watcher must outlive a locked or missing database
-            if not self._failing:
-                log.exception("stale check failed; retrying every %.0f s", self.interval_seconds)
-            self._failing = True
-        else:
-            if self._failing:
-                log.info("stale check works again")
-            self._failing = False
+    def on_check_ok(self) -> None:
+        """Say once that checks work again after an outage."""
+        if self._failing:
+            log.info("stale check works again")
+        self._failing = False
 
     # -- one check --------------------------------------------------------------------------------------
     def check_once(self) -> list[AlertEvent]:

@@ -33,7 +33,7 @@ def _code(exc: sqlite3.Error) -> int | None:
     return None if code is None else code & 0xFF
 
 
-def _lost_race(exc: BaseException) -> bool:
+def lost_lock_race(exc: BaseException) -> bool:
     """True for SQLITE_PROTOCOL, the WAL lock race SQLite gave up on without calling the busy handler."""
     return isinstance(exc, sqlite3.OperationalError) and (_code(exc) == SQLITE_PROTOCOL
                                                           or "locking protocol" in str(exc))
@@ -72,7 +72,7 @@ class RetryingCursor(sqlite3.Cursor):
             # Nothing of this call was applied (total_changes unchanged) and no earlier statement of the
             # transaction was rolled back with it (a transaction open before must still be open).
             unchanged = conn.total_changes == before[0] and (conn.in_transaction or not before[1])
-            return _lost_race(exc) and unchanged
+            return lost_lock_race(exc) and unchanged
 
         return _retry(lambda: run(sql, parameters), safe_to_repeat)
 
@@ -87,7 +87,7 @@ class RetryingConnection(sqlite3.Connection):
     def commit(self):
         """COMMIT; a lost lock race or a busy lock leaves the transaction open, so COMMIT again."""
         def still_open(exc: sqlite3.OperationalError) -> bool:
-            return (_lost_race(exc) or _code(exc) in (SQLITE_BUSY, SQLITE_LOCKED)) and self.in_transaction
+            return (lost_lock_race(exc) or _code(exc) in (SQLITE_BUSY, SQLITE_LOCKED)) and self.in_transaction
 
         return _retry(super().commit, still_open)
 

@@ -1,11 +1,17 @@
 """Create the schema on first run and upgrade older databases in place without losing rows."""
 from __future__ import annotations
 
+import logging
+
 from sqlalchemy import inspect, insert, select, text, update
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import OperationalError
 
 from storage import rollups
+from storage.engine import lost_lock_race
 from storage.schema import SCHEMA_VERSION, metadata, ping_results, ping_rollups, schema_info, server_latest
+
+log = logging.getLogger(__name__)
 
 
 def current_version(conn: Connection) -> int:
@@ -76,8 +82,22 @@ def _lock_for_schema_change(conn: Connection) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def init_db(engine: Engine) -> int:
+def init_db(engine: Engine, attempts: int = 3) -> int:
     """Create or upgrade the schema to SCHEMA_VERSION; returns the version found before."""
+    # The whole upgrade is one transaction, so when SQLite gives up on a WAL lock race at COMMIT
+    # (SQLITE_PROTOCOL; nothing was applied) running it again is safe.
+    for attempt in range(1, attempts + 1):
+        try:
+            return _init_db_once(engine)
+        except OperationalError as exc:
+            if attempt == attempts or not lost_lock_race(exc.orig):
+                raise
+            log.warning("schema setup lost a SQLite lock race (%s); retrying (%d of %d)", exc.orig, attempt, attempts)
+    raise AssertionError("unreachable")
+
+
+def _init_db_once(engine: Engine) -> int:
+    """One attempt at init_db, in one transaction."""
     with engine.begin() as conn:
         _lock_for_schema_change(conn)
         found = current_version(conn)
