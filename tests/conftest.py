@@ -75,3 +75,12 @@ def app(config, writer):
 def client(app):
     """A Flask test client of the app's server."""
     return app.server.test_client()
+
+
+@pytest.fixture
+def receiver():
+    """A real webhook endpoint on 127.0.0.1 (ephemeral port) answering 200; see tests/test_notify.Receiver."""
+    from tests.test_notify import Receiver
+    r = Receiver()
+    yield r
+    r.close()

@@ -20,7 +20,6 @@ from storage.alertstore import apply_events, load_open
 from storage.schema import alerts
 from tests.conftest import make_config_dict
 from tests.test_alerts_engine import BAD_PROBES, GOOD_PROBE, measured, replies, silent
-from tests.test_notify import Receiver
 
 T0 = datetime(2026, 3, 1, 12, 0, 0)
 
@@ -44,13 +43,6 @@ def feed(manager: AlertManager, config, plan, server: int = 0, start: int = 0, c
         events += manager.on_round(round_, T0 + timedelta(minutes=i), controls=controls)
     return events
 
-
-@pytest.fixture
-def receiver():
-    """A local webhook receiver."""
-    r = Receiver()
-    yield r
-    r.close()
 
 
 @pytest.fixture

@@ -25,7 +25,6 @@ from tests.conftest import make_config_dict
 from tests.test_alerts_engine import GOOD_PROBE, replies, silent
 from tests.test_collector import FakeFactory
 from tests.test_dashboard_layouts import text_of, walk
-from tests.test_notify import Receiver
 
 # name: (what the server answers while bad, the API kind, the severity); limits are the conftest config's.
 BAD = {
@@ -37,13 +36,6 @@ BAD = {
     "silent": (silent(), "down", "critical"),
 }
 
-
-@pytest.fixture
-def receiver():
-    """A real webhook endpoint on 127.0.0.1, ephemeral port."""
-    r = Receiver()
-    yield r
-    r.close()
 
 
 @pytest.fixture

@@ -77,13 +77,6 @@ class Receiver:
         self.server.server_close()
 
 
-@pytest.fixture
-def receiver():
-    """A receiver answering 200 to everything."""
-    r = Receiver()
-    yield r
-    r.close()
-
 
 @pytest.fixture
 def notifiers():
