@@ -1,6 +1,7 @@
 """The RTT distribution of one server: a histogram of every answered packet with its percentiles."""
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -27,15 +28,23 @@ def summary_text(summary: dict) -> str:
             f"<br>{summary['count']:,} packets")
 
 
+def bin_counts(values: pd.Series, low: float, high: float, bins: int = BINS) -> tuple[np.ndarray, np.ndarray]:
+    """(bin centres, packet counts) of the values inside [low, high]: BINS numbers, however many packets."""
+    counts, edges = np.histogram(values.to_numpy(dtype=float), bins=bins, range=(low, high))
+    return (edges[:-1] + edges[1:]) / 2, counts
+
+
 def rtt_histogram(values: pd.Series, summary: dict, thresholds: dict[str, float], *, dark: bool = False,
                   uirevision: str = "") -> go.Figure:
     """Histogram of RTTs with the median (solid) and p95 (dashed) marked and the class bounds dotted."""
     low, high = histogram_range(values, float(thresholds["fair"]))
     fig = go.Figure(layout={"template": template(dark), "uirevision": uirevision, "hovermode": "closest",
                             "bargap": 0.05, "showlegend": False})
-    fig.add_trace(go.Histogram(x=values, xbins={"start": low, "end": high, "size": (high - low) / BINS},
-                               marker={"color": series_color(0), "opacity": 0.85},
-                               hovertemplate="%{x} ms: %{y} packets<extra></extra>"))
+    # Binned here, not by plotly: a 30-day page has ~170,000 samples, and only BINS bars need to travel.
+    centres, counts = bin_counts(values, low, high)
+    fig.add_trace(go.Bar(x=centres, y=counts, width=(high - low) / BINS,
+                         marker={"color": series_color(0), "opacity": 0.85},
+                         hovertemplate="%{x:.1f} ms: %{y} packets<extra></extra>"))
     for name in BAND_NAMES:
         if low < thresholds[name] < high:
             fig.add_vline(x=thresholds[name], line={"color": CLASS_COLORS[name], "width": 1, "dash": "dot"},

@@ -189,7 +189,8 @@ def test_samples_figure_plots_every_answered_sample():
 def test_rtt_histogram_marks_median_p95_and_class_bounds():
     values = pd.Series([40.0] * 50 + [120.0] * 50)
     fig = rtt_histogram(values, {"count": 100, "p50": 80.0, "p95": 120.0, "p99": 120.0}, THRESHOLDS)
-    assert fig.data[0].type == "histogram" and len(fig.data[0].x) == 100
+    # Sent as BINS pre-counted bars, not as one point per packet; every packet in range is counted.
+    assert fig.data[0].type == "bar" and len(fig.data[0].x) == 60 and sum(fig.data[0].y) == 100
     xs = sorted(s.x0 for s in fig.layout.shapes)
     assert xs == [50, 80.0, 100, 120.0]  # classes up to the data's range, plus median and p95
     assert any("median 80.0 ms" in a.text for a in fig.layout.annotations)
