@@ -9,7 +9,8 @@ from sqlalchemy.exc import OperationalError
 
 from storage import rollups
 from storage.engine import lost_lock_race
-from storage.schema import SCHEMA_VERSION, metadata, ping_results, ping_rollups, schema_info, server_latest
+from storage.schema import (SCHEMA_VERSION, country_rollups, metadata, ping_results, ping_rollups, schema_info,
+                            server_latest)
 
 log = logging.getLogger(__name__)
 
@@ -63,11 +64,17 @@ def _normalise_seed_timestamps(conn: Connection, table: str) -> None:
 
 def _upgrade_add_rollups(conn: Connection) -> None:
     """Version 1 to 2: create ping_rollups and server_latest and fill them from the raw rows."""
-    metadata.create_all(conn, tables=[ping_rollups, server_latest])
+    metadata.create_all(conn, tables=[ping_rollups, country_rollups, server_latest])
     rollups.rebuild(conn)
 
 
-UPGRADES = {0: _upgrade_from_seed, 1: _upgrade_add_rollups}
+def _upgrade_add_country_rollups(conn: Connection) -> None:
+    """Version 2 to 3: create country_rollups and fill it by merging ping_rollups (no raw rows read)."""
+    metadata.create_all(conn, tables=[country_rollups])
+    rollups.rebuild_country_rollups(conn)
+
+
+UPGRADES = {0: _upgrade_from_seed, 1: _upgrade_add_rollups, 2: _upgrade_add_country_rollups}
 
 
 def _lock_for_schema_change(conn: Connection) -> None:

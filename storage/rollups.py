@@ -1,20 +1,21 @@
-"""Keep ping_rollups and server_latest up to date as rounds arrive, and rebuild them from raw rows."""
+"""Keep ping_rollups, country_rollups and server_latest up to date as rounds arrive, and rebuild them."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import lru_cache
 
-from sqlalchemy import Integer, cast, func, literal, literal_column, select
+from sqlalchemy import Integer, bindparam, cast, func, literal, literal_column, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from storage.schema import country_rollups, ping_rollups, server_latest
 from storage.schema import ping_results as pr
-from storage.schema import ping_rollups, server_latest
 
 RESOLUTIONS_SECONDS = (300, 3600)
-_KEY = ["resolution_seconds", "server_id", "bucket_start"]
 _SUMMED = ["rounds", "packets_transmitted", "packets_lost", "sum_avg_time", "n_avg_time",
            "sum_jitter_time", "n_jitter_time", "sum_mos", "n_mos"]
 _EPOCH = datetime(1970, 1, 1)
+ROUND_ID = bindparam("round_id", type_=Integer)
 
 
 def bucket_start(at: datetime, resolution_seconds: int) -> datetime:
@@ -35,17 +36,48 @@ def _least_greatest(dialect: str):
             lambda a, b: func.max(func.coalesce(a, b), func.coalesce(b, a)))
 
 
-def _upsert_rollups(conn: Connection, resolution: int, round_id: int) -> None:
-    """Add one round's rows to their buckets in SQL: sums and counts add up, min/max widen."""
-    dialect = conn.dialect.name
-    rows = _aggregate_select(conn, resolution).where(pr.c.round_id == round_id)
-    stmt = _insert_for(dialect)(ping_rollups).from_select(_aggregate_columns(), rows)
+def _upsert(dialect: str, table, key: list[str], columns: list[str], rows, labels: tuple[str, ...] = ()):
+    """INSERT rows ... ON CONFLICT (key): sums and counts add up, min/max widen, labels take the new value."""
+    stmt = _insert_for(dialect)(table).from_select(columns, rows)
     least, greatest = _least_greatest(dialect)
-    t, new = ping_rollups.c, stmt.excluded
+    t, new = table.c, stmt.excluded
     updates = {name: t[name] + new[name] for name in _SUMMED}
-    updates.update(min_time=least(t.min_time, new.min_time), max_time=greatest(t.max_time, new.max_time),
-                   country=new.country, partner=new.partner, server_ip=new.server_ip)
-    conn.execute(stmt.on_conflict_do_update(index_elements=_KEY, set_=updates))
+    updates.update(min_time=least(t.min_time, new.min_time), max_time=greatest(t.max_time, new.max_time))
+    updates.update({name: new[name] for name in labels})
+    return stmt.on_conflict_do_update(index_elements=key, set_=updates)
+
+
+def _server_columns() -> list[str]:
+    return ["resolution_seconds", "server_id", "bucket_start", "country", "partner", "server_ip", *_SUMMED,
+            "min_time", "max_time"]
+
+
+def _country_columns() -> list[str]:
+    return ["resolution_seconds", "bucket_start", "country", *_SUMMED, "min_time", "max_time"]
+
+
+def _sums():
+    """The summed statistics of raw rows, in _SUMMED order, then min and max RTT."""
+    return [func.count(), func.coalesce(func.sum(pr.c.packets_transmitted), 0),
+            func.coalesce(func.sum(pr.c.packets_lost), 0), func.coalesce(func.sum(pr.c.avg_time), 0.0),
+            func.count(pr.c.avg_time), func.coalesce(func.sum(pr.c.jitter_time), 0.0), func.count(pr.c.jitter_time),
+            func.coalesce(func.sum(pr.c.mos), 0.0), func.count(pr.c.mos), func.min(pr.c.min_time),
+            func.max(pr.c.max_time)]
+
+
+def _server_select(dialect: str, resolution: int):
+    """Raw rows aggregated into one resolution's per-server buckets, columns in _server_columns() order."""
+    bucket = _bucket_sql(dialect, resolution).label("bucket_start")
+    return (select(literal(resolution).label("resolution_seconds"), pr.c.server_id, bucket,
+                   func.max(pr.c.country), func.max(pr.c.partner), func.max(pr.c.server_ip), *_sums())
+            .where(pr.c.server_id.is_not(None)).group_by(pr.c.server_id, bucket))
+
+
+def _country_select(dialect: str, resolution: int):
+    """Raw rows aggregated into one resolution's per-country buckets, columns in _country_columns() order."""
+    bucket = _bucket_sql(dialect, resolution).label("bucket_start")
+    return (select(literal(resolution).label("resolution_seconds"), bucket, pr.c.country, *_sums())
+            .where(pr.c.server_id.is_not(None)).group_by(bucket, pr.c.country))
 
 
 def _latest_select():
@@ -54,21 +86,36 @@ def _latest_select():
             .group_by(pr.c.server_id))
 
 
-def _upsert_latest(conn: Connection, round_id: int) -> None:
+def _latest_upsert(dialect: str):
     """Move each server of the round to its new timestamp (never backwards)."""
-    stmt = _insert_for(conn.dialect.name)(server_latest).from_select(
-        ["server_id", "timestamp"], _latest_select().where(pr.c.round_id == round_id))
-    conn.execute(stmt.on_conflict_do_update(
-        index_elements=["server_id"], set_={"timestamp": stmt.excluded.timestamp},
-        where=stmt.excluded.timestamp >= server_latest.c.timestamp))
+    stmt = _insert_for(dialect)(server_latest).from_select(
+        ["server_id", "timestamp"], _latest_select().where(pr.c.round_id == ROUND_ID))
+    return stmt.on_conflict_do_update(index_elements=["server_id"], set_={"timestamp": stmt.excluded.timestamp},
+                                      where=stmt.excluded.timestamp >= server_latest.c.timestamp)
+
+
+@lru_cache(maxsize=4)
+def round_statements(dialect: str) -> tuple:
+    """The statements that fold one round (bound as :round_id) into every rollup and server_latest.
+
+    Built once per dialect: constructing them costs ~3 ms each, paid on every round otherwise.
+    """
+    statements = []
+    for resolution in RESOLUTIONS_SECONDS:
+        server_rows = _server_select(dialect, resolution).where(pr.c.round_id == ROUND_ID)
+        statements.append(_upsert(dialect, ping_rollups, ["resolution_seconds", "server_id", "bucket_start"],
+                                  _server_columns(), server_rows, labels=("country", "partner", "server_ip")))
+        country_rows = _country_select(dialect, resolution).where(pr.c.round_id == ROUND_ID)
+        statements.append(_upsert(dialect, country_rollups, ["resolution_seconds", "bucket_start", "country"],
+                                  _country_columns(), country_rows))
+    return (*statements, _latest_upsert(dialect))
 
 
 def add_round(conn: Connection, round_id: int) -> None:
     """Fold a stored round into the rollups and server_latest, inside the round's transaction."""
     # Done in SQL from the rows just inserted: no per-row Python work on the collector's hot path.
-    for resolution in RESOLUTIONS_SECONDS:
-        _upsert_rollups(conn, resolution, round_id)
-    _upsert_latest(conn, round_id)
+    for stmt in round_statements(conn.dialect.name):
+        conn.execute(stmt, {"round_id": round_id})
 
 
 def _bucket_sql(dialect: str, resolution_seconds: int):
@@ -82,27 +129,22 @@ def _bucket_sql(dialect: str, resolution_seconds: int):
     return func.timezone("UTC", func.to_timestamp((seconds // size) * size))
 
 
+def rebuild_country_rollups(conn: Connection) -> None:
+    """Recompute country_rollups by merging ping_rollups (exact: sums and counts add, min/max widen)."""
+    t = ping_rollups.c
+    merged = select(t.resolution_seconds, t.bucket_start, t.country, *(func.sum(t[name]) for name in _SUMMED),
+                    func.min(t.min_time), func.max(t.max_time)).group_by(t.resolution_seconds, t.bucket_start,
+                                                                           t.country)
+    conn.execute(country_rollups.delete())
+    conn.execute(country_rollups.insert().from_select(_country_columns(), merged))
+
+
 def rebuild(conn: Connection) -> None:
-    """Recompute ping_rollups and server_latest from every raw row (used when upgrading a database)."""
+    """Recompute every rollup and server_latest from the raw rows (used when upgrading a database)."""
     conn.execute(ping_rollups.delete())
     conn.execute(server_latest.delete())
+    dialect = conn.dialect.name
     for resolution in RESOLUTIONS_SECONDS:
-        conn.execute(ping_rollups.insert().from_select(_aggregate_columns(), _aggregate_select(conn, resolution)))
+        conn.execute(ping_rollups.insert().from_select(_server_columns(), _server_select(dialect, resolution)))
     conn.execute(server_latest.insert().from_select(["server_id", "timestamp"], _latest_select()))
-
-
-def _aggregate_columns() -> list[str]:
-    return _KEY + ["country", "partner", "server_ip", *_SUMMED[:5], "min_time", "max_time", *_SUMMED[5:]]
-
-
-def _aggregate_select(conn: Connection, resolution: int):
-    """Aggregate raw rows into one resolution's buckets, columns in _aggregate_columns() order."""
-    bucket = _bucket_sql(conn.dialect.name, resolution).label("bucket_start")
-    return (select(literal(resolution).label("resolution_seconds"), pr.c.server_id, bucket,
-                   func.max(pr.c.country), func.max(pr.c.partner), func.max(pr.c.server_ip), func.count(),
-                   func.coalesce(func.sum(pr.c.packets_transmitted), 0), func.coalesce(func.sum(pr.c.packets_lost), 0),
-                   func.coalesce(func.sum(pr.c.avg_time), 0.0), func.count(pr.c.avg_time),
-                   func.min(pr.c.min_time), func.max(pr.c.max_time),
-                   func.coalesce(func.sum(pr.c.jitter_time), 0.0), func.count(pr.c.jitter_time),
-                   func.coalesce(func.sum(pr.c.mos), 0.0), func.count(pr.c.mos))
-            .where(pr.c.server_id.is_not(None)).group_by(pr.c.server_id, bucket))
+    rebuild_country_rollups(conn)

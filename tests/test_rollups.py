@@ -6,13 +6,14 @@ from datetime import timedelta
 
 import pandas as pd
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from collector.probes.base import ProbeResult
 from queries.filters import Filters
-from queries.pingdata import _raw_series_stmt, ping_series, rollup_resolution_for
+from queries.pingdata import _raw_series_stmt, ping_series, rollup_resolution_for, series_source
 from storage import rollups
-from storage.schema import ping_rollups, server_latest
+from storage.migrations import init_db
+from storage.schema import country_rollups, ping_rollups, server_latest
 from storage.timeutil import utcnow
 from tests.seeding import seed_history
 
@@ -43,12 +44,17 @@ def raw_series(engine, filters, group, size):
     return df
 
 
-@pytest.mark.parametrize("size, group", [(300, "country"), (3600, "server"), (10800, "country")])
-def test_rollup_series_equal_raw_aggregation(writer, noisy, size, group):
-    filters = Filters(start=noisy - timedelta(hours=36), end=noisy + timedelta(minutes=1))
+CASES = [(300, "country", {}, "country_rollups"), (3600, "server", {}, "ping_rollups"),
+         (10800, "country", {}, "country_rollups"), (3600, "country", {"countries": ("Kenya",)}, "country_rollups"),
+         (900, "country", {"partners": ("Safari Voice",)}, "ping_rollups"), (60, "country", {}, "ping_results")]
+
+
+@pytest.mark.parametrize("size, group, narrowing, source", CASES)
+def test_rollup_series_equal_raw_aggregation(writer, noisy, size, group, narrowing, source):
+    filters = Filters(start=noisy - timedelta(hours=36), end=noisy + timedelta(minutes=1), **narrowing)
     # Align the start so rollup buckets and raw buckets cover the same rows.
-    filters = Filters(start=rollups.bucket_start(filters.start, size), end=filters.end)
-    assert rollup_resolution_for(size) is not None
+    filters = Filters(start=rollups.bucket_start(filters.start, size), end=filters.end, **narrowing)
+    assert series_source(filters, group, size) == source
     got = ping_series(writer.engine, filters, group=group, bucket_seconds=size)
     want = raw_series(writer.engine, filters, group, size)
     cols = ["key", "bucket", "latency_ms", "min_ms", "max_ms", "loss_pct", "jitter_ms", "mos", "rounds"]
@@ -57,21 +63,38 @@ def test_rollup_series_equal_raw_aggregation(writer, noisy, size, group):
                                   check_dtype=False, rtol=1e-9)
 
 
-def test_rebuild_from_raw_rows_matches_incremental_rollups(writer, noisy):
-    with writer.engine.connect() as conn:
-        before = conn.execute(select(ping_rollups).order_by(*ping_rollups.primary_key.columns)).all()
-        latest_before = conn.execute(select(server_latest).order_by(server_latest.c.server_id)).all()
-    with writer.engine.begin() as conn:
-        rollups.rebuild(conn)
-    with writer.engine.connect() as conn:
-        after = conn.execute(select(ping_rollups).order_by(*ping_rollups.primary_key.columns)).all()
-        latest_after = conn.execute(select(server_latest).order_by(server_latest.c.server_id)).all()
-    assert len(before) > 100 and latest_before == latest_after
+def all_rows(engine, table):
+    """Every row of a table in primary-key order."""
+    with engine.connect() as conn:
+        return conn.execute(select(table).order_by(*table.primary_key.columns)).all()
+
+
+def assert_same_rows(before, after):
+    """Row lists equal, floats compared approximately."""
+    assert len(before) == len(after) > 100
     for a, b in zip(before, after, strict=True):
         assert a._mapping.keys() == b._mapping.keys()
         for key in a._mapping.keys():
             va, vb = a._mapping[key], b._mapping[key]
             assert va == pytest.approx(vb) if isinstance(va, float) else va == vb, key
+
+
+def test_rebuild_from_raw_rows_matches_incremental_rollups(writer, noisy):
+    before = {t.name: all_rows(writer.engine, t) for t in (ping_rollups, country_rollups, server_latest)}
+    with writer.engine.begin() as conn:
+        rollups.rebuild(conn)
+    assert_same_rows(before["ping_rollups"], all_rows(writer.engine, ping_rollups))
+    assert_same_rows(before["country_rollups"], all_rows(writer.engine, country_rollups))
+    assert before["server_latest"] == all_rows(writer.engine, server_latest) and len(before["server_latest"]) > 1
+
+
+def test_upgrade_from_version_2_fills_country_rollups_from_the_server_rollups(writer, noisy):
+    before = all_rows(writer.engine, country_rollups)
+    with writer.engine.begin() as conn:
+        conn.execute(text("DROP TABLE country_rollups"))
+        conn.execute(text("UPDATE schema_info SET version = 2"))
+    assert init_db(writer.engine) == 2
+    assert_same_rows(before, all_rows(writer.engine, country_rollups))
 
 
 def test_fine_buckets_read_raw_rows_and_wide_ones_read_rollups():
