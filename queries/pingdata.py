@@ -12,7 +12,7 @@ from queries.filters import Filters
 from queries.sqlutil import bucket_expr, dialect_of, where_filters
 from storage.rollups import RESOLUTIONS_SECONDS, bucket_start
 from storage.schema import ping_results as pr
-from storage.schema import ping_rollups
+from storage.schema import country_rollups, ping_rollups
 
 # Every size is a multiple of a stored rollup resolution (300 s or 3600 s) or small enough for raw rows,
 # so a wide window is always answered from ping_rollups. MAX_POINTS keeps a trace light for the browser.
@@ -57,24 +57,42 @@ def rollup_resolution_for(bucket_seconds: int) -> int | None:
     return max(fitting) if fitting else None
 
 
-def _rollup_series_stmt(filters: Filters, group: str, size: int, resolution: int, dialect: str):
-    """The series from ping_rollups: sums and counts merged into buckets of `size` seconds."""
-    t = ping_rollups.c
-    bucket = bucket_expr(t.bucket_start, size, dialect).label("bucket")
-    if group == "server":
-        keys = [t.server_id.label("key")]
-        labels = [func.max(t.server_ip).label("server_ip"), func.max(t.partner).label("partner"),
-                  func.max(t.country).label("country")]
-    else:
-        keys, labels = [t.country.label("key")], []
+def series_source(filters: Filters, group: str, bucket_seconds: int) -> str:
+    """Which table answers a series: 'country_rollups', 'ping_rollups' or 'ping_results' (raw rows)."""
+    if rollup_resolution_for(bucket_seconds) is None:
+        return "ping_results"
+    # Per-country sums cannot be split by partner or server again, so those filters read per-server buckets.
+    if group == "country" and not filters.partners and not filters.servers:
+        return "country_rollups"
+    return "ping_rollups"
+
+
+def _rollup_aggregates(t) -> list:
+    """Per-bucket statistics merged from stored sums and counts (exactly what raw rows would give)."""
     ratio = lambda num, den: (func.sum(num) * 1.0) / func.nullif(func.sum(den), 0)  # noqa: E731
-    aggregates = [ratio(t.sum_avg_time, t.n_avg_time).label("latency_ms"), func.min(t.min_time).label("min_ms"),
-                  func.max(t.max_time).label("max_ms"), (100.0 * ratio(t.packets_lost, t.packets_transmitted))
-                  .label("loss_pct"), ratio(t.sum_jitter_time, t.n_jitter_time).label("jitter_ms"),
-                  ratio(t.sum_mos, t.n_mos).label("mos"), func.sum(t.rounds).label("rounds")]
+    return [ratio(t.sum_avg_time, t.n_avg_time).label("latency_ms"), func.min(t.min_time).label("min_ms"),
+            func.max(t.max_time).label("max_ms"), (100.0 * ratio(t.packets_lost, t.packets_transmitted))
+            .label("loss_pct"), ratio(t.sum_jitter_time, t.n_jitter_time).label("jitter_ms"),
+            ratio(t.sum_mos, t.n_mos).label("mos"), func.sum(t.rounds).label("rounds")]
+
+
+def _rollup_keys(table, group: str) -> tuple[list, list]:
+    """(grouping key, label columns) of a rollup table for a group."""
+    t = table.c
+    if group == "server":
+        return [t.server_id.label("key")], [func.max(t.server_ip).label("server_ip"),
+                                             func.max(t.partner).label("partner"), func.max(t.country).label("country")]
+    return [t.country.label("key")], []
+
+
+def _rollup_series_stmt(filters: Filters, group: str, size: int, resolution: int, dialect: str, table=ping_rollups):
+    """The series from a rollup table: sums and counts merged into buckets of `size` seconds."""
+    t = table.c
+    bucket = bucket_expr(t.bucket_start, size, dialect).label("bucket")
+    keys, labels = _rollup_keys(table, group)
     aligned = replace(filters, start=bucket_start(filters.start, resolution))
-    stmt = select(*keys, *labels, bucket, *aggregates).where(t.resolution_seconds == resolution)
-    stmt = where_filters(stmt, aligned, ping_rollups, "bucket_start")
+    stmt = select(*keys, *labels, bucket, *_rollup_aggregates(t)).where(t.resolution_seconds == resolution)
+    stmt = where_filters(stmt, aligned, table, "bucket_start")
     return stmt.group_by(*keys, bucket).order_by(keys[0], bucket)
 
 
@@ -90,10 +108,12 @@ def ping_series(engine: Engine, filters: Filters, group: str = "country",
                 bucket_seconds: int | None = None) -> pd.DataFrame:
     """One row per (key, bucket): mean latency, min, max, loss %, mean jitter, mean MOS, round count."""
     size = bucket_seconds or bucket_seconds_for(filters)
-    resolution = rollup_resolution_for(size)
-    dialect = dialect_of(engine)
-    stmt = (_rollup_series_stmt(filters, group, size, resolution, dialect) if resolution
-            else _raw_series_stmt(filters, group, size, dialect))
+    source, dialect = series_source(filters, group, size), dialect_of(engine)
+    if source == "ping_results":
+        stmt = _raw_series_stmt(filters, group, size, dialect)
+    else:
+        table = country_rollups if source == "country_rollups" else ping_rollups
+        stmt = _rollup_series_stmt(filters, group, size, rollup_resolution_for(size), dialect, table)
     with engine.connect() as conn:
         df = pd.read_sql(stmt, conn)
     df["bucket"] = pd.to_datetime(df["bucket"].astype("int64"), unit="s")

@@ -2,11 +2,8 @@
 from __future__ import annotations
 
 import numbers
-from datetime import timedelta
-
 import pandas as pd
 
-from storage.timeutil import iso_z
 
 POINT_FIELDS = ("latency_ms", "loss_pct", "jitter_ms", "mos", "rounds")
 DECIMALS = 3
@@ -32,12 +29,12 @@ def series_payload(df: pd.DataFrame, group: str = "country", bucket_seconds: int
 
 
 def _one_series(rows: pd.DataFrame, group: str, bucket_seconds: int, gap: int) -> dict:
-    """The payload of one key's rows (already ordered by bucket)."""
-    points = with_gaps(rows.to_dict("records"), bucket_seconds, max(gap, 2 * typical_step(rows["bucket"])))
-    series = {"key": str(rows["key"].iloc[0]), **_labels(rows.iloc[0], group),
-              "timestamps": [iso_z(pd.Timestamp(p["bucket"]).to_pydatetime()) for p in points]}
+    """The payload of one key's rows (already ordered by bucket), built column-wise."""
+    series = {"key": str(rows["key"].iloc[0]), **_labels(rows.iloc[0], group)}
+    points = with_gaps(rows, bucket_seconds, max(gap, 2 * typical_step(rows["bucket"])))
+    series["timestamps"] = points["bucket"].dt.strftime("%Y-%m-%dT%H:%M:%SZ").tolist()
     for name in POINT_FIELDS:
-        series[name] = [clean_number(p.get(name)) for p in points]
+        series[name] = json_values(points[name])
     return series
 
 
@@ -58,14 +55,22 @@ def typical_step(buckets: pd.Series) -> float:
     return float(steps.median()) if len(steps) else 0.0
 
 
-def with_gaps(points: list[dict], bucket_seconds: int, gap_seconds: int) -> list[dict]:
-    """Insert one empty point (rounds 0, values None) after each point followed by a gap."""
-    out: list[dict] = []
-    for point in points:
-        if out and (point["bucket"] - out[-1]["bucket"]).total_seconds() > gap_seconds:
-            out.append({"bucket": out[-1]["bucket"] + timedelta(seconds=bucket_seconds), "rounds": 0})
-        out.append(point)
-    return out
+def with_gaps(rows: pd.DataFrame, bucket_seconds: int, gap_seconds: int) -> pd.DataFrame:
+    """The rows plus one empty row (rounds 0, values missing) after each row followed by a gap."""
+    to_next = rows["bucket"].diff().shift(-1).dt.total_seconds()
+    before_gap = rows.loc[to_next > gap_seconds, "bucket"]
+    if before_gap.empty:
+        return rows
+    fillers = pd.DataFrame({"bucket": before_gap + pd.Timedelta(seconds=bucket_seconds), "rounds": 0})
+    return pd.concat([rows, fillers], ignore_index=True).sort_values("bucket", kind="stable", ignore_index=True)
+
+
+def json_values(values: pd.Series) -> list:
+    """A column as JSON-safe values: None for missing, integers kept, floats rounded to DECIMALS."""
+    if pd.api.types.is_integer_dtype(values.dtype):
+        return values.astype("int64").tolist()
+    rounded = pd.to_numeric(values, errors="coerce").astype("float64").round(DECIMALS)
+    return rounded.astype(object).where(rounded.notna(), None).tolist()
 
 
 def clean_number(value) -> float | int | None:
