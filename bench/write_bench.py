@@ -1,10 +1,11 @@
-"""Writer.write_round for one 1,000-server round: one transaction, timed (median and p95 of 20).
+"""Writer.write_round for one 1,000-server round: one transaction, timed (median, p95 and mean of 60).
 
-    python bench/write_bench.py [--servers 1000] [--rounds 20] [--prefill-rounds 240]
+    python bench/write_bench.py [--servers 1000] [--rounds 60] [--prefill-rounds 240]
 
 Rows are built like the collector builds them (bench/generate.py: synthetic samples, measure(), concerns).
 Two phases: on an empty database, then after --prefill-rounds rounds of history (written the same way),
-where every round touches one index leaf per server as it will in production.
+where every round touches one index leaf per server as it will in production. 60 rounds span several WAL
+checkpoints (one per ~10 rounds of 1,000 servers), so the mean includes their cost spread over the rounds.
 """
 from __future__ import annotations
 
@@ -63,6 +64,7 @@ def phase(database: Path, servers: int, start: float, rounds: int) -> dict:
     finally:
         writer.engine.dispose()
     stats = percentiles_ms(timed)
+    stats["mean_ms"] = sum(timed) / len(timed) * 1000
     return {**stats, "rows_per_round": servers, "rows_per_s": servers / (stats["p50_ms"] / 1000),
             "build_ms_per_round": build_ms, "database_bytes": database.stat().st_size}
 
@@ -89,8 +91,10 @@ def figures(servers: int, empty: dict, history: dict, prefill_rows: int) -> list
     """The write figures against the issue's target."""
     return [Figure.check("writes", f"write_round, {servers:,} rows, {prefill_rows:,} rows of history: median",
                          history["p50_ms"], TARGET_MS, "{:.1f}", " ms"),
-            Figure("writes", f"write_round, {servers:,} rows: p95 with history / median, p95 on an empty database",
-                   f"{history['p95_ms']:.1f} ms / {empty['p50_ms']:.1f} ms, {empty['p95_ms']:.1f} ms"),
+            Figure("writes", f"write_round, {servers:,} rows with history: p95 / mean (checkpoints included)",
+                   f"{history['p95_ms']:.1f} ms / {history['mean_ms']:.1f} ms"),
+            Figure("writes", f"write_round, {servers:,} rows, empty database: median / p95",
+                   f"{empty['p50_ms']:.1f} ms / {empty['p95_ms']:.1f} ms"),
             Figure("writes", f"measure() + row building per {servers:,}-server round (collector CPU)",
                    f"{history['build_ms_per_round']:.0f} ms")]
 
@@ -99,7 +103,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """Command-line options."""
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--servers", type=int, default=1000)
-    p.add_argument("--rounds", type=int, default=20)
+    p.add_argument("--rounds", type=int, default=60)
     p.add_argument("--prefill-rounds", type=int, default=240, help="rounds of history before the second phase")
     p.add_argument("--name", default="write", help="results file name under bench/out/results/")
     return p.parse_args(argv)
@@ -112,10 +116,12 @@ def main(argv: list[str] | None = None) -> int:
     data = run(args)
     data["seconds"] = time.perf_counter() - t0
     save_results(args.name, data)
-    rows = [[label, d["n"], f"{d['p50_ms']:.1f}", f"{d['p95_ms']:.1f}", f"{d['min_ms']:.1f}", f"{d['rows_per_s']:,.0f}",
+    rows = [[label, d["n"], f"{d['p50_ms']:.1f}", f"{d['p95_ms']:.1f}", f"{d['mean_ms']:.1f}", f"{d['min_ms']:.1f}",
+             f"{d['rows_per_s']:,.0f}",
              f"{d['build_ms_per_round']:.0f}"] for label, d in (("empty database", data["empty"]),
                                                               ("with history", data["history"]))]
-    print(markdown_table(["phase", "rounds", "p50 ms", "p95 ms", "min ms", "rows/s", "measure()+rows ms/round"], rows))
+    print(markdown_table(["phase", "rounds", "p50 ms", "p95 ms", "mean ms", "min ms", "rows/s",
+                          "measure()+rows ms/round"], rows))
     print()
     print(figures_table(data["figures"]))
     return 0
