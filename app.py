@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import socket
 import sys
 from pathlib import Path
@@ -31,6 +32,23 @@ from storage import open_writer
 
 log = logging.getLogger("app")
 HERE = Path(__file__).resolve().parent
+
+# Scripts Dash puts on every page that this dashboard never needs: dash_table's bundle (no DataTable
+# anywhere) and @babel/polyfill (34 KB gzip of ES2015-2017 shims that current browsers have natively).
+# The polyfill's one part still used, the global regeneratorRuntime that Dash runs once a lazily loaded
+# component (dcc.Graph, Dropdown, DatePicker) arrives, is also set by dash-bootstrap-components' bundle,
+# which every page loads.
+UNUSED_SCRIPTS = re.compile(r'<script src="[^"]*/_dash-component-suites/dash/(?:deps/polyfill@|dash_table/)[^"]*">'
+                            r'</script>\n?')
+
+
+class LeanDash(dash.Dash):
+    """dash.Dash whose index page leaves out UNUSED_SCRIPTS."""
+
+    def interpolate_index(self, **kwargs):
+        """The index page without the unused scripts (interpolate_index is Dash's hook for this)."""
+        kwargs["scripts"] = UNUSED_SCRIPTS.sub("", kwargs["scripts"])
+        return super().interpolate_index(**kwargs)
 
 
 def _as_config(config: Config | dict | str | None) -> Config:
@@ -109,9 +127,9 @@ def create_app(config: Config | dict | str | None = None, *, start_collector: bo
     server.extensions[EXTENSION_KEY] = runtime
     # Everything is served from assets/ (vendored Bootstrap and icons): the page works with no internet.
     # update_title=None: the tab title must not flicker "Updating..." on every auto-refresh.
-    app = dash.Dash(__name__, server=server, title="Latency Monitor", suppress_callback_exceptions=True,
-                    external_stylesheets=[], serve_locally=True, assets_folder=str(HERE / "assets"),
-                    update_title=None)
+    app = LeanDash(__name__, server=server, title="Latency Monitor", suppress_callback_exceptions=True,
+                   external_stylesheets=[], serve_locally=True, assets_folder=str(HERE / "assets"),
+                   update_title=None)
     from api import register_api
     from callbacks import register_callbacks
     from layouts import build_layout
