@@ -36,6 +36,18 @@ class Setting:
     required: bool = False
 
 
+# The keys of the "retention" object, declared like the top-level settings; days are a positive number or
+# null (keep forever). Rows older than their horizon are deleted by the collector between rounds.
+RETENTION_SETTINGS: tuple[Setting, ...] = (
+    Setting("raw_days", 90, "Days to keep raw rows: ping_results, and rounds left without results."),
+    Setting("five_minute_rollup_days", 400, "Days to keep 5-minute rollups; at least raw_days."),
+    Setting("hourly_rollup_days", None, "Days to keep hourly rollups (null = forever); at least "
+            "five_minute_rollup_days."),
+    Setting("logs_days", 90, "Days to keep rows of the logs table."),
+    Setting("batch_rows", 5000, "Rows deleted per transaction, so a round's write never waits long behind a delete."),
+)
+RETENTION_DEFAULTS = {s.name: s.default for s in RETENTION_SETTINGS}
+
 SETTINGS: tuple[Setting, ...] = (
     Setting("database_path", "database.db", "SQLite file the collector writes and the app reads.", True),
     Setting("database_url", None, "SQLAlchemy URL (e.g. postgresql://...); overrides database_path."),
@@ -64,6 +76,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("public_url", "http://127.0.0.1:5000", "Base URL of the dashboard, used for links in notifications."),
     Setting("auth", {}, "Optional authentication: api_token, users, secret_key, ... (see Reliability and security)."),
     Setting("collector_name", None, "Name stored with each row; defaults to the host name."),
+    Setting("retention", RETENTION_DEFAULTS, "How long rows are kept, in days (null = forever): raw_days, "
+            "five_minute_rollup_days, hourly_rollup_days, logs_days; batch_rows per delete. Any subset may be given."),
 )
 DEFAULTS = {s.name: s.default for s in SETTINGS}
 KNOWN_KEYS = {s.name for s in SETTINGS}
@@ -274,6 +288,54 @@ def _check_notifications(data: dict, errors: list[str]) -> None:
             errors.append(f"{where}.min_severity: {json.dumps(entry['min_severity'])} must be warning or critical")
 
 
+# Each pair is (shorter, longer): a rollup must outlive the rows it summarises, or old graphs would have holes.
+_RETENTION_ORDER = (("raw_days", "five_minute_rollup_days"), ("five_minute_rollup_days", "hourly_rollup_days"))
+
+
+def _retention_error(name: str, value: Any) -> str | None:
+    """The problem with one retention value, or None when it is fine."""
+    where = f"retention.{name}"
+    if name not in RETENTION_DEFAULTS:
+        hint = difflib.get_close_matches(name, RETENTION_DEFAULTS, n=1)
+        return f"{where}: unknown key" + (f" (did you mean {hint[0]}?)" if hint else
+                                          f"; expected one of {', '.join(RETENTION_DEFAULTS)}")
+    if name == "batch_rows":
+        ok = _is_number(value) and isinstance(value, int) and value > 0
+        return None if ok else f"{where}: {json.dumps(value)} must be a positive whole number of rows"
+    if value is None or (_is_number(value) and value > 0):
+        return None
+    return f"{where}: {json.dumps(value)} must be a positive number of days, or null to keep forever"
+
+
+def _retention_shown(name: str, given: dict) -> str:
+    """A retention value as the error message shows it: JSON, marked when it is the default."""
+    value = given.get(name, RETENTION_DEFAULTS[name])
+    return json.dumps(value) + ("" if name in given else " (the default)")
+
+
+def _check_retention_order(given: dict, errors: list[str]) -> None:
+    """Rollups are kept at least as long as raw rows, hourly at least as long as 5-minute (null = forever)."""
+    days = {name: math.inf if value is None else value for name, value in {**RETENTION_DEFAULTS, **given}.items()}
+    for shorter, longer in _RETENTION_ORDER:
+        if days[longer] < days[shorter]:
+            errors.append(f"retention.{longer}: {_retention_shown(longer, given)} is shorter than retention.{shorter}"
+                          f" ({_retention_shown(shorter, given)}); rollups must be kept at least as long as the rows"
+                          " they summarise (null = forever)")
+
+
+def _check_retention(data: dict, errors: list[str]) -> None:
+    if "retention" not in data:
+        return
+    given = data["retention"]
+    if not isinstance(given, dict):
+        errors.append(f"retention: {json.dumps(given)} must be an object with any of {', '.join(RETENTION_DEFAULTS)}")
+        return
+    problems = [p for p in (_retention_error(name, value) for name, value in given.items()) if p]
+    errors.extend(problems)
+    if not problems:  # comparing values that are themselves wrong would only repeat the error
+        _check_retention_order(given, errors)
+
+
 def _check_unknown_keys(data: dict, errors: list[str]) -> None:
     """A misspelt key would silently fall back to its default; name it instead."""
     for key in data:
@@ -370,5 +432,5 @@ def _canonical_host(host: str) -> str:
 _CHECKS: tuple[Callable[[dict, list[str]], None], ...] = (
     _check_required, _check_unknown_keys, _check_numbers, _check_thresholds, _check_alerts, _check_control_targets,
     _check_notifications, _check_auth, _check_os_params, _check_strings,
-    _check_servers,
+    _check_servers, _check_retention,
 )

@@ -17,10 +17,16 @@ from collector.config import Config, Server
 from collector.notify import build_notifier
 from collector.measure import Measurement, concerns, measure
 from collector.probes.base import Probe, ProbeResult, Target
+from storage.retention import prune
 from storage.timeutil import utcnow
 from storage.writer import Writer
 
 log = logging.getLogger(__name__)
+
+# Retention runs in the slack between rounds: at most half of it, and at most PRUNE_BUDGET_SECONDS a round,
+# so a backlog (a year of rows when retention is first turned on) is worked off over many rounds.
+PRUNE_BUDGET_SECONDS = 1.0
+PRUNE_MIN_BUDGET_SECONDS = 0.05  # less than this and the next round is too close: prune next time
 
 
 @dataclass
@@ -102,6 +108,7 @@ class Collector:
         self._pending: Config | None = None
         self._pending_lock = threading.Lock()
         self._reload_failing = False
+        self._prune_failing = False
         self.notifier = notifier if notifier is not None else build_notifier(config)
         self.alerts = AlertManager(config, writer, notifier=self.notifier, now=now, name=self.name)
         self.controls = control_servers(config)
@@ -154,6 +161,7 @@ class Collector:
                 log.exception("round failed")
             # Read every time: a reloaded config may change the interval.
             next_start = self._next_start(next_start, float(self.config.interval_seconds))
+            self._prune_in_slack(next_start - self.clock())
             self._stop.wait(max(0.0, next_start - self.clock()))
 
     def _next_start(self, previous: float, interval: float) -> float:
@@ -164,6 +172,38 @@ class Collector:
         if slots > 1:
             log.warning("round overran its interval; skipped %d scheduled round(s)", slots - 1)
         return previous + slots * interval
+
+    # -- retention ------------------------------------------------------------------------------
+    def _prune_in_slack(self, slack_seconds: float) -> None:
+        """Between rounds, one budgeted retention step: delete expired rows in batches, log what went."""
+        # Called from the loop only: run_round() alone (pinger.py --once) never prunes, so a one-off check of the
+        # probes does not start working off a backlog of deletes that the long-running collector owns.
+        budget_seconds = min(PRUNE_BUDGET_SECONDS, slack_seconds / 2)
+        if budget_seconds < PRUNE_MIN_BUDGET_SECONDS or not self._storing_rounds():
+            return
+        try:
+            # The last stored round's time stands in for now, so the horizons move with the rounds (and fake clocks).
+            deleted = prune(self.writer, self.config.retention, self.last_round_at, budget_seconds=budget_seconds,
+                            should_stop=self._stop.is_set)  # a stop() is honoured between batches
+        except Exception as exc:  # noqa: BLE001 - retention must never stop the measuring
+            self._prune_failed(exc)
+            return
+        self._prune_failing = False
+        if any(deleted.values()):
+            log.info("retention: deleted %s", ", ".join(f"{n} {label}" for label, n in deleted.items() if n))
+
+    def _storing_rounds(self) -> bool:
+        """True once a round is stored and while rounds are stored: a failing database gets no deletes on top."""
+        return self.last_round_at is not None and self.last_error is None
+
+    def _prune_failed(self, exc: Exception) -> None:
+        """Log a failed retention step: a WARNING the first time, DEBUG while it keeps failing."""
+        reason = error_text(exc)
+        if not self._prune_failing:
+            log.warning("could not delete expired rows (%s); retrying between rounds", reason, exc_info=True)
+        else:
+            log.debug("retention still failing: %s", reason)
+        self._prune_failing = True
 
     # -- reloading ------------------------------------------------------------------------------
     def reload(self, config: Config) -> None:

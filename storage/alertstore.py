@@ -24,14 +24,9 @@ def _transaction(target: Any) -> Iterator[Connection]:
         with target.begin() as conn:
             yield conn
         return
-    # Writer's transaction() holds its lock and marks the thread as writing, so the DatabaseHandler does
-    # not deadlock on a record logged meanwhile; older Writers only have the lock.
-    begin = getattr(target, "transaction", None) or getattr(target, "_transaction", None)
-    if begin is None:
-        with target._lock, target.engine.begin() as conn:
-            yield conn
-        return
-    with begin() as conn:
+    # Writer.transaction() holds its lock and marks the thread as writing, so the DatabaseHandler does
+    # not deadlock on a record logged meanwhile.
+    with target.transaction() as conn:
         yield conn
 
 

@@ -26,7 +26,7 @@ class Writer:
         return getattr(self._local, "active", False)
 
     @contextmanager
-    def _transaction(self):
+    def transaction(self):
         """The lock, then one transaction; marks this thread as writing meanwhile."""
         with self._lock:
             self._local.active = True
@@ -42,7 +42,7 @@ class Writer:
         started_at, finished_at = to_naive_utc(started_at), to_naive_utc(finished_at)
         failures = sum(1 for r in rows if not r.get("success"))
         duration_ms = (finished_at - started_at).total_seconds() * 1000
-        with self._transaction() as conn:
+        with self.transaction() as conn:
             round_id = conn.execute(insert(rounds).values(
                 collector=collector, started_at=started_at, finished_at=finished_at,
                 duration_ms=duration_ms, servers=len(rows), failures=failures)).inserted_primary_key[0]
@@ -55,7 +55,7 @@ class Writer:
         """Insert log rows (timestamp, level, message, module, traceback, collector)."""
         if not entries:
             return
-        with self._transaction() as conn:
+        with self.transaction() as conn:
             conn.execute(insert(logs), [_naive_timestamp(e) for e in entries])
 
 
