@@ -11,7 +11,7 @@ from queries.alerts import alert_records, list_alerts
 from queries.export import iter_csv, iter_json
 from queries.filters import Filters
 from queries.logs import log_records, recent_logs
-from queries.pingdata import EXPORT_COLUMNS, GROUPS, bucket_seconds_for, export_chunks, ping_series
+from queries.pingdata import EXPORT_COLUMNS, GROUPS, bucket_seconds_for, export_chunks, kept_since, ping_series
 from queries.series import gap_seconds_for, series_frame, series_payload
 from queries.status import server_status, status_records
 from runtime import get_runtime
@@ -30,7 +30,7 @@ def ping_data():
     group = choice(args, "group", GROUPS, "country")
     fmt = choice(args, "format", ("json", "csv"), "json")
     rt = get_runtime()
-    size = bucket_seconds_for(filters)
+    size = bucket_seconds_for(filters, kept_since=kept_since(rt.config.retention))
     frame = ping_series(rt.read_engine, filters, group, size)
     series = series_payload(frame, group, size, gap_seconds_for(size, rt.config.interval_seconds))
     if fmt == "csv":

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
 from typing import Iterator
 
 import pandas as pd
@@ -10,9 +11,11 @@ from sqlalchemy.engine import Engine
 
 from queries.filters import Filters
 from queries.sqlutil import bucket_expr, dialect_of, where_filters
+from storage.retention import RESOLUTION_KINDS, horizons
 from storage.rollups import RESOLUTIONS_SECONDS, bucket_start
 from storage.schema import ping_results as pr
 from storage.schema import country_rollups, ping_rollups
+from storage.timeutil import utcnow
 
 # Every size is a multiple of a stored rollup resolution (300 s or 3600 s) or small enough for raw rows,
 # so a wide window is always answered from ping_rollups. MAX_POINTS keeps a trace light for the browser.
@@ -23,13 +26,29 @@ SERIES_COLUMNS = ["key", "bucket", "latency_ms", "min_ms", "max_ms", "loss_pct",
 EXPORT_COLUMNS = [c.name for c in pr.columns]
 
 
-def bucket_seconds_for(filters: Filters, max_points: int = MAX_POINTS) -> int:
-    """The smallest bucket on the ladder that keeps the window under max_points buckets."""
+def bucket_seconds_for(filters: Filters, max_points: int = MAX_POINTS,
+                       kept_since: dict[int, datetime | None] | None = None) -> int:
+    """The smallest bucket on the ladder that keeps the window under max_points buckets.
+
+    With kept_since (see kept_since()), a bucket is skipped when the rows that answer it no longer reach
+    back to the window's start: a day from last year is drawn from hourly rollups, not pruned raw rows.
+    """
     span = (filters.end - filters.start).total_seconds()
-    for size in BUCKET_LADDER_SECONDS:
-        if span / size <= max_points:
-            return size
-    return BUCKET_LADDER_SECONDS[-1]
+    fitting = [size for size in BUCKET_LADDER_SECONDS if span / size <= max_points] or [BUCKET_LADDER_SECONDS[-1]]
+    kept = [size for size in fitting if _reaches_back(size, filters.start, kept_since or {})]
+    return (kept or fitting)[0]
+
+
+def _reaches_back(size: int, start: datetime, kept_since: dict[int, datetime | None]) -> bool:
+    """True when the stored resolution answering `size` still holds rows from `start` on."""
+    horizon = kept_since.get(rollup_resolution_for(size) or 0)
+    return horizon is None or start >= horizon
+
+
+def kept_since(retention: dict, now: datetime | None = None) -> dict[int, datetime | None]:
+    """Per stored resolution (0 = raw rows, 300, 3600) the oldest time retention keeps; None = forever."""
+    kept = horizons(retention, now or utcnow())
+    return {0: kept["raw"], **{resolution: kept[kind] for resolution, kind in RESOLUTION_KINDS.items()}}
 
 
 def _group_columns(group: str) -> tuple[list, list]:

@@ -10,7 +10,8 @@ from sqlalchemy import select, text
 
 from collector.probes.base import ProbeResult
 from queries.filters import Filters
-from queries.pingdata import _raw_series_stmt, ping_series, rollup_resolution_for, series_source
+from queries.pingdata import (_raw_series_stmt, bucket_seconds_for, kept_since, ping_series, rollup_resolution_for,
+                              series_source)
 from storage import rollups
 from storage.migrations import init_db
 from storage.schema import country_rollups, ping_rollups, server_latest
@@ -107,3 +108,30 @@ def test_bucket_start_floors_to_the_resolution():
     at = utcnow().replace(hour=10, minute=7, second=31, microsecond=5)
     assert rollups.bucket_start(at, 300) == at.replace(minute=5, second=0, microsecond=0)
     assert rollups.bucket_start(at, 3600) == at.replace(minute=0, second=0, microsecond=0)
+
+
+def test_a_window_older_than_raw_retention_is_drawn_from_rollups(writer, noisy, config):
+    # A 6-hour window would be drawn in 60 s buckets from raw rows; once raw rows older than a day are
+    # pruned it must come from 5-minute rollups, and from hourly ones beyond their horizon.
+    start = noisy - timedelta(hours=30)
+    filters = Filters(start=start, end=start + timedelta(hours=6))
+    assert bucket_seconds_for(filters) == 60
+    kept = kept_since({"raw_days": 1, "five_minute_rollup_days": 400, "hourly_rollup_days": None}, noisy)
+    assert bucket_seconds_for(filters, kept_since=kept) == 300
+    kept = kept_since({"raw_days": 1, "five_minute_rollup_days": 1, "hourly_rollup_days": None}, noisy)
+    assert bucket_seconds_for(filters, kept_since=kept) == 3600
+    recent = Filters(start=noisy - timedelta(hours=6), end=noisy)
+    assert bucket_seconds_for(recent, kept_since=kept) == 60
+
+
+def test_the_api_reads_rollups_for_a_window_whose_raw_rows_were_pruned(writer, noisy, client, config):
+    start = noisy - timedelta(hours=30)
+    query = {"range": "custom", "start": start.isoformat() + "Z", "end": (start + timedelta(hours=6)).isoformat() + "Z"}
+    before = client.get("/api/ping-data", query_string=query).get_json()
+    assert before["bucket_seconds"] == 60 and before["series"]
+    with writer.engine.begin() as conn:  # what retention with raw_days = 1 would have done
+        conn.execute(text("DELETE FROM ping_results WHERE timestamp < :t"), {"t": str(noisy - timedelta(days=1))})
+    config.raw["retention"] = {**config.retention, "raw_days": 1}
+    after = client.get("/api/ping-data", query_string=query).get_json()
+    assert after["bucket_seconds"] == 300
+    assert sum(v is not None for s in after["series"] for v in s["latency_ms"]) > 3 * 12
