@@ -27,6 +27,7 @@ from collector.stale import StaleWatcher, default_interval
 from collector.alerts import stale_rule
 from collector.supervisor import Supervisor
 from collector.instancelock import SingleInstanceLock, collector_lock_path
+from api.jsonprovider import OrjsonProvider
 from runtime import EXTENSION_KEY, Runtime, read_engine_for
 from storage import open_writer
 
@@ -119,6 +120,7 @@ def create_app(config: Config | dict | str | None = None, *, start_collector: bo
     """Build the Dash app (its Flask server is app.server); starts the collector when asked."""
     config = _as_config(config)
     server = Flask(__name__)
+    server.json = OrjsonProvider(server)
     # Compress pages, scripts and JSON (plotly.js alone is ~4.7 MB raw, ~1.4 MB compressed). Streamed
     # responses (the CSV export) stay uncompressed so they keep streaming instead of being buffered.
     server.config.update(COMPRESS_STREAMS=False, COMPRESS_ALGORITHM=["br", "gzip"])

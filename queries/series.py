@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numbers
+import numpy as np
 import pandas as pd
 
 
@@ -32,7 +33,7 @@ def _one_series(rows: pd.DataFrame, group: str, bucket_seconds: int, gap: int) -
     """The payload of one key's rows (already ordered by bucket), built column-wise."""
     series = {"key": str(rows["key"].iloc[0]), **_labels(rows.iloc[0], group)}
     points = with_gaps(rows, bucket_seconds, max(gap, 2 * typical_step(rows["bucket"])))
-    series["timestamps"] = points["bucket"].dt.strftime("%Y-%m-%dT%H:%M:%SZ").tolist()
+    series["timestamps"] = iso_z_list(points["bucket"])
     for name in POINT_FIELDS:
         series[name] = json_values(points[name])
     return series
@@ -65,12 +66,19 @@ def with_gaps(rows: pd.DataFrame, bucket_seconds: int, gap_seconds: int) -> pd.D
     return pd.concat([rows, fillers], ignore_index=True).sort_values("bucket", kind="stable", ignore_index=True)
 
 
+def iso_z_list(times: pd.Series) -> list[str]:
+    """Naive UTC times as ISO 8601 strings with a Z, whole seconds (as storage.timeutil.iso_z)."""
+    # numpy's formatter is ~10x faster than Series.dt.strftime over thousands of points.
+    text = np.datetime_as_string(times.to_numpy(dtype="datetime64[s]"), unit="s")
+    return [f"{t}Z" for t in text.tolist()]
+
+
 def json_values(values: pd.Series) -> list:
     """A column as JSON-safe values: None for missing, integers kept, floats rounded to DECIMALS."""
     if pd.api.types.is_integer_dtype(values.dtype):
-        return values.astype("int64").tolist()
-    rounded = pd.to_numeric(values, errors="coerce").astype("float64").round(DECIMALS)
-    return rounded.astype(object).where(rounded.notna(), None).tolist()
+        return values.tolist()
+    floats = pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    return [None if v != v else v for v in np.round(floats, DECIMALS).tolist()]  # v != v: NaN
 
 
 def clean_number(value) -> float | int | None:
