@@ -121,7 +121,7 @@ def create_app(config: Config | dict | str | None = None, *, start_collector: bo
     config = _as_config(config)
     server = Flask(__name__)
     server.json = OrjsonProvider(server)
-    # Compress pages, scripts and JSON (plotly.js alone is ~4.7 MB raw, ~1.4 MB compressed). Streamed
+    # Compress pages, scripts and JSON (the plotly.js bundle is 1.0 MB raw, 0.37 MB compressed). Streamed
     # responses (the CSV export) stay uncompressed so they keep streaming instead of being buffered.
     server.config.update(COMPRESS_STREAMS=False, COMPRESS_ALGORITHM=["br", "gzip"])
     Compress(server)
