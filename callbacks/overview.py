@@ -10,9 +10,8 @@ from layouts import ids
 from layouts.panels import error_notice, log_list, notice, warnings_list
 from layouts.status import counts_bar, country_groups, empty_cards_note, startup_message, status_counts
 from queries.catalog import matching
-from queries.history import recent_results
 from queries.logs import recent_logs
-from queries.status import server_status
+from queries.status import recent_rounds, server_status
 from queries.warnings import current_warnings
 from runtime import collector_problem, get_runtime
 from storage.timeutil import utcnow
@@ -50,9 +49,9 @@ def refresh_status(search, _n):
     if error:
         return None, None, error_notice("the server status", error)
     shown = matching(status, filters.countries, filters.partners)
-    beats, _ = fetch("recent rounds", recent_results, rt.read_engine, list(shown["server_id"]), HEARTBEAT_ROUNDS)
-    beats = beats if beats is not None else pd.DataFrame(columns=["server_id"])
-    cards = country_groups(shown, beats, search) if not shown.empty else empty_cards_note()
+    # One query for every shown server's last rounds; if it fails the strips show their slots as missing.
+    beats, _ = fetch("recent rounds", recent_rounds, rt.read_engine, list(shown["server_id"]), HEARTBEAT_ROUNDS)
+    cards = country_groups(shown, beats or {}, search, HEARTBEAT_ROUNDS) if not shown.empty else empty_cards_note()
     return counts_bar(status_counts(shown), len(shown)), cards, startup_notice(status, rt, now)
 
 

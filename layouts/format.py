@@ -8,31 +8,32 @@ import pandas as pd
 MISSING = "–"
 
 
-def _missing(value) -> bool:
+def is_missing(value) -> bool:
+    """True for None, NaN and NaT."""
     return value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT or (
         not isinstance(value, (str, bytes)) and pd.isna(value))
 
 
 def ms(value, digits: int = 1) -> str:
     """A duration in milliseconds: '23.4 ms'."""
-    return MISSING if _missing(value) else f"{float(value):.{digits}f} ms"
+    return MISSING if is_missing(value) else f"{float(value):.{digits}f} ms"
 
 
 def pct(value) -> str:
     """A percentage: 0 as '0%', otherwise one decimal."""
-    if _missing(value):
+    if is_missing(value):
         return MISSING
     return "0%" if float(value) == 0 else f"{float(value):.1f}%"
 
 
 def mos(value) -> str:
     """A MOS score with two decimals."""
-    return MISSING if _missing(value) else f"{float(value):.2f}"
+    return MISSING if is_missing(value) else f"{float(value):.2f}"
 
 
 def span(seconds) -> str:
     """A length of time, compactly: '12 s', '4 min', '3 h', '2 d' ('–' when missing)."""
-    if _missing(seconds):
+    if is_missing(seconds):
         return MISSING
     s = max(0, int(seconds))
     if s < 120:
@@ -46,21 +47,35 @@ def span(seconds) -> str:
 
 def age(seconds) -> str:
     """How long ago, compactly: '12 s ago', '4 min ago', '3 h ago', '2 d ago'."""
-    return "never" if _missing(seconds) else f"{span(seconds)} ago"
+    return "never" if is_missing(seconds) else f"{span(seconds)} ago"
 
 
 def seconds_between(earlier, later) -> float | None:
     """Seconds from one time to another (None when either is missing)."""
-    if _missing(earlier) or _missing(later):
+    if is_missing(earlier) or is_missing(later):
         return None
     return (pd.Timestamp(later) - pd.Timestamp(earlier)).total_seconds()
 
 
 def utc(value, seconds: bool = False) -> str:
     """A stored (naive UTC) time as 'YYYY-MM-DD HH:MM[:SS]'."""
-    if _missing(value):
+    if is_missing(value):
         return MISSING
     return pd.Timestamp(value).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+
+
+def clock(value) -> str:
+    """A stored (naive UTC) time as 'HH:MM'."""
+    return MISSING if is_missing(value) else pd.Timestamp(value).strftime("%H:%M")
+
+
+def clock_span(first, last) -> str:
+    """Two stored times as 'HH:MM-HH:MM', or with their dates ('YYYY-MM-DD HH:MM - ...') on different days."""
+    if is_missing(first) or is_missing(last):
+        return MISSING
+    if pd.Timestamp(first).date() == pd.Timestamp(last).date():
+        return f"{clock(first)}-{clock(last)}"
+    return f"{utc(first)} - {utc(last)}"
 
 
 def records(df: pd.DataFrame) -> list[dict]:

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from operator import attrgetter
+from typing import NamedTuple
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import DateTime, func, literal, select
 from sqlalchemy.engine import Engine
 
 from collector.config import THRESHOLD_NAMES, Config
@@ -18,6 +20,20 @@ STATUSES = ("up", "degraded", "down", "stale", "unknown")
 LATEST_COLUMNS = [pr.c.server_id, pr.c.timestamp, pr.c.avg_time, pr.c.min_time, pr.c.max_time,
                   pr.c.loss_percentage, pr.c.jitter_time, pr.c.latency_class, pr.c.success, pr.c.error,
                   pr.c.concerns, pr.c.mos, pr.c.r_factor, pr.c.probe, pr.c.collector]
+BEAT_COLUMNS = [pr.c.timestamp, pr.c.latency_class, pr.c.success, pr.c.avg_time, pr.c.loss_percentage]
+# Older than any stored round: the lower bound for a server with fewer rounds than asked for.
+BEFORE_ANY_ROUND = datetime(1970, 1, 1)
+ID_CHUNK = 500  # stays under SQLite's bound-variable limit
+
+
+class Beat(NamedTuple):
+    """One stored round of a server, as the cards' heartbeat strip shows it."""
+
+    timestamp: datetime
+    latency_class: str | None
+    success: bool | None
+    avg_time: float | None
+    loss_percentage: float | None
 
 
 def latest_rows(engine: Engine, server_ids: list[str]) -> pd.DataFrame:
@@ -26,13 +42,51 @@ def latest_rows(engine: Engine, server_ids: list[str]) -> pd.DataFrame:
     # (index seeks on server_id, timestamp); ids are chunked to stay under SQLite's bound-variable limit.
     frames = []
     with engine.connect() as conn:
-        for i in range(0, len(server_ids), 500):
+        for i in range(0, len(server_ids), ID_CHUNK):
             newest = (server_latest.c.server_id == pr.c.server_id) & (server_latest.c.timestamp == pr.c.timestamp)
             stmt = (select(*LATEST_COLUMNS).join(server_latest, newest)
-                    .where(server_latest.c.server_id.in_(server_ids[i:i + 500])))
+                    .where(server_latest.c.server_id.in_(server_ids[i:i + ID_CHUNK])))
             frames.append(pd.read_sql(stmt, conn))
     frames = [f for f in frames if not f.empty]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=[c.name for c in LATEST_COLUMNS])
+
+
+def recent_rounds_stmt(server_ids: list[str], per_server: int):
+    """SELECT server_id + BEAT_COLUMNS of the last per_server rounds of each server (in no promised order)."""
+    # Per server, the time of its per_server-th newest round is a short backward walk of
+    # ix_ping_results_server_time; the rows from that time on are then one index range per server. This is
+    # exact whatever the interval or gaps in the history, never scans older rows, and is plain SQL (a
+    # correlated scalar subquery with LIMIT/OFFSET) on SQLite and PostgreSQL alike.
+    newer = pr.alias("newer")
+    since = (select(newer.c.timestamp).where(newer.c.server_id == server_latest.c.server_id)
+             .order_by(newer.c.timestamp.desc()).limit(1).offset(per_server - 1).scalar_subquery())
+    cut = (select(server_latest.c.server_id, since.label("since"))
+           .where(server_latest.c.server_id.in_(server_ids)).cte("cut"))
+    # A server with fewer rounds has no such time (NULL): coalescing to a floor keeps the index range form.
+    floor = func.coalesce(cut.c.since, literal(BEFORE_ANY_ROUND, DateTime))
+    on = (pr.c.server_id == cut.c.server_id) & (pr.c.timestamp >= floor)
+    return select(pr.c.server_id, *BEAT_COLUMNS).select_from(cut.join(pr, on))
+
+
+def _newest(beats: list[Beat], count: int) -> list[Beat]:
+    """The newest `count` beats, oldest first."""
+    # SQL promises no order without ORDER BY (sorting here is cheaper than a temp B-tree), and two rows of one
+    # server with the same time (two collectors) can put more than `count` rows past the cut.
+    beats.sort(key=attrgetter("timestamp"))
+    return beats[-count:]
+
+
+def recent_rounds(engine: Engine, server_ids: list[str], per_server: int = 30) -> dict[str, list[Beat]]:
+    """The last per_server rounds of each server id as Beats, oldest first ([] for a server without rounds)."""
+    found: dict[str, list[Beat]] = {sid: [] for sid in server_ids}
+    if per_server < 1 or not found:
+        return found
+    ids = list(found)
+    with engine.connect() as conn:
+        for i in range(0, len(ids), ID_CHUNK):
+            for row in conn.execute(recent_rounds_stmt(ids[i:i + ID_CHUNK], per_server)).all():
+                found[row[0]].append(Beat._make(row[1:]))
+    return {sid: _newest(beats, per_server) for sid, beats in found.items()}
 
 
 def has_open_stale_alert(row: dict) -> bool:

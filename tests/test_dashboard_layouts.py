@@ -113,8 +113,11 @@ def test_heartbeat_colours_each_round():
                            "loss_percentage": 0.0},
                           {"timestamp": NOW, "latency_class": "down", "success": False, "avg_time": None,
                            "loss_percentage": 100.0}])
-    bars = heartbeat(beats).children
-    assert [b.className for b in bars] == ["lm-beat lm-beat-good", "lm-beat lm-beat-down"]
+    strip = heartbeat(beats, slots=4)
+    assert strip.className == "lm-heartbeat" and strip.children is None  # one element, no element per round
+    # two empty slots (grey), then good, then down (red)
+    assert strip.style["background"] == "linear-gradient(90deg,var(--m) 0 50%,var(--g) 0 75%,var(--d) 0 100%)"
+    assert "1 good, 1 down" in strip.title
 
 
 def test_country_groups_one_section_per_country_alphabetically():
