@@ -16,7 +16,7 @@ if __package__ in (None, ""):
 
 from waitress.server import create_server
 
-from app import create_app
+from app import create_app, freeze_startup_objects
 
 THREADS = 8  # as app.main() serves
 
@@ -28,6 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--port", type=int, default=0, help="0 = any free port (printed)")
     a = p.parse_args(argv)
     app = create_app(a.config, start_collector=False)
+    freeze_startup_objects()  # as app.main() does before serving
     server = create_server(app.server, host="127.0.0.1", port=a.port, threads=THREADS)
     print(f"READY {os.getpid()} {server.effective_port}", flush=True)
     server.run()
