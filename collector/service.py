@@ -161,6 +161,7 @@ class Collector:
                 log.exception("round failed")
             # Read every time: a reloaded config may change the interval.
             next_start = self._next_start(next_start, float(self.config.interval_seconds))
+            self._checkpoint()
             self._prune_in_slack(next_start - self.clock())
             self._stop.wait(max(0.0, next_start - self.clock()))
 
@@ -172,6 +173,16 @@ class Collector:
         if slots > 1:
             log.warning("round overran its interval; skipped %d scheduled round(s)", slots - 1)
         return previous + slots * interval
+
+    # -- upkeep between rounds ----------------------------------------------------------------
+    def _checkpoint(self) -> None:
+        """Fold the round just written from the WAL into the database, outside any round's transaction."""
+        if not self._storing_rounds():
+            return
+        try:
+            self.writer.checkpoint()
+        except Exception as exc:  # noqa: BLE001 - SQLite's autocheckpoint still runs at some later COMMIT
+            log.debug("WAL checkpoint skipped: %s", error_text(exc))
 
     # -- retention ------------------------------------------------------------------------------
     def _prune_in_slack(self, slack_seconds: float) -> None:

@@ -118,9 +118,10 @@ def _sqlite_pragmas(readonly: bool):
 def _size_for_rounds(cur) -> None:
     """Cache and WAL sizes for the writer, whose rounds touch one index leaf per server."""
     # A 1,000-server round dirties ~3.4 MB of pages (a leaf of ix_ping_results_server_time and of the rollup
-    # keys per server). With SQLite's default autocheckpoint of 1,000 pages (4 MB) nearly every commit also
-    # copied the WAL back into the database; checkpointing every ~40 MB writes each hot leaf once for many
-    # rounds (a round's median commit fell from 53 to 32 ms) and the size limit truncates the WAL afterwards.
+    # keys per server). With SQLite's default autocheckpoint of 1,000 pages (4 MB) nearly every COMMIT also
+    # copied the WAL back into the database inside the round's write. The collector checkpoints between
+    # rounds instead (Writer.checkpoint); the raised autocheckpoint is only the fallback, and the size limit
+    # truncates the WAL after a checkpoint.
     cur.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES}")
     cur.execute(f"PRAGMA journal_size_limit = {JOURNAL_SIZE_LIMIT_BYTES}")
     # Keep those leaves in the writer's own cache between rounds instead of re-reading them each minute.

@@ -51,6 +51,17 @@ class Writer:
                 add_round(conn, round_id)
         return round_id
 
+    def checkpoint(self) -> tuple[int, int] | None:
+        """Copy committed WAL pages into the database file now; (WAL frames, frames copied), None off SQLite."""
+        # The collector calls this between rounds so a round's COMMIT rarely has to run the checkpoint
+        # itself (SQLite's autocheckpoint, the fallback). PASSIVE never waits for readers: pages a reader
+        # still needs are left for the next time.
+        if self.engine.dialect.name != "sqlite":
+            return None
+        with self.transaction() as conn:
+            _busy, frames, copied = conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)").one()
+        return frames, copied
+
     def write_logs(self, entries: list[dict]) -> None:
         """Insert log rows (timestamp, level, message, module, traceback, collector)."""
         if not entries:

@@ -474,3 +474,12 @@ def test_every_retention_key_has_a_row_in_the_readme():
 def test_every_retention_key_is_used_by_the_pruner():
     used = {e.retention_key for e in PRUNABLE} | {"batch_rows"}
     assert used == set(RETENTION_DEFAULTS)
+
+
+def test_the_loop_checkpoints_the_wal_after_each_stored_round(tmp_path, writer, monkeypatch):
+    copied = []
+    real = writer.checkpoint
+    monkeypatch.setattr(writer, "checkpoint", lambda: copied.append(real()) or copied[-1])
+    run_loop(collector_on(tmp_path, writer), 2)
+    assert len(copied) == 2
+    assert all(frames > 0 and done == frames for frames, done in copied)  # no reader held pages back

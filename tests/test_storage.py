@@ -331,3 +331,15 @@ def test_a_failed_upgrade_changes_nothing(seed_db, monkeypatch):
         assert conn.execute(text("SELECT timestamp FROM ping_results WHERE id = 2")).scalar_one() == "2024-05-01T10:05:00"
     monkeypatch.undo()
     assert init_db(seed_db) == 0  # and a later start still upgrades it
+
+
+def test_checkpoint_copies_the_wal_into_the_database(writer, config):
+    from tests.seeding import seed_history
+    from storage.timeutil import utcnow
+    seed_history(writer, config, utcnow(), rounds=6, interval_seconds=60)
+    frames, copied = writer.checkpoint()
+    assert frames > 0 and copied == frames
+    # Everything was copied, so the next round starts the WAL again from its beginning instead of growing it.
+    seed_history(writer, config, utcnow() + timedelta(minutes=10), rounds=1, interval_seconds=60)
+    after_one_round, _ = writer.checkpoint()
+    assert 0 < after_one_round < frames
