@@ -12,7 +12,8 @@ import importlib
 import dash
 from dash import _callback
 
-MODULES = ("callbacks.shell", "callbacks.overview", "callbacks.graphs", "callbacks.server", "callbacks.export")
+MODULES = ("callbacks.shell", "callbacks.overview", "callbacks.graphs", "callbacks.zoom", "callbacks.smoke",
+           "callbacks.server", "callbacks.export")
 
 
 def _capture() -> tuple[dict, list]:

@@ -12,6 +12,7 @@ from werkzeug.datastructures import MultiDict
 from queries.filters import Filters, QueryError, parse_filters
 
 log = logging.getLogger("dashboard")
+NO_DATA = "No measurements in this time range yet."
 
 
 def query_args(search: str | None) -> MultiDict:

@@ -1,20 +1,40 @@
 """SmokePing-style views of the RTT spread per round: nested quantile bands with the median, or every
-sample as translucent smoke; one row per server, loss marked on the median."""
+sample as translucent smoke; one row per server, loss marked on the line. Wide windows get a summary
+from the stored rollups instead (fastest to slowest packet and the mean). A note under the bottom axis
+says which of these is shown and at what bucket size."""
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from figures.frames import band_polygon, insert_gaps, value_ceiling
 from figures.theme import palette, template
-from figures.timeseries import add_threshold_bands
+from figures.timeseries import add_threshold_bands, bucket_label
 
 ROW_HEIGHT = 170
 # (lower, upper, opacity): the outer band is faintest, as in SmokePing.
 BANDS = (("rtt_min", "rtt_max", 0.12), ("p10", "p90", 0.22), ("p25", "p75", 0.38))
 # Loss steps (upper bound %, colour) for the markers on the median.
 LOSS_STEPS = ((5.0, "#f59e0b"), (20.0, "#ea580c"), (99.999, "#dc2626"), (100.0, "#7f1d1d"))
+SUMMARY_BAND_OPACITY = 0.22
+NOTE_FONT_SIZE = 10
+
+
+def packets_note(bucket_seconds: int) -> str:
+    """What the quantile view shows."""
+    return (f"Per-packet RTT, {bucket_label(bucket_seconds)} buckets · shades: min–max, 10–90 %, 25–75 % "
+            "· line: median · dots: loss")
+
+
+def summary_note(bucket_seconds: int) -> str:
+    """What the rollup summary shows, and how to get the per-packet smoke back."""
+    return (f"{bucket_label(bucket_seconds).capitalize()} summary · shade: fastest to slowest packet · line: mean "
+            "RTT · dots: loss · shorter ranges show per-packet smoke")
+
+
+SAMPLES_NOTE = "Every answered packet (lost ones are left out)"
 
 
 def loss_color(loss_pct: float) -> str:
@@ -43,45 +63,85 @@ def _grid(names: dict[str, str], dark: bool, uirevision: str, window) -> go.Figu
 def _band(fig: go.Figure, rows: pd.DataFrame, lower: str, upper: str, alpha: float, smoke: str, row: int) -> None:
     """Shade the area between two quantile columns, leaving gaps open."""
     xs, ys = band_polygon(rows["bucket"], rows[lower], rows[upper])
-    fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line={"width": 0}, fill="toself",
-                             fillcolor=f"rgba({smoke}, {alpha})", hoverinfo="skip"), row=row, col=1)
+    # Arrays, not lists: Plotly checks a list item by item (most of a figure's build time); None stays the
+    # break between runs in x, NaN in y (both are a missing point to plotly.js).
+    fig.add_trace(go.Scatter(x=np.array(xs, dtype=object), y=np.array(ys, dtype=float), mode="lines",
+                             line={"width": 0}, fill="toself", fillcolor=f"rgba({smoke}, {alpha})",
+                             hoverinfo="skip"), row=row, col=1)
 
 
-def _median(fig: go.Figure, rows: pd.DataFrame, color: str, row: int) -> None:
-    """The median line with min/max and loss in its hover."""
+def _center_line(fig: go.Figure, rows: pd.DataFrame, column: str, color: str, row: int) -> None:
+    """The median (or mean) line, with min/max and loss in its hover."""
     custom = rows[["rtt_min", "rtt_max", "loss_pct"]].to_numpy()
+    label = "median" if column == "median" else "mean"
     fig.add_trace(go.Scatter(
-        x=rows["bucket"], y=rows["median"], mode="lines", line={"color": color, "width": 1.6}, connectgaps=False,
-        customdata=custom, name="median",
-        hovertemplate="median %{y:.1f} ms · min %{customdata[0]:.1f} · max %{customdata[1]:.1f}"
+        x=rows["bucket"], y=rows[column], mode="lines", line={"color": color, "width": 1.6}, connectgaps=False,
+        customdata=custom, name=label,
+        hovertemplate=f"{label} %{{y:.1f}} ms · min %{{customdata[0]:.1f}} · max %{{customdata[1]:.1f}}"
                       " · loss %{customdata[2]:.1f}%<extra></extra>"), row=row, col=1)
 
 
-def _loss_marks(fig: go.Figure, rows: pd.DataFrame, top: float, row: int) -> None:
-    """A coloured dot on the median where packets were lost (at the top edge when none came back)."""
+def _loss_marks(fig: go.Figure, rows: pd.DataFrame, column: str, top: float, row: int) -> None:
+    """A coloured dot on the line where packets were lost (at the top edge when none came back)."""
     lossy = rows[rows["loss_pct"].fillna(0) > 0]
     if lossy.empty:
         return
-    y = lossy["median"].fillna(top * 0.96)
+    y = lossy[column].fillna(top * 0.96)
     fig.add_trace(go.Scatter(x=lossy["bucket"], y=y, mode="markers", hoverinfo="skip",
                              marker={"size": 6, "color": [loss_color(v) for v in lossy["loss_pct"]],
                                      "line": {"width": 0}}), row=row, col=1)
 
 
+def _note(fig: go.Figure, text: str, rows: int) -> None:
+    """Say under the bottom axis what the figure shows (the resolution changes with the window)."""
+    fig.update_xaxes(title={"text": text, "font": {"size": NOTE_FONT_SIZE}, "standoff": 6}, row=max(rows, 1), col=1)
+
+
+def _rows_of(bands: pd.DataFrame, sid: str, bucket_seconds: int, gap_seconds: float) -> pd.DataFrame:
+    """One server's rows with a blank row wherever data is missing, so bands and lines break there."""
+    return insert_gaps(bands[bands["server_id"] == sid], bucket_seconds, gap_seconds, key="server_id")
+
+
+def _summary_top(rows: pd.DataFrame, thresholds: dict[str, float]) -> float:
+    """The y axis top of a summary row: the usual slowest packet, not one hour's worst spike."""
+    usual_max = rows["rtt_max"].quantile(0.9) if rows["rtt_max"].notna().any() else None
+    floor = max(float(thresholds["excellent"]), value_ceiling(rows["rtt_mean"], 0.0, headroom=1.3))
+    return value_ceiling(pd.Series([usual_max], dtype=float), floor, headroom=1.2)
+
+
 def smoke_figure(bands: pd.DataFrame, names: dict[str, str], thresholds: dict[str, float], *, bucket_seconds: int,
-                 gap_seconds: float, window=None, dark: bool = False, uirevision: str = "") -> go.Figure:
+                 gap_seconds: float, window=None, dark: bool = False, uirevision: str = "",
+                 note: str | None = None) -> go.Figure:
     """Quantile bands (min-max, p10-p90, p25-p75) and the median per server, over the threshold bands."""
     fig = _grid(names, dark, uirevision, window)
     colors = palette(dark)
     for row, sid in enumerate(names, start=1):
-        rows = insert_gaps(bands[bands["server_id"] == sid], bucket_seconds, gap_seconds, key="server_id")
+        rows = _rows_of(bands, sid, bucket_seconds, gap_seconds)
         top = value_ceiling(rows.get("p90", pd.Series(dtype=float)), float(thresholds["excellent"]), headroom=1.4)
         add_threshold_bands(fig, thresholds, top, dark, row=row, col=1)
         for lower, upper, alpha in BANDS:
             _band(fig, rows, lower, upper, alpha, colors["smoke"], row)
-        _median(fig, rows, colors["text"], row)
-        _loss_marks(fig, rows, top, row)
+        _center_line(fig, rows, "median", colors["text"], row)
+        _loss_marks(fig, rows, "median", top, row)
         fig.update_yaxes(range=[0, top], title_text="ms", row=row, col=1)
+    _note(fig, note or packets_note(bucket_seconds), len(names))
+    return fig
+
+
+def summary_figure(bands: pd.DataFrame, names: dict[str, str], thresholds: dict[str, float], *, bucket_seconds: int,
+                   gap_seconds: float, window=None, dark: bool = False, uirevision: str = "") -> go.Figure:
+    """The wide-window smoke view from rollups: fastest-to-slowest band and the mean per server and bucket."""
+    fig = _grid(names, dark, uirevision, window)
+    colors = palette(dark)
+    for row, sid in enumerate(names, start=1):
+        rows = _rows_of(bands, sid, bucket_seconds, gap_seconds)
+        top = _summary_top(rows, thresholds)
+        add_threshold_bands(fig, thresholds, top, dark, row=row, col=1)
+        _band(fig, rows, "rtt_min", "rtt_max", SUMMARY_BAND_OPACITY, colors["smoke"], row)
+        _center_line(fig, rows, "rtt_mean", colors["text"], row)
+        _loss_marks(fig, rows, "rtt_mean", top, row)
+        fig.update_yaxes(range=[0, top], title_text="ms", row=row, col=1)
+    _note(fig, summary_note(bucket_seconds), len(names))
     return fig
 
 
@@ -101,4 +161,5 @@ def samples_figure(samples: pd.DataFrame, names: dict[str, str], thresholds: dic
                                  marker={"size": 4, "color": f"rgba({smoke}, 0.35)"},
                                  hovertemplate="%{y:.1f} ms<extra></extra>"), row=row, col=1)
         fig.update_yaxes(range=[0, top], title_text="ms", row=row, col=1)
+    _note(fig, SAMPLES_NOTE, len(names))
     return fig

@@ -1,4 +1,5 @@
-"""Latency, packet loss and jitter over time, one line per country or server, gaps left open."""
+"""Latency, packet loss and jitter over time, one line per country or server, gaps left open; a note under
+the time axis gives the bucket size drawn (it changes with the window and the zoom)."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -13,6 +14,7 @@ from figures.theme import CLASS_COLORS, palette, series_color, template
 BAND_NAMES = ("excellent", "good", "fair", "poor", "critical")
 BAND_OPACITY = {False: 0.07, True: 0.12}
 LABEL_MIN_SHARE = 0.12
+NOTE_FONT_SIZE = 10
 
 
 def threshold_bands(thresholds: dict[str, float]) -> list[tuple[str, float, float]]:
@@ -22,22 +24,37 @@ def threshold_bands(thresholds: dict[str, float]) -> list[tuple[str, float, floa
     return bands + [("beyond", bounds[-1], bounds[-1] * 100)]
 
 
-def add_threshold_bands(fig: go.Figure, thresholds: dict[str, float], top: float, dark: bool,
-                        row: int | None = None, col: int | None = None) -> None:
-    """Shade each latency class behind the data and label the bands that are in view."""
-    where = {} if row is None else {"row": row, "col": col}
+def _band_label(name: str, low: float, high: float, top: float, suffix: str) -> dict:
+    """The annotation naming one class band, at the right edge of its subplot."""
+    label = f"{name} ≤ {high:g} ms" if name != "beyond" else f"> {low:g} ms"
+    return {"x": 1, "xref": f"x{suffix} domain", "y": (low + min(high, top)) / 2, "yref": f"y{suffix}",
+            "text": label, "showarrow": False, "xanchor": "right", "opacity": 0.9,
+            "font": {"size": 10, "color": CLASS_COLORS[name]}}
+
+
+def threshold_shapes(thresholds: dict[str, float], top: float, dark: bool, row: int = 1) -> tuple[list, list]:
+    """(shapes, annotations) as layout dicts: each latency class shaded behind one subplot row's data and
+    labelled when in view and tall enough to hold its label."""
+    suffix, shapes, labels = _axis_suffix(row), [], []
     for name, low, high in threshold_bands(thresholds):
         if low >= top:
             break
-        fig.add_hrect(y0=low, y1=high, fillcolor=CLASS_COLORS[name], opacity=BAND_OPACITY[bool(dark)],
-                      line_width=0, layer="below", **where)
-        if (min(high, top) - low) / top < LABEL_MIN_SHARE:
-            continue  # too thin to hold its label without overlapping the next one
-        label = f"{name} ≤ {high:g} ms" if name != "beyond" else f"> {low:g} ms"
-        fig.add_annotation(x=1, xref="x domain" if row is None else f"x{_axis_suffix(row)} domain",
-                           y=(low + min(high, top)) / 2, yref="y" if row is None else f"y{_axis_suffix(row)}",
-                           text=label, showarrow=False, xanchor="right",
-                           font={"size": 10, "color": CLASS_COLORS[name]}, opacity=0.9)
+        shapes.append({"type": "rect", "xref": f"x{suffix} domain", "x0": 0, "x1": 1, "yref": f"y{suffix}",
+                       "y0": low, "y1": high, "fillcolor": CLASS_COLORS[name], "opacity": BAND_OPACITY[bool(dark)],
+                       "line": {"width": 0}, "layer": "below"})
+        if (min(high, top) - low) / top >= LABEL_MIN_SHARE:  # else too thin to hold its label
+            labels.append(_band_label(name, low, high, top, suffix))
+    return shapes, labels
+
+
+def add_threshold_bands(fig: go.Figure, thresholds: dict[str, float], top: float, dark: bool,
+                        row: int | None = None, col: int | None = None) -> None:
+    """Shade each latency class behind the data and label the bands that are in view."""
+    shapes, labels = threshold_shapes(thresholds, top, dark, row or 1)
+    # Tuples assigned at once, not add_hrect/add_annotation per band nor update_layout: those re-validate every
+    # earlier shape and annotation on each call, which made the bands most of a 4-row smoke figure's build time.
+    fig.layout.shapes = fig.layout.shapes + tuple(shapes)
+    fig.layout.annotations = fig.layout.annotations + tuple(labels)
 
 
 def _axis_suffix(row: int) -> str:
@@ -45,14 +62,41 @@ def _axis_suffix(row: int) -> str:
     return "" if row == 1 else str(row)
 
 
-def base_figure(dark: bool, window: tuple[datetime, datetime] | None, uirevision: str, title: str = "") -> go.Figure:
-    """An empty figure with the theme, the window as x range and a uirevision that keeps the user's zoom."""
+def bucket_label(seconds: int) -> str:
+    """A bucket size as people say it: '1-min', '15-min', '1-hour', '1-day'."""
+    seconds = int(seconds)
+    for unit, name in ((86400, "day"), (3600, "hour"), (60, "min")):
+        if seconds % unit == 0:
+            return f"{seconds // unit}-{name}"
+    return f"{seconds}-s"
+
+
+def bucket_note(bucket_seconds: int, zoomed: bool = False) -> str:
+    """The small text under the time axis: the bucket size, and how to leave a zoom."""
+    note = f"{bucket_label(bucket_seconds)} buckets"
+    return note + " · zoomed in: double-click for the whole range" if zoomed else note
+
+
+def base_figure(dark: bool, window: tuple[datetime, datetime] | None, uirevision: str, title: str = "",
+                x_uirevision: str | None = None) -> go.Figure:
+    """An empty figure with the theme, the window as x range and a uirevision that keeps the user's zoom.
+
+    x_uirevision, when given, governs the time axis alone: changing it applies the new window as the range
+    (a zoom drawn with finer buckets, or the reset) while legend choices stay under uirevision."""
     fig = go.Figure(layout={"template": template(dark), "uirevision": uirevision})
     if title:
         fig.update_layout(title={"text": title, "x": 0, "xanchor": "left", "font": {"size": 14}})
     if window is not None:
         fig.update_xaxes(range=[window[0], window[1]], type="date")
+    if x_uirevision is not None:
+        fig.update_xaxes(uirevision=x_uirevision)
     return fig
+
+
+def add_bucket_note(fig: go.Figure, bucket_seconds: int, zoomed: bool = False) -> None:
+    """Write the bucket size small under the time axis."""
+    fig.update_xaxes(title={"text": bucket_note(bucket_seconds, zoomed), "font": {"size": NOTE_FONT_SIZE},
+                            "standoff": 4})
 
 
 def _lines(fig: go.Figure, df: pd.DataFrame, column: str, names: dict[str, str], unit: str,
@@ -68,10 +112,12 @@ def _lines(fig: go.Figure, df: pd.DataFrame, column: str, names: dict[str, str],
 
 def latency_figure(df: pd.DataFrame, thresholds: dict[str, float], *, group: str, bucket_seconds: int,
                    gap_seconds: float, window=None, dark: bool = False, uirevision: str = "",
-                   colors: dict[str, str] | None = None, alerts: pd.DataFrame | None = None) -> go.Figure:
+                   colors: dict[str, str] | None = None, alerts: pd.DataFrame | None = None,
+                   x_uirevision: str | None = None, zoomed: bool = False) -> go.Figure:
     """Mean latency per bucket and key over the threshold bands, with the alerts' spans: a ribbon for each,
     the whole height shaded while a critical one was open."""
-    fig = base_figure(dark, window, uirevision)
+    fig = base_figure(dark, window, uirevision, x_uirevision=x_uirevision)
+    add_bucket_note(fig, bucket_seconds, zoomed)
     top = value_ceiling(df.get("latency_ms", pd.Series(dtype=float)), float(thresholds["excellent"]) * 1.2)
     add_threshold_bands(fig, thresholds, top, dark)
     _lines(fig, insert_gaps(df, bucket_seconds, gap_seconds), "latency_ms", series_names(df, group), "ms", colors)
@@ -84,9 +130,11 @@ def latency_figure(df: pd.DataFrame, thresholds: dict[str, float], *, group: str
 
 def metric_figure(df: pd.DataFrame, column: str, *, group: str, bucket_seconds: int, gap_seconds: float,
                   unit: str, axis_title: str, limit: float | None = None, floor: float = 1.0, window=None,
-                  dark: bool = False, uirevision: str = "", colors: dict[str, str] | None = None) -> go.Figure:
+                  dark: bool = False, uirevision: str = "", colors: dict[str, str] | None = None,
+                  x_uirevision: str | None = None, zoomed: bool = False) -> go.Figure:
     """One metric (loss %, jitter ms) per bucket and key, with the alert limit as a dashed line."""
-    fig = base_figure(dark, window, uirevision)
+    fig = base_figure(dark, window, uirevision, x_uirevision=x_uirevision)
+    add_bucket_note(fig, bucket_seconds, zoomed)
     _lines(fig, insert_gaps(df, bucket_seconds, gap_seconds), column, series_names(df, group), unit, colors,
            shape="hv" if column == "loss_pct" else "linear")
     top = value_ceiling(df.get(column, pd.Series(dtype=float)), max(floor, (limit or 0) * 1.5))
@@ -104,10 +152,12 @@ LOSS_SCALE = [[0.0, "rgba(22, 163, 74, 0.35)"], [0.0001, "#facc15"], [0.05, "#f5
 
 
 def loss_heatmap(df: pd.DataFrame, *, group: str, bucket_seconds: int, window, dark: bool = False,
-                 uirevision: str = "", colors: dict[str, str] | None = None) -> go.Figure:
+                 uirevision: str = "", colors: dict[str, str] | None = None, x_uirevision: str | None = None,
+                 zoomed: bool = False) -> go.Figure:
     """Packet loss as a strip per country or server: one cell per bucket, blank where nothing was measured
     (colours encode loss here, so `colors` is accepted for a common signature and not used)."""
-    fig = base_figure(dark, window, uirevision)
+    fig = base_figure(dark, window, uirevision, x_uirevision=x_uirevision)
+    add_bucket_note(fig, bucket_seconds, zoomed)
     matrix = value_matrix(df, "loss_pct", bucket_grid(window, bucket_seconds))
     names = series_names(df, group)
     fig.add_trace(go.Heatmap(

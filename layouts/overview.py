@@ -29,7 +29,8 @@ def graphs_area() -> html.Div:
         html.Div([panel("Packet loss", graph(ids.LOSS_GRAPH), "bi-reception-2"),
                   panel("Jitter", graph(ids.JITTER_GRAPH), "bi-soundwave")], className="lm-pair"),
         panel("RTT spread per round", graph(ids.SMOKE_GRAPH, "lm-graph-auto"), "bi-cloud-haze2", tools=smoke_tools),
-        dcc.Store(id=ids.SERIES_SIGNATURE), dcc.Store(id=ids.SMOKE_SIGNATURE),
+        # SERIES_ZOOM: the window the user zoomed the three series graphs to (None: the whole window).
+        dcc.Store(id=ids.SERIES_SIGNATURE), dcc.Store(id=ids.SERIES_ZOOM), dcc.Store(id=ids.SMOKE_SIGNATURE),
     ], className="lm-area-graphs")
 
 

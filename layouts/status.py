@@ -134,7 +134,7 @@ def _metrics(row: dict) -> html.Div:
     """Loss, jitter and MOS as label/value pairs of one grid: two elements a figure instead of three."""
     pairs = (("loss", fmt.pct(row.get("loss_percentage"))), ("jitter", fmt.ms(row.get("jitter_time"))),
              ("MOS", fmt.mos(row.get("mos"))))
-    return html.Div([e for label, value in pairs for e in (html.Small(label), html.B(value))],
+    return html.Div([e for label, value in pairs for e in (html.Small(label), html.Strong(value))],
                     className="lm-metrics lm-metrics-grid")
 
 

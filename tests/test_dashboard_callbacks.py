@@ -16,6 +16,7 @@ from sqlalchemy.exc import OperationalError
 
 import callbacks.export as export_cb
 import callbacks.graphs as graphs_cb
+import callbacks.smoke as smoke_cb
 import callbacks.overview as overview_cb
 import callbacks.server as server_cb
 import callbacks.shell as shell_cb
@@ -222,16 +223,16 @@ def test_series_graphs_on_an_empty_database_and_on_errors(ctx, monkeypatch):
 
 
 def test_smoke_view(seeded, ctx):
-    options, value = graphs_cb.smoke_servers("?country=Kenya", None)
+    options, value = smoke_cb.smoke_servers("?country=Kenya", None)
     assert [o["value"] for o in options] == ["127.0.0.1", "127.0.0.2"] and value == ["127.0.0.1", "127.0.0.2"]
-    assert graphs_cb.smoke_servers("?country=Kenya", ["127.0.0.2", "127.0.0.4"])[1] == ["127.0.0.2"]
-    fig, style, sig = graphs_cb.refresh_smoke("?range=1h", 0, ["127.0.0.2"], "bands", False, None)
+    assert smoke_cb.smoke_servers("?country=Kenya", ["127.0.0.2", "127.0.0.4"])[1] == ["127.0.0.2"]
+    fig, style, sig = smoke_cb.refresh_smoke("?range=1h", 0, ["127.0.0.2"], "bands", False, None)
     assert [t.name for t in fig.data if t.name == "median"] == ["median"]
     assert style == {"height": f"{fig.layout.height}px"}
-    assert graphs_cb.refresh_smoke("?range=1h", 1, ["127.0.0.2"], "bands", False, sig) == (no_update,) * 3
-    samples, _, _ = graphs_cb.refresh_smoke("?range=1h", 1, ["127.0.0.2"], "samples", False, sig)
+    assert smoke_cb.refresh_smoke("?range=1h", 1, ["127.0.0.2"], "bands", False, sig) == (no_update,) * 3
+    samples, _, _ = smoke_cb.refresh_smoke("?range=1h", 1, ["127.0.0.2"], "samples", False, sig)
     assert [len(t.y) for t in samples.data if t.name == "samples"] == [12 * 4]  # 12 rounds of 4 in the hour
-    empty, _, _ = graphs_cb.refresh_smoke("", 0, [], "bands", False, None)
+    empty, _, _ = smoke_cb.refresh_smoke("", 0, [], "bands", False, None)
     assert "Choose servers" in empty.layout.annotations[0].text
 
 

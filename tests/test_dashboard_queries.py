@@ -11,7 +11,7 @@ import pytest
 from collector.probes.base import ProbeResult
 from queries.catalog import filter_choices, find_server, matching, servers_frame
 from queries.filters import parse_filters
-from queries.history import (data_version, distribution_summary, explode_samples, recent_results, round_samples,
+from queries.history import (data_version, distribution_summary, explode_samples, round_samples,
                              rtt_values, smoke_bands)
 from queries.warnings import concern_history, concern_kind, concern_summary, split_concerns
 from storage.engine import make_engine
@@ -124,19 +124,6 @@ def test_rtt_values_and_distribution_summary():
     assert distribution_summary(pd.Series([], dtype=float)) == {"count": 0, "p50": None, "p95": None, "p99": None}
 
 
-def test_recent_results_keeps_the_last_rounds_per_server_oldest_first(seeded, engine):
-    beats = recent_results(engine, ["127.0.0.1", "127.0.0.4"], per_server=5)
-    assert beats.groupby("server_id").size().to_dict() == {"127.0.0.1": 5, "127.0.0.4": 5}
-    last = beats[beats["server_id"] == "127.0.0.1"]["timestamp"]
-    assert last.is_monotonic_increasing and last.iloc[-1] == pd.Timestamp(seeded["end"])
-    assert recent_results(engine, []).empty
-
-
-# -- warnings ----------------------------------------------------------------------------------
-
-@pytest.mark.parametrize("text, kind", [("no reply (100% loss)", "down"), ("probe failed: timeout", "down"),
-                                        ("high latency 180.0 ms (poor)", "latency"), ("packet loss 25.0%", "loss"),
-                                        ("jitter 41.0 ms", "jitter"), ("something new", "other")])
 def test_concern_kind(text, kind):
     assert concern_kind(text) == kind
 
