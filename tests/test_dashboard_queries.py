@@ -124,6 +124,11 @@ def test_rtt_values_and_distribution_summary():
     assert distribution_summary(pd.Series([], dtype=float)) == {"count": 0, "p50": None, "p95": None, "p99": None}
 
 
+# -- warnings ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text, kind", [("no reply (100% loss)", "down"), ("probe failed: timeout", "down"),
+                                        ("high latency 180.0 ms (poor)", "latency"), ("packet loss 25.0%", "loss"),
+                                        ("jitter 41.0 ms", "jitter"), ("something new", "other")])
 def test_concern_kind(text, kind):
     assert concern_kind(text) == kind
 
