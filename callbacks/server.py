@@ -1,6 +1,7 @@
 """A server page's callbacks: header, history and distribution, recent rounds, warnings and log lines."""
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 from dash import Input, Output, State, callback, no_update
@@ -27,6 +28,9 @@ from runtime import get_runtime
 from storage.timeutil import utcnow
 
 NO_DATA = "No measurements of this server in this time range."
+# The RTT distribution parses each round's JSON samples; beyond this many rounds (a week of one a minute)
+# it reads an even sample of them instead, so a 30-day page costs what a week does.
+DISTRIBUTION_ROUNDS = 10_000
 
 
 def _server(pathname):
@@ -49,8 +53,9 @@ def refresh_header(pathname, _n):
     return server_header(server, rows[0] if rows else None)
 
 
-def server_figures(series, rounds, config, filters, bucket: int, dark: bool, alerts=None) -> tuple:
-    """(history, distribution) figures of one server; the history shades when its alerts were open."""
+def server_figures(series, rounds, config, filters, bucket: int, dark: bool, alerts=None, every: int = 1) -> tuple:
+    """(history, distribution) figures of one server; the history shades when its alerts were open.
+    `every`: the distribution was drawn from every n-th round."""
     key = view_key(filters)
     if series.empty:
         return message_figure(NO_DATA, dark), message_figure(NO_DATA, dark)
@@ -58,15 +63,21 @@ def server_figures(series, rounds, config, filters, bucket: int, dark: bool, ale
                                     gap_seconds=gap_seconds_for(bucket, config.interval_seconds),
                                     window=window_of(filters), dark=dark, uirevision=key, alerts=alerts)
     values = rtt_values(rounds)
-    return history, rtt_histogram(values, distribution_summary(values), config.thresholds, dark=dark, uirevision=key)
+    return history, rtt_histogram(values, distribution_summary(values), config.thresholds, dark=dark, uirevision=key,
+                                  every=every)
 
 
-def _load_server_data(rt, filters, server_id: str, bucket: int):
-    """(series, rounds, alerts, error) for a server's figures."""
+def distribution_stride(rounds_in_window: int) -> int:
+    """Read every n-th round for the RTT distribution, so it never parses more than DISTRIBUTION_ROUNDS."""
+    return max(1, math.ceil(rounds_in_window / DISTRIBUTION_ROUNDS))
+
+
+def _load_server_data(rt, filters, server_id: str, bucket: int, every: int = 1):
+    """(series, rounds, alerts, error) for a server's figures; the samples of every n-th round."""
     series, error = fetch("the history", ping_series, rt.read_engine, filters, "server", bucket)
     if error:
         return None, None, None, error
-    rounds, error = fetch("the samples", round_samples, rt.read_engine, filters, [server_id])
+    rounds, error = fetch("the samples", round_samples, rt.read_engine, filters, [server_id], every)
     if error:
         return None, None, None, error
     alerts, error = fetch("the alerts", list_alerts, rt.read_engine, "all", filters)
@@ -98,10 +109,11 @@ def refresh_server_graphs(pathname, search, _n, dark, previous):
     if sig == previous:
         return no_update, no_update, no_update
     bucket = bucket_seconds_for(filters, kept_since=kept_since(rt.config.retention))
-    series, rounds, alerts, error = _load_server_data(rt, filters, server_id, bucket)
+    every = distribution_stride(version[0][0])  # version[0]: (rounds in the window, newest id, newest time)
+    series, rounds, alerts, error = _load_server_data(rt, filters, server_id, bucket, every)
     if error:
         return history_failed(error, dark)
-    return (*server_figures(series, rounds, rt.config, filters, bucket, dark, alerts), sig)
+    return (*server_figures(series, rounds, rt.config, filters, bucket, dark, alerts, every), sig)
 
 
 @callback(Output(ids.SERVER_ROUNDS, "children"), Output(ids.SERVER_CONCERNS, "children"),

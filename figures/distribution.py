@@ -35,8 +35,9 @@ def bin_counts(values: pd.Series, low: float, high: float, bins: int = BINS) -> 
 
 
 def rtt_histogram(values: pd.Series, summary: dict, thresholds: dict[str, float], *, dark: bool = False,
-                  uirevision: str = "") -> go.Figure:
-    """Histogram of RTTs with the median (solid) and p95 (dashed) marked and the class bounds dotted."""
+                  uirevision: str = "", every: int = 1) -> go.Figure:
+    """Histogram of RTTs with the median (solid) and p95 (dashed) marked and the class bounds dotted;
+    `every` > 1 says the packets come from every n-th round of the window."""
     low, high = histogram_range(values, float(thresholds["fair"]))
     fig = go.Figure(layout={"template": template(dark), "uirevision": uirevision, "hovermode": "closest",
                             "bargap": 0.05, "showlegend": False})
@@ -54,7 +55,8 @@ def rtt_histogram(values: pd.Series, summary: dict, thresholds: dict[str, float]
     fig.add_annotation(text=summary_text(summary), x=1, y=1, xref="paper", yref="paper", xanchor="right",
                        yanchor="top", showarrow=False, align="right", bgcolor=palette(dark)["hover"], opacity=0.9,
                        font={"size": 11, "color": palette(dark)["text"]})
-    fig.update_xaxes(title_text="round-trip time (ms)", range=[low, high])
+    sampled = f" · packets of 1 round in {every}" if every > 1 else ""
+    fig.update_xaxes(title_text=f"round-trip time (ms){sampled}", range=[low, high])
     fig.update_yaxes(title_text="packets")
     return fig
 

@@ -250,6 +250,15 @@ def test_server_page(seeded, ctx):
     assert "80.0 ms" in text_of(rounds) and "No warnings" in text_of(concerns)
 
 
+def test_a_long_window_draws_the_distribution_from_an_even_sample_of_rounds(seeded, ctx, monkeypatch):
+    monkeypatch.setattr(server_cb, "DISTRIBUTION_ROUNDS", 100)  # the server has 288 rounds in 24 h
+    assert server_cb.distribution_stride(288) == 3 and server_cb.distribution_stride(100) == 1
+    _, distribution, _ = server_cb.refresh_server_graphs("/server/127.0.0.3", "?range=24h", 0, False, None)
+    packets = sum(distribution.data[0].y)
+    assert 0.25 * 288 * 4 < packets < 0.42 * 288 * 4  # about a third of the rounds' 4 packets each
+    assert "packets of 1 round in 3" in distribution.layout.xaxis.title.text
+
+
 def test_unknown_server_page(seeded, ctx):
     assert "No configured server" in text_of(server_cb.refresh_header("/server/10.9.9.9", 0))
     history, _, _ = server_cb.refresh_server_graphs("/server/10.9.9.9", "", 0, False, None)
