@@ -10,7 +10,7 @@ from callbacks.urlstate import server_id_from_path
 from layouts import ids
 from queries.export import iter_csv
 from queries.filters import Filters
-from queries.history import data_version
+from queries.history import row_count
 from queries.pingdata import EXPORT_COLUMNS, export_chunks
 from runtime import get_runtime
 
@@ -50,11 +50,11 @@ def export_csv(_clicks, search, pathname):
     """Send the filtered rows as a CSV download, or say why not."""
     engine = get_runtime().read_engine
     filters = export_filters(search, pathname)
-    version, error = fetch("the export", data_version, engine, filters)
+    rows, error = fetch("the export", row_count, engine, filters)
     if error:
         return no_update, f"Could not export: {error}", True
-    if version[0] > MAX_EXPORT_ROWS:
-        return no_update, too_large(version[0], search), True
+    if rows > MAX_EXPORT_ROWS:
+        return no_update, too_large(rows, search), True
     text, error = fetch("the export", rows_csv, engine, filters)
     if error:
         return no_update, f"Could not export: {error}", True

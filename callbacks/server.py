@@ -18,7 +18,7 @@ from layouts.panels import concern_list, error_notice, log_list, notice, rounds_
 from layouts.server import server_header
 from queries.alerts import list_alerts
 from queries.catalog import find_server
-from queries.history import distribution_summary, round_samples, rtt_values
+from queries.history import distribution_summary, round_samples, row_count, rtt_values
 from queries.logs import recent_logs
 from queries.pingdata import bucket_seconds_for, kept_since, ping_series, server_rounds
 from queries.series import gap_seconds_for
@@ -109,7 +109,10 @@ def refresh_server_graphs(pathname, search, _n, dark, previous):
     if sig == previous:
         return no_update, no_update, no_update
     bucket = bucket_seconds_for(filters, kept_since=kept_since(rt.config.retention))
-    every = distribution_stride(version[0][0])  # version[0]: (rounds in the window, newest id, newest time)
+    rounds_in_window, error = fetch("the history", row_count, rt.read_engine, filters)
+    if error:
+        return history_failed(error, dark)
+    every = distribution_stride(rounds_in_window)
     series, rounds, alerts, error = _load_server_data(rt, filters, server_id, bucket, every)
     if error:
         return history_failed(error, dark)

@@ -16,7 +16,7 @@ from figures.smoke import figure_height, samples_figure, smoke_figure, summary_f
 from layouts import ids
 from queries.catalog import matching, servers_frame
 from queries.filters import Filters
-from queries.history import (data_version, explode_samples, rollup_bands, round_samples, smoke_bands,
+from queries.history import (data_version, row_count, explode_samples, rollup_bands, round_samples, smoke_bands,
                              summary_bucket_seconds)
 from queries.pingdata import bucket_seconds_for
 from queries.series import gap_seconds_for
@@ -131,8 +131,11 @@ def refresh_smoke(search, _n, selected, mode, dark, previous):
     sig = signature(version, view_key(filters, mode, tuple(names)), dark)
     if sig == previous:
         return no_update, no_update, no_update
-    # version[0] is the number of rounds in the window: it decides, before reading any, how to draw them.
-    data, error = fetch("the samples", smoke_data, rt.read_engine, filters, names, version[0], rt.config)
+    # The number of rounds in the window decides, before reading any, how to draw them.
+    rounds, error = fetch("the samples", row_count, rt.read_engine, filters)
+    if error:
+        return smoke_failed(error, dark)
+    data, error = fetch("the samples", smoke_data, rt.read_engine, filters, names, rounds, rt.config)
     if error:
         return smoke_failed(error, dark)
     fig = smoke_view(*data, names, rt.config, filters, mode, dark)

@@ -11,7 +11,7 @@ import pytest
 from collector.probes.base import ProbeResult
 from queries.catalog import filter_choices, find_server, matching, servers_frame
 from queries.filters import parse_filters
-from queries.history import (data_version, distribution_summary, explode_samples, round_samples,
+from queries.history import (data_version, distribution_summary, explode_samples, round_samples, row_count,
                              rtt_values, smoke_bands)
 from queries.warnings import concern_history, concern_kind, concern_summary, split_concerns
 from storage.engine import make_engine
@@ -65,14 +65,25 @@ def test_find_server(config):
 def test_data_version_changes_when_a_round_is_written(seeded, engine):
     filters = window(seeded)
     before = data_version(engine, filters)
-    assert before[0] == 288 * 4
+    assert data_version(engine, filters) == before  # nothing new: the same stamp
     seed_history(seeded["writer"], seeded["config"], seeded["end"] + timedelta(seconds=0.5), rounds=1)
-    after = data_version(engine, replace(filters, end=filters.end + timedelta(seconds=1)))
-    assert after[0] == before[0] + 4 and after[1] > before[1]
+    assert data_version(engine, filters)[0] > before[0]
 
 
-def test_data_version_of_an_empty_window(config, writer, engine):
-    assert data_version(engine, parse_filters({"range": "1h"})) == (0, None, None)
+def test_data_version_moves_with_a_sliding_window(seeded, engine):
+    filters = window(seeded)
+    later = replace(filters, start=filters.start + timedelta(minutes=1), end=filters.end + timedelta(minutes=1))
+    assert data_version(engine, later) != data_version(engine, filters)
+
+
+def test_data_version_and_row_count_of_an_empty_database(config, writer, engine):
+    filters = parse_filters({"range": "1h"})
+    assert data_version(engine, filters)[0] is None and row_count(engine, filters) == 0
+
+
+def test_row_count_counts_the_selected_rounds(seeded, engine):
+    assert row_count(engine, window(seeded)) == 288 * 4
+    assert row_count(engine, replace(window(seeded), servers=("127.0.0.2",))) == 288
 
 
 def test_round_samples_returns_each_round_of_the_chosen_servers(seeded, engine):
