@@ -292,11 +292,13 @@ def figures(routes: list[dict], callbacks: list[dict], pages: list[dict], memory
             continue
         limit = TARGET_P95_MS.get((r["scope"], r["range"]))
         out.append(Figure.check("query", f"{route_label(r)}: p95", r["p95_ms"], limit, "{:.0f}", " ms"))
-        # Windows drawn in 60 s buckets read raw rows, as the straightforward query does: no speedup to expect.
-        reads_raw = r["scope"] != "status" and (r.get("bucket_seconds") or 0) < 300
-        out.append(Figure.check("query", f"{route_label(r)}: speedup vs straightforward"
-                                + (" (both read raw rows)" if reads_raw else ""), r["speedup"],
-                                None if reads_raw else MIN_SPEEDUP, "{:.2f}", "x", higher_is_better=True))
+        # The 10x target goes with the four targeted queries. Elsewhere it is shown, not checked: windows in
+        # 60 s buckets read raw rows as the straightforward query does, and for one server over 24 h or 7 d
+        # the straightforward query is an index range of at most 10,080 rows (3-20 ms), under the ~4 ms an
+        # HTTP request with JSON costs.
+        note = " (both read raw rows)" if r["scope"] != "status" and (r.get("bucket_seconds") or 0) < 300 else ""
+        out.append(Figure.check("query", f"{route_label(r)}: speedup vs straightforward{note}", r["speedup"],
+                                MIN_SPEEDUP if limit else None, "{:.2f}", "x", higher_is_better=True))
     points = [(r["points_per_trace"], route_label(r)) for r in routes if r.get("status") == 200]
     points += [(c["points_per_trace"], f"{c['page']}: {short(c['callback'])}") for c in callbacks]
     worst = max(points, default=(0, ""))
