@@ -1,11 +1,11 @@
-"""Write realistic history through the project's own write path: measure() per server, Writer.write_round per round.
+"""Write realistic history through the project's own write path: measure() per server, Writer.write_rounds.
 
     python bench/generate.py --database bench/out/q.db --servers 200 --days 30 --interval-seconds 60 \
         [--seed 1] [--config-out bench/out/q.json] [--workers 2] [--extend]
 
 Samples come from bench/synth.py (numpy, vectorised per chunk of rounds); worker processes turn them into
-rows with collector.measure (as the collector does) and the main process stores one round per transaction
-with storage.Writer.write_round. The history ends now, so the app's 1h/24h/7d/30d ranges see it;
+rows with collector.measure (as the collector does) and the main process stores them with
+storage.Writer.write_rounds, ROUNDS_PER_TRANSACTION rounds per transaction. The history ends now, so the app's 1h/24h/7d/30d ranges see it;
 --extend appends the rounds missing between the database's newest round and now (same servers).
 A sidecar <database>.meta.json records how the data was made.
 """
@@ -40,6 +40,9 @@ from storage.timeutil import utcnow
 
 EPOCH = datetime(1970, 1, 1)
 ROWS_PER_CHUNK = 12_000
+# History is loaded several rounds per transaction (Writer.write_rounds): the same rows and rollups as one
+# round at a time, with one COMMIT and one rollup fold per batch.
+ROUNDS_PER_TRANSACTION = 20
 COLLECTOR = "bench"
 PROBE = "fping"
 ROUND_PHASE_S = 17.3  # rounds start at a fixed cadence from when the collector started, not on the minute
@@ -185,17 +188,18 @@ def _results(plan: Plan, workers: int):
 
 
 def write_all(writer, plan: Plan, workers: int, progress_every_s: float = 15.0) -> Timings:
-    """Store every round of the plan, one transaction per round; returns the timings."""
+    """Store every round of the plan, ROUNDS_PER_TRANSACTION rounds per transaction; returns the timings."""
     timings, started, last = Timings(), time.perf_counter(), time.perf_counter()
     total = sum(n for _, n in plan.chunks) * len(plan.statics)
     for chunk, worker_times in _results(plan, workers):
         timings.add(worker_times)
-        for at, finished, rows in chunk:
+        for start in range(0, len(chunk), ROUNDS_PER_TRANSACTION):
+            batch = chunk[start:start + ROUNDS_PER_TRANSACTION]
             t0 = time.perf_counter()
-            writer.write_round(COLLECTOR, at, finished, rows)
+            writer.write_rounds(COLLECTOR, batch)
             timings.write_s += time.perf_counter() - t0
-            timings.rows += len(rows)
-            timings.rounds += 1
+            timings.rows += sum(len(rows) for _, _, rows in batch)
+            timings.rounds += len(batch)
         if time.perf_counter() - last > progress_every_s:
             last, elapsed = time.perf_counter(), time.perf_counter() - started
             log(f"generate: {timings.rows:,}/{total:,} rows, {timings.rows / elapsed:,.0f} rows/s")
@@ -314,7 +318,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{r['rows']:,} rows in {r['rounds']:,} rounds, {r['seconds']:.1f} s: {r['rows_per_s']:,.0f} rows/s "
           f"({r['workers']} worker(s))")
     print(f"per row: samples {r['samples_us_per_row']:.1f} us, measure() {r['measure_us_per_row']:.1f} us, "
-          f"row building {r['rows_us_per_row']:.1f} us (worker CPU); write_round {r['write_round_us_per_row']:.1f} us "
+          f"row building {r['rows_us_per_row']:.1f} us (worker CPU); write {r['write_round_us_per_row']:.1f} us "
           f"({r['write_round_ms_per_round']:.2f} ms per round)")
     return 0
 

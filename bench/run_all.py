@@ -46,7 +46,7 @@ def generation_figures(query: dict) -> list[Figure]:
                 f"({first['rows']:,} rows, {first['workers']} workers)"
         out.append(Figure.check("generate", label, first["seconds"] / 60, GENERATION_TARGET_S / 60, "{:.1f}",
                                 " min", target="minutes, not hours (< 60 min)"))
-        out.append(Figure("generate", "rows/s; per row: measure() / row building / write_round",
+        out.append(Figure("generate", "rows/s; per row: measure() / row building / write_rounds",
                           f"{first['rows_per_s']:,.0f}; {first['measure_us_per_row']:.0f} / "
                           f"{first['rows_us_per_row']:.0f} / {first['write_round_us_per_row']:.0f} µs"))
     return out

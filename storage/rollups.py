@@ -15,7 +15,9 @@ RESOLUTIONS_SECONDS = (300, 3600)
 _SUMMED = ["rounds", "packets_transmitted", "packets_lost", "sum_avg_time", "n_avg_time",
            "sum_jitter_time", "n_jitter_time", "sum_mos", "n_mos"]
 _EPOCH = datetime(1970, 1, 1)
-ROUND_ID = bindparam("round_id", type_=Integer)
+# The rounds being folded, as a list (not an id range: on a shared database another collector's round can
+# take an id between two of ours, and would be added twice).
+ROUND_IDS = bindparam("round_ids", type_=Integer, expanding=True)
 
 
 def bucket_start(at: datetime, resolution_seconds: int) -> datetime:
@@ -89,33 +91,35 @@ def _latest_select():
 def _latest_upsert(dialect: str):
     """Move each server of the round to its new timestamp (never backwards)."""
     stmt = _insert_for(dialect)(server_latest).from_select(
-        ["server_id", "timestamp"], _latest_select().where(pr.c.round_id == ROUND_ID))
+        ["server_id", "timestamp"], _latest_select().where(pr.c.round_id.in_(ROUND_IDS)))
     return stmt.on_conflict_do_update(index_elements=["server_id"], set_={"timestamp": stmt.excluded.timestamp},
                                       where=stmt.excluded.timestamp >= server_latest.c.timestamp)
 
 
 @lru_cache(maxsize=4)
 def round_statements(dialect: str) -> tuple:
-    """The statements that fold one round (bound as :round_id) into every rollup and server_latest.
+    """The statements that fold stored rounds (bound as :round_ids) into every rollup and server_latest.
 
     Built once per dialect: constructing them costs ~3 ms each, paid on every round otherwise.
     """
     statements = []
     for resolution in RESOLUTIONS_SECONDS:
-        server_rows = _server_select(dialect, resolution).where(pr.c.round_id == ROUND_ID)
+        server_rows = _server_select(dialect, resolution).where(pr.c.round_id.in_(ROUND_IDS))
         statements.append(_upsert(dialect, ping_rollups, ["resolution_seconds", "server_id", "bucket_start"],
                                   _server_columns(), server_rows, labels=("country", "partner", "server_ip")))
-        country_rows = _country_select(dialect, resolution).where(pr.c.round_id == ROUND_ID)
+        country_rows = _country_select(dialect, resolution).where(pr.c.round_id.in_(ROUND_IDS))
         statements.append(_upsert(dialect, country_rollups, ["resolution_seconds", "bucket_start", "country"],
                                   _country_columns(), country_rows))
     return (*statements, _latest_upsert(dialect))
 
 
-def add_round(conn: Connection, round_id: int) -> None:
-    """Fold a stored round into the rollups and server_latest, inside the round's transaction."""
+def add_rounds(conn: Connection, round_ids: list[int]) -> None:
+    """Fold stored rounds into the rollups and server_latest, inside the transaction that stored them."""
     # Done in SQL from the rows just inserted: no per-row Python work on the collector's hot path.
+    if not round_ids:
+        return
     for stmt in round_statements(conn.dialect.name):
-        conn.execute(stmt, {"round_id": round_id})
+        conn.execute(stmt, {"round_ids": list(round_ids)})
 
 
 def _bucket_sql(dialect: str, resolution_seconds: int):

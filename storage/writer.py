@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 
-from storage.rollups import add_round
+from storage.rollups import add_rounds
 from storage.schema import logs, ping_results, rounds
 from storage.timeutil import to_naive_utc
 
@@ -39,17 +39,15 @@ class Writer:
     def write_round(self, collector: str, started_at: datetime, finished_at: datetime,
                     rows: list[dict]) -> int:
         """Store a round and its results in one transaction; returns the round id."""
-        started_at, finished_at = to_naive_utc(started_at), to_naive_utc(finished_at)
-        failures = sum(1 for r in rows if not r.get("success"))
-        duration_ms = (finished_at - started_at).total_seconds() * 1000
+        return self.write_rounds(collector, [(started_at, finished_at, rows)])[0]
+
+    def write_rounds(self, collector: str, batch: list[tuple[datetime, datetime, list[dict]]]) -> list[int]:
+        """Store several (started_at, finished_at, rows) rounds in one transaction; returns their ids."""
+        # One COMMIT and one rollup fold for the batch: loading history (bench/generate.py) is bound by them.
         with self.transaction() as conn:
-            round_id = conn.execute(insert(rounds).values(
-                collector=collector, started_at=started_at, finished_at=finished_at,
-                duration_ms=duration_ms, servers=len(rows), failures=failures)).inserted_primary_key[0]
-            if rows:
-                conn.execute(insert(ping_results), [_result_row(r, round_id, collector) for r in rows])
-                add_round(conn, round_id)
-        return round_id
+            round_ids = [_insert_round(conn, collector, *one) for one in batch]
+            add_rounds(conn, [rid for rid, stored in zip(round_ids, batch) if stored[2]])
+        return round_ids
 
     def checkpoint(self) -> tuple[int, int] | None:
         """Copy committed WAL pages into the database file now; (WAL frames, frames copied), None off SQLite."""
@@ -68,6 +66,19 @@ class Writer:
             return
         with self.transaction() as conn:
             conn.execute(insert(logs), [_naive_timestamp(e) for e in entries])
+
+
+def _insert_round(conn, collector: str, started_at: datetime, finished_at: datetime, rows: list[dict]) -> int:
+    """Insert one rounds row and its ping_results rows; returns the round id."""
+    started_at, finished_at = to_naive_utc(started_at), to_naive_utc(finished_at)
+    failures = sum(1 for r in rows if not r.get("success"))
+    duration_ms = (finished_at - started_at).total_seconds() * 1000
+    round_id = conn.execute(insert(rounds).values(
+        collector=collector, started_at=started_at, finished_at=finished_at,
+        duration_ms=duration_ms, servers=len(rows), failures=failures)).inserted_primary_key[0]
+    if rows:
+        conn.execute(insert(ping_results), [_result_row(r, round_id, collector) for r in rows])
+    return round_id
 
 
 def _naive_timestamp(row: dict) -> dict:

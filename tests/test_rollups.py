@@ -15,6 +15,7 @@ from queries.pingdata import (_raw_series_stmt, bucket_seconds_for, kept_since, 
 from storage import rollups
 from storage.migrations import init_db
 from storage.schema import country_rollups, ping_rollups, server_latest
+from collector.measure import measure
 from storage.timeutil import utcnow
 from tests.seeding import seed_history
 
@@ -135,3 +136,22 @@ def test_the_api_reads_rollups_for_a_window_whose_raw_rows_were_pruned(writer, n
     after = client.get("/api/ping-data", query_string=query).get_json()
     assert after["bucket_seconds"] == 300
     assert sum(v is not None for s in after["series"] for v in s["latency_ms"]) > 3 * 12
+
+
+def test_rounds_written_in_one_batch_fold_like_rounds_written_one_by_one(config, tmp_path):
+    from storage import open_writer
+    from tests.seeding import _row
+    end = utcnow().replace(microsecond=0)
+    batch = []
+    for r in range(40):
+        at = end - timedelta(minutes=7 * (40 - r))
+        rows = [] if r == 13 else [_row(config, s, measure(noisy_profile(k, r), config.thresholds), at)
+                                    for k, s in enumerate(config.servers)]  # round 13 measured nothing
+        batch.append((at, at + timedelta(seconds=2), rows))
+    one_by_one, batched = open_writer(f"sqlite:///{tmp_path}/a.db"), open_writer(f"sqlite:///{tmp_path}/b.db")
+    ids = [one_by_one.write_round("test", *one) for one in batch]
+    got = [rid for start in range(0, 40, 7) for rid in batched.write_rounds("test", batch[start:start + 7])]
+    assert got == ids == list(range(1, 41))
+    for table in (ping_rollups, country_rollups):
+        assert_same_rows(all_rows(one_by_one.engine, table), all_rows(batched.engine, table))
+    assert all_rows(one_by_one.engine, server_latest) == all_rows(batched.engine, server_latest)
