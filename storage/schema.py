@@ -96,6 +96,15 @@ alerts = Table(
     Index("ix_alerts_server", "server_id", "started_at"),
 )
 
+def bucket_statistics() -> list[Column]:
+    """The columns every rollup bucket holds: round and packet counts, sums and counts of the RTT, jitter and
+    MOS averages, and the lowest and highest RTT (new Column objects: a Column belongs to one table)."""
+    counts = [Column(name, Integer, nullable=False) for name in ("rounds", "packets_transmitted", "packets_lost")]
+    sums = [Column(name, Float if name.startswith("sum_") else Integer, nullable=False)
+            for stat in ("avg_time", "jitter_time", "mos") for name in (f"sum_{stat}", f"n_{stat}")]
+    return counts + sums + [Column("min_time", Float), Column("max_time", Float)]
+
+
 # Pre-aggregated history so a 30-day graph reads thousands of rows, not millions. The writer adds
 # every round to its 5-minute and 1-hour bucket in the round's own transaction. Sums and counts
 # (not averages) are stored so buckets can be merged into coarser ones exactly.
@@ -107,17 +116,7 @@ ping_rollups = Table(
     Column("country", String(255), nullable=False),
     Column("partner", String(255), nullable=False),
     Column("server_ip", String(255), nullable=False),
-    Column("rounds", Integer, nullable=False),
-    Column("packets_transmitted", Integer, nullable=False),
-    Column("packets_lost", Integer, nullable=False),
-    Column("sum_avg_time", Float, nullable=False),
-    Column("n_avg_time", Integer, nullable=False),
-    Column("min_time", Float),
-    Column("max_time", Float),
-    Column("sum_jitter_time", Float, nullable=False),
-    Column("n_jitter_time", Integer, nullable=False),
-    Column("sum_mos", Float, nullable=False),
-    Column("n_mos", Integer, nullable=False),
+    *bucket_statistics(),
     Index("ix_ping_rollups_time", "resolution_seconds", "bucket_start"),
 )
 
@@ -130,17 +129,7 @@ country_rollups = Table(
     Column("resolution_seconds", Integer, primary_key=True),
     Column("bucket_start", DateTime, primary_key=True),
     Column("country", String(255), primary_key=True),
-    Column("rounds", Integer, nullable=False),
-    Column("packets_transmitted", Integer, nullable=False),
-    Column("packets_lost", Integer, nullable=False),
-    Column("sum_avg_time", Float, nullable=False),
-    Column("n_avg_time", Integer, nullable=False),
-    Column("sum_jitter_time", Float, nullable=False),
-    Column("n_jitter_time", Integer, nullable=False),
-    Column("sum_mos", Float, nullable=False),
-    Column("n_mos", Integer, nullable=False),
-    Column("min_time", Float),
-    Column("max_time", Float),
+    *bucket_statistics(),
     sqlite_with_rowid=False,
 )
 

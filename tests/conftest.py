@@ -1,10 +1,16 @@
-"""Shared fixtures: a config on a temporary database, a writer, seeded history, the app and its client."""
+"""Shared fixtures: a config on a temporary database, a writer, a read-only engine, seeded history, the app
+and its client, and logging into the database."""
 from __future__ import annotations
+
+import logging
 
 import pytest
 
+from collector import logsetup
 from collector.config import Config, validate_config
+from collector.logsetup import configure_logging
 from storage import open_writer
+from storage.engine import make_engine
 from storage.timeutil import utcnow
 from tests.seeding import seed_history
 
@@ -52,6 +58,28 @@ def writer(config):
     w = open_writer(config.database_target())
     yield w
     w.engine.dispose()
+
+
+@pytest.fixture
+def engine(config, writer):
+    """A read-only engine on the test database."""
+    eng = make_engine(config.database_target(), readonly=True)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def db_logging(writer):
+    """configure_logging with the database handler; removes its handlers afterwards."""
+    root = logging.getLogger()
+    level = root.level
+    configure_logging(writer, "lab-1", None)
+    yield
+    for handler in list(logsetup._installed):
+        root.removeHandler(handler)
+        handler.close()
+    logsetup._installed.clear()
+    root.setLevel(level)
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
-from collector import logsetup
 from collector.config import validate_config
 from collector.logsetup import DatabaseHandler, configure_logging
 from collector.probes.base import ProbeResult
@@ -101,20 +100,6 @@ def collector(cfg, writer, factory):
     c = Collector(cfg, writer, probe_factory=factory, auto_kind="ping", now=ticking_now(), name="lab-1")
     yield c
     c.stop(timeout=5)
-
-
-@pytest.fixture
-def db_logging(writer):
-    """configure_logging with the database handler; removes its handlers afterwards."""
-    root = logging.getLogger()
-    level = root.level
-    configure_logging(writer, "lab-1", None)
-    yield
-    for handler in list(logsetup._installed):
-        root.removeHandler(handler)
-        handler.close()
-    logsetup._installed.clear()
-    root.setLevel(level)
 
 
 def stored_results(writer) -> dict[str, dict]:

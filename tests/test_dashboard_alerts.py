@@ -20,7 +20,6 @@ from layouts.status import server_card
 from queries.filters import parse_filters
 from queries.status import server_status
 from queries.warnings import current_warnings, stale_rows, worst_newest
-from storage.engine import make_engine
 from storage.timeutil import iso_z, utcnow
 from tests.seeding import seed_history
 from tests.test_api_alerts import seed_alerts, store_alert
@@ -30,14 +29,6 @@ from tests.test_dashboard_layouts import status_row, text_of, walk
 T0 = pd.Timestamp("2026-11-01 00:00:00")
 WINDOW = (T0.to_pydatetime(), (T0 + pd.Timedelta(hours=6)).to_pydatetime())
 THRESHOLDS = {"excellent": 50, "good": 100, "fair": 150, "poor": 300, "critical": 500}
-
-
-@pytest.fixture
-def engine(config, writer):
-    """A read-only engine on the test database."""
-    eng = make_engine(config.database_target(), readonly=True)
-    yield eng
-    eng.dispose()
 
 
 @pytest.fixture

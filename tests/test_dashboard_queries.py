@@ -14,16 +14,7 @@ from queries.filters import parse_filters
 from queries.history import (data_version, distribution_summary, explode_samples, round_samples, row_count,
                              rtt_values, smoke_bands)
 from queries.warnings import concern_history, concern_kind, concern_summary, split_concerns
-from storage.engine import make_engine
 from tests.seeding import seed_history
-
-
-@pytest.fixture
-def engine(config, writer):
-    """A read-only engine on the test database."""
-    eng = make_engine(config.database_target(), readonly=True)
-    yield eng
-    eng.dispose()
 
 
 def window(seeded, hours=24):

@@ -11,9 +11,8 @@ import pytest
 from sqlalchemy import event, func, select, update
 from sqlalchemy.dialects import postgresql
 
-from collector import logsetup, service
+from collector import service
 from collector.config import RETENTION_DEFAULTS, RETENTION_SETTINGS, ConfigError, validate_config
-from collector.logsetup import configure_logging
 from collector.service import Collector
 from storage import retention
 from storage.retention import PRUNABLE, by_key_delete, expired_keys, horizons, in_subquery_delete, prune
@@ -291,20 +290,6 @@ def test_statements_are_portable_sqlalchemy_core():
 # --- the collector -------------------------------------------------------------------------------------
 
 T0 = datetime(2024, 5, 1, 10, 0, 0)
-
-
-@pytest.fixture
-def db_logging(writer):
-    """configure_logging with the database handler; removes its handlers afterwards."""
-    root = logging.getLogger()
-    level = root.level
-    configure_logging(writer, "lab-1", None)
-    yield
-    for handler in list(logsetup._installed):
-        root.removeHandler(handler)
-        handler.close()
-    logsetup._installed.clear()
-    root.setLevel(level)
 
 
 def collector_on(tmp_path, writer, clock=None, **config) -> Collector:

@@ -15,7 +15,6 @@ from figures.smoke import figure_height, summary_figure, summary_note
 from queries.filters import parse_filters
 from queries.history import (SUMMARY_COLUMNS, _explode_slow, explode_samples, rollup_bands, summary_bands,
                              summary_bucket_seconds)
-from storage.engine import make_engine
 
 THRESHOLDS = {"excellent": 50, "good": 100, "fair": 150, "poor": 300, "critical": 500}
 T0 = pd.Timestamp("2026-11-01 00:00:00")
@@ -26,14 +25,6 @@ def ctx(app):
     """Run code as a callback would: inside a request of the app."""
     with app.server.test_request_context():
         yield app
-
-
-@pytest.fixture
-def engine(config, writer):
-    """A read-only engine on the test database."""
-    eng = make_engine(config.database_target(), readonly=True)
-    yield eng
-    eng.dispose()
 
 
 def rounds_frame(samples: list) -> pd.DataFrame:

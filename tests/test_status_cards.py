@@ -18,7 +18,6 @@ import queries.status as status_q
 from collector.probes.base import ProbeResult
 from layouts import status as cards
 from queries.status import Beat, recent_rounds, recent_rounds_stmt
-from storage.engine import make_engine
 from storage.schema import ping_results as pr
 from tests.seeding import seed_history
 from tests.test_dashboard_callbacks import ctx  # noqa: F401 - the fixture
@@ -27,14 +26,6 @@ from tests.test_dashboard_layouts import status_row, walk
 CSS = Path(__file__).resolve().parents[1] / "assets" / "10_dashboard.css"
 T0 = datetime(2026, 11, 1, 12, 0, 0)
 IDS = ["127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.4"]
-
-
-@pytest.fixture
-def engine(config, writer):
-    """A read-only engine on the test database."""
-    eng = make_engine(config.database_target(), readonly=True)
-    yield eng
-    eng.dispose()
 
 
 @pytest.fixture
