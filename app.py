@@ -19,7 +19,7 @@ from flask import Flask
 from flask_compress import Compress
 
 from collector.cli import base_dir, load_or_exit
-from collector.config import Config, validate_config
+from settings import Config, load_config, validate_config
 from collector.logsetup import configure_logging
 from collector.service import Collector
 from collector.notify import build_notifier
@@ -54,12 +54,12 @@ class LeanDash(dash.Dash):
 
 
 def _as_config(config: Config | dict | str | None) -> Config:
-    """Accept a Config, a dict (tests), a path, or None for ./config.json."""
+    """Accept a Config, a dict (tests), a path, or None for ./config.json; raises ConfigError when invalid."""
     if isinstance(config, Config):
         return config
     if isinstance(config, dict):
         return validate_config(config, source=str(HERE / "config.json"))
-    return load_or_exit(config or "config.json")
+    return load_config(config or "config.json")
 
 
 def _build_runtime(config: Config) -> Runtime:

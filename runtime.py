@@ -8,7 +8,7 @@ from pathlib import Path
 from flask import current_app
 from sqlalchemy.engine import Engine
 
-from collector.config import Config
+from settings import Config
 from collector.service import Collector
 from storage.engine import is_sqlite, make_engine
 from storage.timeutil import iso_z

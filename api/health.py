@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from collector.config import Config
+from settings import Config
 from storage.timeutil import iso_z
 
 NO_COLLECTOR = {"running": None, "last_round_at": None, "last_error": None}

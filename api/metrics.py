@@ -11,7 +11,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from collector.config import Config
+from settings import Config
 from queries.rounds import last_round
 from queries.status import STATUSES, server_status
 

@@ -7,7 +7,7 @@ from functools import lru_cache
 from sqlalchemy import Boolean, DateTime, Float, Integer
 
 from collector.alerts import SEVERITIES
-from collector.config import THRESHOLD_NAMES
+from settings import THRESHOLD_NAMES
 from queries.alerts import KINDS as ALERT_KINDS
 from queries.alerts import STATES as ALERT_STATES
 from queries.filters import MAX_CUSTOM_DAYS, MAX_VALUES, RANGE_CHOICES

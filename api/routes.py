@@ -30,7 +30,7 @@ def ping_data():
     group = choice(args, "group", GROUPS, "country")
     fmt = choice(args, "format", ("json", "csv"), "json")
     rt = get_runtime()
-    size = bucket_seconds_for(filters, kept_since=kept_since(rt.config.retention))
+    size = bucket_seconds_for(filters, kept_since=kept_since(rt.config.retention.as_dict()))
     frame = ping_series(rt.read_engine, filters, group, size)
     series = series_payload(frame, group, size, gap_seconds_for(size, rt.config.interval_seconds))
     if fmt == "csv":

@@ -23,7 +23,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import Figure, cpu_since, cpu_snapshot, figures_table, log, markdown_table, save_results
-from collector.config import DEFAULTS
+from settings import DEFAULTS
 from collector.measure import measure
 from collector.probes import FpingProbe, PingProbe, Target, default_os_params
 from tests.netlab import HostProfile, NetLab, netlab_available

@@ -31,8 +31,9 @@ from sqlalchemy import func, select
 
 from bench import synth
 from bench.common import log
-from collector.config import DEFAULTS, validate_config
-from collector.measure import concerns, measure
+from settings import DEFAULTS, AlertConditions, validate_config
+from collector.measure import measure
+from collector.rows import result_row, server_labels
 from collector.probes.base import ProbeResult
 from storage import open_writer
 from storage.schema import rounds as rounds_table
@@ -73,7 +74,7 @@ class Plan:
     incidents: pd.DataFrame
     statics: list[dict]
     thresholds: dict
-    limits: dict
+    limits: AlertConditions
     interval_s: float
     seed: int
     chunks: list[tuple[float, int]] = field(default_factory=list)
@@ -94,8 +95,7 @@ def config_dict(servers: pd.DataFrame, database: Path, interval_s: float) -> dic
 def static_columns(config: dict) -> list[dict]:
     """Per server, the row columns that never change (as the collector fills them from the config)."""
     cfg = validate_config(config)
-    return [{"server_id": s.id, "server_ip": s.ip, "country": s.country, "partner": s.partner,
-             "dn_ext": s.dn_ext, "probe": PROBE} for s in cfg.servers]
+    return [server_labels(s, PROBE) for s in cfg.servers]
 
 
 # ------------------------------------------------------------------------------------ rows (worker side)
@@ -117,10 +117,7 @@ def round_rows(plan: Plan, at: datetime, samples: list, errors: list, clock: Tim
     t0 = time.perf_counter()
     measured = [measure(probe_result(_clean(s), e), plan.thresholds) for s, e in zip(samples, errors)]
     t1 = time.perf_counter()
-    loss, jitter = plan.limits.get("max_packet_loss", 1), plan.limits.get("max_jitter", 30)
-    rows = [dict(m.as_row(), **static, timestamp=at,
-                 concerns="; ".join(concerns(m, plan.thresholds, loss, jitter)) or None)
-            for m, static in zip(measured, plan.statics)]
+    rows = [result_row(m, static, at, plan.thresholds, plan.limits) for m, static in zip(measured, plan.statics)]
     clock.measure_s += t1 - t0
     clock.rows_s += time.perf_counter() - t1
     return rows

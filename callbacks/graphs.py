@@ -68,7 +68,7 @@ def series_figures(df, config, filters, group: str, bucket: int, dark: bool, ale
     return (latency_figure(df, config.thresholds, gap_seconds=gap, alerts=alerts, **view),
             loss_heatmap(df, **view),
             metric_figure(df, "jitter_ms", unit="ms", axis_title="jitter (ms)", gap_seconds=gap,
-                          limit=config.alert_conditions.get("max_jitter"), floor=5.0, **view))
+                          limit=config.alert_conditions.max_jitter, floor=5.0, **view))
 
 
 def versions(engine, filters) -> tuple:
@@ -98,7 +98,7 @@ def refresh_series(search, _n, group, dark, previous, zoom=None):  # Dash passes
     sig = signature(version, view_key(filters, group), zoom_key(filters, shown), dark)
     if sig == previous:
         return no_update, no_update, no_update, no_update
-    bucket = series_bucket(shown, rt.config.interval_seconds, kept_since(rt.config.retention))
+    bucket = series_bucket(shown, rt.config.interval_seconds, kept_since(rt.config.retention.as_dict()))
     df, error = fetch("the measurements", ping_series, rt.read_engine, shown, group, bucket)
     alerts, alert_error = fetch("the alerts", list_alerts, rt.read_engine, "all", shown)
     if error or alert_error:

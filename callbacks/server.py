@@ -108,7 +108,7 @@ def refresh_server_graphs(pathname, search, _n, dark, previous):
     sig = signature(version, view_key(filters), dark)
     if sig == previous:
         return no_update, no_update, no_update
-    bucket = bucket_seconds_for(filters, kept_since=kept_since(rt.config.retention))
+    bucket = bucket_seconds_for(filters, kept_since=kept_since(rt.config.retention.as_dict()))
     rounds_in_window, error = fetch("the history", row_count, rt.read_engine, filters)
     if error:
         return history_failed(error, dark)

@@ -6,9 +6,9 @@ import socket
 from datetime import datetime
 from typing import Callable, Iterable
 
-from collector.alerts import (CONNECTIVITY, DEFAULT_ROUNDS_TO_OPEN, DEFAULT_ROUNDS_TO_RESOLVE, STALE, AlertEngine,
+from collector.alerts import (CONNECTIVITY, STALE, AlertEngine,
                               AlertEvent, rules_from_config)
-from collector.config import Config, Server
+from settings import Config, Server
 from collector.measure import Measurement
 from storage.alertstore import apply_events, load_open
 from storage.timeutil import to_naive_utc, utcnow
@@ -41,7 +41,7 @@ def control_servers(config: Config) -> tuple[Server, ...]:
     # tcp needs a port per host; control targets are bare hosts, so they use ping/fping.
     probe = "auto" if config.probe == "tcp" else config.probe
     return tuple(Server(partner="control target", country="-", ip=host, dn_ext="", probe=probe)
-                 for host in config.raw.get("control_targets") or [])
+                 for host in config.control_targets)
 
 
 def _retired_event(row: dict, at: datetime, collector: str) -> AlertEvent:
@@ -63,9 +63,9 @@ class AlertManager:
         self.notifier = notifier
         self.now = now
         self.name = name or config.collector_name or socket.gethostname()
-        limits = config.alert_conditions or {}
-        self.engine = AlertEngine(rules_from_config(config), limits.get("rounds_to_open", DEFAULT_ROUNDS_TO_OPEN),
-                                  limits.get("rounds_to_resolve", DEFAULT_ROUNDS_TO_RESOLVE), collector=self.name)
+        limits = config.alert_conditions
+        self.engine = AlertEngine(rules_from_config(config), limits.rounds_to_open, limits.rounds_to_resolve,
+                                  collector=self.name)
         self._restore()
 
     def _restore(self) -> None:
@@ -84,7 +84,7 @@ class AlertManager:
     def _kinds_in_use(self) -> tuple[str, ...]:
         """The kinds this manager evaluates: its rules, plus connectivity when control targets are configured."""
         rules = tuple(self.engine.rules)
-        return (*rules, CONNECTIVITY) if self.config.raw.get("control_targets") else rules
+        return (*rules, CONNECTIVITY) if self.config.control_targets else rules
 
     def on_round(self, measured: Iterable[tuple[Server, Measurement]], at: datetime | None = None,
                  controls: list[Measurement] | None = None) -> list[AlertEvent]:

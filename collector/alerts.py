@@ -14,18 +14,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable, Iterable, Mapping, NamedTuple
 
-from collector.config import Config, Server
+from settings import ALERT_DEFAULTS, Config, Server
 from collector.measure import Measurement
 
 SEVERITIES = ("warning", "critical")
 ACTIONS = ("open", "escalate", "update", "resolve")
 STALE = "stale"
 CONNECTIVITY = "connectivity"
-DEFAULT_ROUNDS_TO_OPEN = 2
-DEFAULT_ROUNDS_TO_RESOLVE = 2
-DEFAULT_MAX_PACKET_LOSS = 1.0
-DEFAULT_CRITICAL_PACKET_LOSS = 10.0
-DEFAULT_MAX_JITTER = 30.0
 
 
 def severity_rank(severity: str | None) -> int:
@@ -149,17 +144,17 @@ def stale_rule(stale_after_seconds: float) -> Rule:
 
 def rules_from_config(config: Config) -> list[Rule]:
     """The per-server conditions the config asks for, in evaluation order."""
-    limits = config.alert_conditions or {}
+    limits = config.alert_conditions
     thresholds = config.thresholds
     rules = [
         Rule("down", "down", _replies, None, 1.0, _replies_text, below=True, show_limit=False, note=_down_note),
         Rule("latency", "high latency", _latency, thresholds["fair"], thresholds["critical"], _ms),
-        Rule("loss", "packet loss", _loss, float(limits.get("max_packet_loss", DEFAULT_MAX_PACKET_LOSS)),
-             float(limits.get("critical_packet_loss", DEFAULT_CRITICAL_PACKET_LOSS)), _pct),
-        Rule("jitter", "jitter", _jitter, float(limits.get("max_jitter", DEFAULT_MAX_JITTER)), None, _ms),
+        Rule("loss", "packet loss", _loss, float(limits.max_packet_loss),
+             float(limits.critical_packet_loss), _pct),
+        Rule("jitter", "jitter", _jitter, float(limits.max_jitter), None, _ms),
     ]
-    if limits.get("min_mos") is not None:
-        rules.append(Rule("mos", "low MOS", _mos, float(limits["min_mos"]), None, _mos_text, below=True))
+    if limits.min_mos is not None:
+        rules.append(Rule("mos", "low MOS", _mos, float(limits.min_mos), None, _mos_text, below=True))
     return rules
 
 
@@ -245,8 +240,8 @@ def describe(rule: Rule, subject: Subject, value: float, severity: str, note: st
 class AlertEngine:
     """Holds the counters and the open set in memory and turns each round into alert events."""
 
-    def __init__(self, rules: Iterable[Rule], rounds_to_open: int = DEFAULT_ROUNDS_TO_OPEN,
-                 rounds_to_resolve: int = DEFAULT_ROUNDS_TO_RESOLVE, collector: str | None = None):
+    def __init__(self, rules: Iterable[Rule], rounds_to_open: int = ALERT_DEFAULTS["rounds_to_open"],
+                 rounds_to_resolve: int = ALERT_DEFAULTS["rounds_to_resolve"], collector: str | None = None):
         self.rules = {rule.kind: rule for rule in rules}
         self.rounds_to_open = max(1, int(rounds_to_open))
         self.rounds_to_resolve = max(1, int(rounds_to_resolve))

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from collector.config import Config, ConfigError, load_config
+from settings import Config, ConfigError, load_config
 from collector.instancelock import SingleInstanceLock, collector_lock_path
 from collector.logsetup import configure_logging
 from collector.reload import ConfigWatcher

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from collector.config import Config
+from settings import Config
 from storage.engine import is_sqlite
 
 

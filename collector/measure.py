@@ -7,7 +7,7 @@ import math
 from dataclasses import dataclass, fields
 
 from collector.callquality import mos_from_r, r_factor
-from collector.config import THRESHOLD_NAMES
+from settings import THRESHOLD_NAMES
 from collector.probes.base import ProbeResult
 
 

@@ -16,7 +16,7 @@ from typing import Callable, Iterable
 from urllib.parse import quote
 
 from collector.alerts import SEVERITIES, AlertEvent, severity_rank
-from collector.config import Config
+from settings import Config
 from storage.timeutil import iso_z
 
 log = logging.getLogger(__name__)
@@ -121,7 +121,7 @@ def _redact(url) -> str:
 def channels_from_config(config: Config) -> list[Channel]:
     """The usable channels of the optional `notifications` config list."""
     channels = []
-    for entry in config.raw.get("notifications") or []:
+    for entry in config.notifications:
         if not isinstance(entry, dict):
             log.error("notification channel ignored: %r is not an object with url and min_severity", entry)
             continue
@@ -136,7 +136,7 @@ def build_notifier(config: Config, **options) -> "Notifier | None":
     channels = channels_from_config(config)
     if not channels:
         return None
-    return Notifier(channels, public_url=config.raw.get("public_url") or DEFAULT_PUBLIC_URL, **options)
+    return Notifier(channels, public_url=config.public_url or DEFAULT_PUBLIC_URL, **options)
 
 
 # -- the worker ---------------------------------------------------------------------------------------------

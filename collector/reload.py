@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Callable
 
 from collector.periodic import PeriodicWorker
-from collector.config import Config, ConfigError, load_config, validate_config
+from settings import Config, ConfigError, load_config, validate_config
 
 log = logging.getLogger("collector.reload")
 DEFAULT_INTERVAL_SECONDS = 3.0

@@ -13,9 +13,10 @@ from datetime import datetime
 from typing import Callable
 
 from collector.alertmanager import AlertManager, control_servers
-from collector.config import Config, Server
+from settings import Config, Server
 from collector.notify import build_notifier
-from collector.measure import Measurement, concerns, measure
+from collector.measure import Measurement, measure
+from collector.rows import result_row, server_labels
 from collector.probes.base import Probe, ProbeResult, Target
 from storage.retention import prune
 from storage.timeutil import utcnow
@@ -194,7 +195,7 @@ class Collector:
             return
         try:
             # The last stored round's time stands in for now, so the horizons move with the rounds (and fake clocks).
-            deleted = prune(self.writer, self.config.retention, self.last_round_at, budget_seconds=budget_seconds,
+            deleted = prune(self.writer, self.config.retention.as_dict(), self.last_round_at, budget_seconds=budget_seconds,
                             should_stop=self._stop.is_set)  # a stop() is honoured between batches
         except Exception as exc:  # noqa: BLE001 - retention must never stop the measuring
             self._prune_failed(exc)
@@ -259,7 +260,8 @@ class Collector:
         kinds = self._kinds(config.servers)
         results = self._probe_all(config.servers + controls, {**kinds, **self._kinds(controls)})
         measured = [(s, measure(results[s.id], config.thresholds)) for s in config.servers]
-        rows = [self._row(server, m, started_at, kinds[server.id]) for server, m in measured]
+        rows = [result_row(m, server_labels(server, kinds[server.id]), started_at, config.thresholds,
+                           config.alert_conditions) for server, m in measured]
         round_id = self._store(started_at, rows)
         duration = self.clock() - t0
         if round_id is None:
@@ -348,13 +350,6 @@ class Collector:
             from collector.probes import resolve_auto
             self.auto_kind = resolve_auto()
         return self.auto_kind
-
-    def _row(self, server: Server, m: Measurement, at: datetime, kind: str) -> dict:
-        limits = self.config.alert_conditions
-        found = concerns(m, self.config.thresholds, limits.get("max_packet_loss", 1), limits.get("max_jitter", 30))
-        return dict(m.as_row(), server_id=server.id, server_ip=server.ip, country=server.country,
-                    partner=server.partner, dn_ext=server.dn_ext, timestamp=at,
-                    probe=kind, concerns="; ".join(found) or None)
 
     def _log_round(self, measured, rows: list[dict], duration: float) -> None:
         up = sum(1 for _, m in measured if m.success)

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 from collector.periodic import PeriodicWorker
 from collector.alerts import STALE, AlertEvent, OpenAlert, Rule, Subject, describe, make_event, stale_rule
 from collector.alertmanager import publish
-from collector.config import Config, Server
+from settings import Config, Server
 from storage.alertstore import apply_events, load_open
 from storage.schema import ping_results
 from storage.timeutil import iso_z, to_naive_utc, utcnow

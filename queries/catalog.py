@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from collector.config import Config
+from settings import Config
 
 SERVER_COLUMNS = ["server_id", "partner", "country", "ip", "dn_ext", "probe", "port"]
 

@@ -9,7 +9,7 @@ import pandas as pd
 from sqlalchemy import DateTime, func, literal, select
 from sqlalchemy.engine import Engine
 
-from collector.config import THRESHOLD_NAMES, Config
+from settings import THRESHOLD_NAMES, Config
 from queries.alerts import open_alerts_by_server
 from queries.series import clean_number
 from storage.schema import ping_results as pr

@@ -11,7 +11,7 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from collector.config import Config
+from settings import Config
 from queries.alerts import api_kind, list_alerts
 from queries.catalog import matching, servers_frame
 from queries.filters import Filters, parse_filters

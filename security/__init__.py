@@ -17,7 +17,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from security.auth import STATE_KEY, guard
 from security.headers import ContentSecurityPolicy, install_headers
 from security.ratelimit import FailureLimiter
-from security.settings import SECRET_KEY_ENV, AuthSettings, load_settings, validate_auth
+from settings.auth import SECRET_KEY_ENV, AuthSettings, load_settings, validate_auth
 
 __all__ = ["install_security", "check_startup", "validate_auth", "SecurityState", "STATE_KEY"]
 log = logging.getLogger(__name__)

@@ -10,6 +10,7 @@
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 from urllib.parse import quote
@@ -18,7 +19,7 @@ from flask import current_app, redirect, request, session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from api.errors import error_response, is_api_path
-from security.settings import AuthSettings
+from settings.auth import AuthSettings
 
 STATE_KEY = "latency_monitor_security"
 SESSION_USER = "user"
@@ -29,8 +30,14 @@ TOKEN_PATHS = ("/metrics",)
 # Dash's own requests (callbacks, layout, scripts) and assets are fetched by scripts, not navigated to:
 # they get a 401 instead of a redirect to an HTML page they could not use.
 NON_PAGE_PREFIXES = ("/_dash-", "/_reload-hash", "/_favicon.ico", "/assets/")
-# check_password_hash runs on this for unknown users, so "no such user" takes as long as "wrong password".
-_DUMMY_HASH = generate_password_hash("not a password of anyone", method="scrypt")
+
+
+@functools.cache
+def dummy_hash() -> str:
+    """A hash check_password_hash runs on for unknown users, so "no such user" takes as long as "wrong password".
+
+    Made on first use, not at import: scrypt costs ~0.6 s, which every process importing this module paid."""
+    return generate_password_hash("not a password of anyone", method="scrypt")
 
 
 def security_state():
@@ -70,7 +77,7 @@ def password_fingerprint(password_hash: str) -> str:
 def verify_password(settings: AuthSettings, username: str, password: str) -> bool:
     """True when the user exists and the password matches its hash (same cost either way)."""
     stored = settings.users.get(username)
-    matches = check_password_hash(stored or _DUMMY_HASH, password)
+    matches = check_password_hash(stored or dummy_hash(), password)
     return stored is not None and matches
 
 

@@ -7,7 +7,7 @@ import logging
 import pytest
 
 from collector import logsetup
-from collector.config import Config, validate_config
+from settings import Config, validate_config
 from collector.logsetup import configure_logging
 from storage import open_writer
 from storage.engine import make_engine

@@ -4,8 +4,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Callable
 
-from collector.config import Config, Server
-from collector.measure import concerns, measure
+from settings import Config, Server
+from collector.measure import measure
+from collector.rows import result_row, server_labels
 from collector.probes.base import ProbeResult
 from storage.writer import Writer
 
@@ -21,14 +22,7 @@ def seed_history(writer: Writer, config: Config, end: datetime, rounds: int, int
     """Store `rounds` rounds for every configured server ending at `end`; returns the round times."""
     times = [end - timedelta(seconds=interval_seconds * (rounds - 1 - i)) for i in range(rounds)]
     for r, at in enumerate(times):
-        rows = [_row(config, s, measure(profile(k, r), config.thresholds), at)
-                for k, s in enumerate(config.servers)]
+        rows = [result_row(measure(profile(k, r), config.thresholds), server_labels(s, "ping"), at, config.thresholds,
+                           config.alert_conditions) for k, s in enumerate(config.servers)]
         writer.write_round(collector, at, at + timedelta(seconds=1), rows)
     return times
-
-
-def _row(config: Config, server: Server, m, at: datetime) -> dict:
-    found = concerns(m, config.thresholds, config.alert_conditions.get("max_packet_loss", 1),
-                     config.alert_conditions.get("max_jitter", 30))
-    return dict(m.as_row(), server_id=server.id, server_ip=server.ip, country=server.country, partner=server.partner,
-                dn_ext=server.dn_ext, timestamp=at, probe="ping", concerns="; ".join(found) or None)

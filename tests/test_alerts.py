@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from collector.alertmanager import AlertManager, control_servers
 from collector.alerts import AlertEngine, OpenAlert, Subject, make_event, rules_from_config
-from collector.config import validate_config
+from settings import validate_config
 from collector.logsetup import DatabaseHandler
 from collector.notify import Notifier, apprise_channel
 from queries.alerts import list_alerts

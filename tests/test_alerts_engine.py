@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from collector.alerts import AlertEngine, rules_from_config, severity_rank
-from collector.config import validate_config
+from settings import validate_config
 from collector.measure import Measurement, measure
 from collector.probes.base import ProbeResult
 from tests.conftest import make_config_dict

@@ -122,7 +122,7 @@ def test_csv_neutralises_text_cells_but_not_numeric_ones():
 
 def test_configured_names_cannot_inject_formulas(tmp_path):
     from app import create_app
-    from collector.config import validate_config
+    from settings import validate_config
     from storage import open_writer
 
     data = make_config_dict(tmp_path)

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
-from collector.config import validate_config
+from settings import validate_config
 from collector.logsetup import DatabaseHandler, configure_logging
 from collector.probes.base import ProbeResult
 from collector.service import Collector, default_probe_factory, os_params

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
-from collector.config import SETTINGS, ConfigError, is_valid_host, load_config, validate_config
+from settings import SETTINGS, ConfigError, is_valid_host, load_config, validate_config
 from tests.conftest import make_config_dict
 
 REPO = Path(__file__).resolve().parent.parent
@@ -64,7 +64,7 @@ def test_unset_settings_fall_back_to_their_declared_defaults(config_dict):
     config = validate_config(config_dict)
     assert config.probe == "auto"
     assert config.max_concurrent_probes == 64
-    assert config.alert_conditions == {"max_packet_loss": 1, "critical_packet_loss": 10, "max_jitter": 30,
+    assert config.alert_conditions.as_dict() == {"max_packet_loss": 1, "critical_packet_loss": 10, "max_jitter": 30,
                                        "min_mos": None, "rounds_to_open": 2, "rounds_to_resolve": 2}
     assert config.database_url is None and config.collector_name is None
     with pytest.raises(AttributeError):
@@ -330,7 +330,7 @@ def test_database_path_with_url_characters_survives(tmp_path, name):
     ("public_url", "", 'public_url: "" must be a non-empty string'),
 ])
 def test_alerting_keys_and_typos_are_validated(tmp_path, key, value, message):
-    from collector.config import ConfigError, validate_config
+    from settings import ConfigError, validate_config
     from tests.conftest import make_config_dict
     data = make_config_dict(tmp_path, **{key: value})
     with pytest.raises(ConfigError) as excinfo:
@@ -339,8 +339,8 @@ def test_alerting_keys_and_typos_are_validated(tmp_path, key, value, message):
 
 
 def test_alert_conditions_subset_keeps_other_defaults(tmp_path):
-    from collector.config import validate_config
+    from settings import validate_config
     from tests.conftest import make_config_dict
     config = validate_config(make_config_dict(tmp_path, alert_conditions={"max_jitter": 12}))
-    assert config.alert_conditions["max_jitter"] == 12
-    assert config.alert_conditions["rounds_to_open"] == 2 and config.alert_conditions["max_packet_loss"] == 1
+    assert config.alert_conditions.max_jitter == 12
+    assert config.alert_conditions.rounds_to_open == 2 and config.alert_conditions.max_packet_loss == 1

@@ -13,7 +13,7 @@ import pytest
 
 from collector.alertmanager import AlertManager
 from collector.alerts import AlertEvent
-from collector.config import ConfigError, validate_config
+from settings import ConfigError, validate_config
 from collector.notify import Notifier, apprise_channel, build_notifier, format_message, server_link
 from tests.conftest import make_config_dict
 from tests.test_alerts_engine import BAD_PROBES, measured

@@ -1,4 +1,4 @@
-"""README.md documents every setting in collector.config.SETTINGS in its config reference table."""
+"""README.md documents every setting in settings.SETTINGS in its config reference table."""
 from __future__ import annotations
 
 import re
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from collector.config import SETTINGS
+from settings import SETTINGS
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 

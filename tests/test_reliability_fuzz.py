@@ -11,8 +11,8 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from collector.config import validate_config
-from security.settings import SECRET_KEY_ENV, TOKEN_ENV
+from settings import validate_config
+from settings.auth import SECRET_KEY_ENV, TOKEN_ENV
 from storage import open_writer
 from storage.timeutil import utcnow
 from tests.conftest import make_config_dict

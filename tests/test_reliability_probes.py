@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from collector.config import validate_config
+from settings import validate_config
 from collector.service import Collector
 from storage.schema import ping_results
 from tests.conftest import make_config_dict

@@ -11,7 +11,7 @@ import pytest
 
 from app import create_app, start_embedded_collector
 from collector import cli
-from collector.config import validate_config
+from settings import validate_config
 from collector.service import Collector
 from runtime import EXTENSION_KEY, collector_state
 from tests.test_collector import FakeFactory, replies

@@ -22,7 +22,7 @@ from sqlalchemy.exc import OperationalError
 
 import callbacks.overview as overview_cb
 from app import create_app, start_embedded_collector
-from collector.config import validate_config
+from settings import validate_config
 from collector.service import Collector
 from runtime import EXTENSION_KEY
 from storage import open_writer

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import select
 
 from app import apply_config, create_app, start_config_watcher
-from collector.config import load_config, validate_config
+from settings import load_config, validate_config
 from collector.reload import ConfigWatcher
 from collector.service import Collector
 from runtime import EXTENSION_KEY

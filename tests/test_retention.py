@@ -12,7 +12,7 @@ from sqlalchemy import event, func, select, update
 from sqlalchemy.dialects import postgresql
 
 from collector import service
-from collector.config import RETENTION_DEFAULTS, RETENTION_SETTINGS, ConfigError, validate_config
+from settings import RETENTION_DEFAULTS, RETENTION_SETTINGS, ConfigError, validate_config
 from collector.service import Collector
 from storage import retention
 from storage.retention import PRUNABLE, by_key_delete, expired_keys, horizons, in_subquery_delete, prune
@@ -92,7 +92,7 @@ def history(config, writer):
 
 
 def test_each_kind_keeps_exactly_what_is_newer_than_its_horizon(history, config):
-    deleted = prune(history, config.retention, NOW)
+    deleted = prune(history, config.retention.as_dict(), NOW)
     assert column(history, ping_results.c.timestamp) == [days_ago(a) for a in (89, 1)]
     assert column(history, rounds.c.started_at) == [days_ago(a) for a in (89, 1)]
     # 5-minute rollups outlive raw rows (400 days); hourly ones are kept forever by default.
@@ -105,8 +105,8 @@ def test_each_kind_keeps_exactly_what_is_newer_than_its_horizon(history, config)
 
 
 def test_a_second_call_finds_nothing_left(history, config):
-    prune(history, config.retention, NOW)
-    assert set(prune(history, config.retention, NOW).values()) == {0}
+    prune(history, config.retention.as_dict(), NOW)
+    assert set(prune(history, config.retention.as_dict(), NOW).values()) == {0}
 
 
 def test_null_keeps_every_kind_forever(history):
@@ -130,7 +130,7 @@ def test_logs_follow_logs_days_only(history):
 def test_a_row_exactly_on_the_horizon_is_kept(config, writer):
     store_round(writer, config, days_ago(90))
     store_round(writer, config, days_ago(90) - timedelta(microseconds=1000))
-    prune(writer, config.retention, NOW)
+    prune(writer, config.retention.as_dict(), NOW)
     assert column(writer, ping_results.c.timestamp) == [days_ago(90)]
 
 
@@ -443,11 +443,11 @@ def test_one_bad_value_is_not_also_reported_as_out_of_order(tmp_path):
 ])
 def test_good_retention_is_accepted_and_subsets_keep_the_defaults(tmp_path, given):
     config = validate_config(make_config_dict(tmp_path, retention=given))
-    assert config.retention == {**RETENTION_DEFAULTS, **given}
+    assert config.retention.as_dict() == {**RETENTION_DEFAULTS, **given}
 
 
 def test_without_a_retention_section_the_defaults_apply(config):
-    assert config.retention == {"raw_days": 90, "five_minute_rollup_days": 400, "hourly_rollup_days": None,
+    assert config.retention.as_dict() == {"raw_days": 90, "five_minute_rollup_days": 400, "hourly_rollup_days": None,
                                 "logs_days": 90, "batch_rows": 5000}
 
 

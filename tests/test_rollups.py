@@ -132,7 +132,8 @@ def test_the_api_reads_rollups_for_a_window_whose_raw_rows_were_pruned(writer, n
     assert before["bucket_seconds"] == 60 and before["series"]
     with writer.engine.begin() as conn:  # what retention with raw_days = 1 would have done
         conn.execute(text("DELETE FROM ping_results WHERE timestamp < :t"), {"t": str(noisy - timedelta(days=1))})
-    config.raw["retention"] = {**config.retention, "raw_days": 1}
+    runtime = client.application.extensions["latency_monitor"]
+    runtime.config = config.replace(retention={**config.retention.as_dict(), "raw_days": 1})
     after = client.get("/api/ping-data", query_string=query).get_json()
     assert after["bucket_seconds"] == 300
     assert sum(v is not None for s in after["series"] for v in s["latency_ms"]) > 3 * 12
@@ -140,12 +141,13 @@ def test_the_api_reads_rollups_for_a_window_whose_raw_rows_were_pruned(writer, n
 
 def test_rounds_written_in_one_batch_fold_like_rounds_written_one_by_one(config, tmp_path):
     from storage import open_writer
-    from tests.seeding import _row
+    from collector.rows import result_row, server_labels
     end = utcnow().replace(microsecond=0)
     batch = []
     for r in range(40):
         at = end - timedelta(minutes=7 * (40 - r))
-        rows = [] if r == 13 else [_row(config, s, measure(noisy_profile(k, r), config.thresholds), at)
+        rows = [] if r == 13 else [result_row(measure(noisy_profile(k, r), config.thresholds), server_labels(s, "ping"),
+                                               at, config.thresholds, config.alert_conditions)
                                     for k, s in enumerate(config.servers)]  # round 13 measured nothing
         batch.append((at, at + timedelta(seconds=2), rows))
     one_by_one, batched = open_writer(f"sqlite:///{tmp_path}/a.db"), open_writer(f"sqlite:///{tmp_path}/b.db")

@@ -6,9 +6,9 @@ import re
 import pytest
 from werkzeug.security import generate_password_hash
 
-from collector.config import validate_config
+from settings import validate_config
 from security.auth import password_fingerprint
-from security.settings import SECRET_KEY_ENV, TOKEN_ENV
+from settings.auth import SECRET_KEY_ENV, TOKEN_ENV
 from tests.conftest import make_config_dict
 from tests.test_api_openapi import assert_matches_spec
 

@@ -14,9 +14,9 @@ import time
 import pytest
 from werkzeug.security import generate_password_hash
 
-from collector.config import validate_config
+from settings import validate_config
 from layouts import ids
-from security.settings import SECRET_KEY_ENV, TOKEN_ENV
+from settings.auth import SECRET_KEY_ENV, TOKEN_ENV
 from storage import open_writer
 from storage.timeutil import utcnow
 from tests.conftest import make_config_dict

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, select
 
-from security.settings import SECRET_KEY_ENV, TOKEN_ENV
+from settings.auth import SECRET_KEY_ENV, TOKEN_ENV
 from storage.schema import logs
 from tests.conftest import make_config_dict
 from tests.test_security_auth import HASH, PASSWORD, TOKEN, USERS, csrf_from

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from werkzeug.security import check_password_hash
 
-from collector.config import ConfigError
+from settings import ConfigError
 from security.hashpw import main as hashpw_main
-from security.settings import (AUTH_DEFAULTS, AUTH_SETTINGS, SECRET_KEY_ENV, TOKEN_ENV, AuthSettings, load_settings,
+from settings.auth import (AUTH_DEFAULTS, AUTH_SETTINGS, SECRET_KEY_ENV, TOKEN_ENV, AuthSettings, load_settings,
                                validate_auth)
 from tests.test_security_auth import HASH, TOKEN
 

@@ -1,6 +1,7 @@
 """StaleWatcher: 'stale' alerts from stored timestamps alone, single across watchers, resolved by fresh rows."""
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from datetime import datetime, timedelta
@@ -46,7 +47,7 @@ def stale_rows(writer) -> list[dict]:
 
 def store_fresh_row(writer, config, server_index: int, at: datetime) -> None:
     """One round holding a single server's result at `at` (through the real write path)."""
-    only = type(config)(raw=config.raw, servers=(config.servers[server_index],), source=config.source)
+    only = dataclasses.replace(config, servers=(config.servers[server_index],))
     seed_history(writer, only, at, rounds=1, profile=lambda _k, r: steady_profile(server_index, r))
 
 

@@ -270,7 +270,7 @@ def test_read_only_engine_never_creates_a_database(tmp_path):
 
 @pytest.mark.parametrize("folder", ["a#b", "a?b", "a%25b", "a&mode=rwc"])
 def test_read_only_engine_opens_paths_with_uri_characters(tmp_path, folder):
-    from collector.config import validate_config
+    from settings import validate_config
     from tests.conftest import make_config_dict
 
     config = validate_config(make_config_dict(tmp_path, database_path=str(tmp_path / folder / "m.db")))

@@ -17,8 +17,8 @@ from datetime import timedelta
 import pytest
 
 import callbacks.export as export_cb
-from collector.config import validate_config
-from security.settings import SECRET_KEY_ENV, TOKEN_ENV
+from settings import validate_config
+from settings.auth import SECRET_KEY_ENV, TOKEN_ENV
 from storage import open_writer
 from storage.timeutil import utcnow
 from tests.conftest import make_config_dict

@@ -12,7 +12,7 @@ import shutil
 
 import pytest
 
-from collector.config import validate_config
+from settings import validate_config
 from storage import open_writer
 from storage.timeutil import utcnow
 from tests.browser.demo_data import demo_config_dict, seed_demo

@@ -18,7 +18,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from collector.alertmanager import AlertManager
-from collector.config import Config, validate_config
+from settings import Config, validate_config
 from collector.measure import Measurement
 from collector.probes.base import ProbeResult
 from collector.stale import StaleWatcher

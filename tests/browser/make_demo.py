@@ -8,7 +8,7 @@ import json
 import sys
 from pathlib import Path
 
-from collector.config import validate_config
+from settings import validate_config
 from storage import open_writer
 from storage.timeutil import utcnow
 from tests.browser.demo_data import demo_config_dict, seed_demo

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from collector.config import Config, validate_config
+from settings import Config, validate_config
 from collector.service import Collector
 from runtime import EXTENSION_KEY, Runtime
 from tests.conftest import make_config_dict

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from collector.config import ConfigError, Setting
+from settings.errors import ConfigError, Setting
 
 TOKEN_ENV = "LATENCY_MONITOR_API_TOKEN"
 SECRET_KEY_ENV = "LATENCY_MONITOR_SECRET_KEY"

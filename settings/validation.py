@@ -1,150 +1,18 @@
-"""Load and validate config.json; every setting is declared once, as data, in SETTINGS."""
+"""Load and validate config.json against the declarations in settings.declarations."""
 from __future__ import annotations
 
 import difflib
-import ipaddress
 import json
 import math
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from sqlalchemy.engine import URL
+from settings.declarations import DEFAULTS, KNOWN_KEYS, PROBE_KINDS, RETENTION_DEFAULTS, SETTINGS, THRESHOLD_NAMES
+from settings.errors import ConfigError
+from settings.hosts import canonical_host, is_valid_host
+from settings.model import Config, Server
 
-PROBE_KINDS = ("auto", "ping", "fping", "tcp")
-THRESHOLD_NAMES = ("excellent", "good", "fair", "poor", "critical")
-
-# Labels are at most 63 letters, digits and hyphens, never starting or ending with a hyphen.
-# \Z, not $: "$" also matches before a trailing newline, which would let "host\n" through.
-_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)\Z")
-# An IPv6 zone (fe80::1%eth0) is an interface name; ipaddress accepts any text there.
-_ZONE = re.compile(r"[A-Za-z0-9_.]+\Z")
-
-
-class ConfigError(ValueError):
-    """A config file that cannot be used; the message names the key path and the problem."""
-
-
-@dataclass(frozen=True)
-class Setting:
-    """One top-level config key: its name, default (None = required or optional) and help."""
-
-    name: str
-    default: Any
-    help: str
-    required: bool = False
-
-
-# The keys of the "retention" object, declared like the top-level settings; days are a positive number or
-# null (keep forever). Rows older than their horizon are deleted by the collector between rounds.
-RETENTION_SETTINGS: tuple[Setting, ...] = (
-    Setting("raw_days", 90, "Days to keep raw rows: ping_results, and rounds left without results."),
-    Setting("five_minute_rollup_days", 400, "Days to keep 5-minute rollups; at least raw_days."),
-    Setting("hourly_rollup_days", None, "Days to keep hourly rollups (null = forever); at least "
-            "five_minute_rollup_days."),
-    Setting("logs_days", 90, "Days to keep rows of the logs table."),
-    Setting("batch_rows", 5000, "Rows deleted per transaction, so a round's write never waits long behind a delete."),
-)
-RETENTION_DEFAULTS = {s.name: s.default for s in RETENTION_SETTINGS}
-
-SETTINGS: tuple[Setting, ...] = (
-    Setting("database_path", "database.db", "SQLite file the collector writes and the app reads.", True),
-    Setting("database_url", None, "SQLAlchemy URL (e.g. postgresql://...); overrides database_path."),
-    Setting("servers", [], "List of servers to probe: partner, country, ip, dn_ext; optional probe, port.", True),
-    Setting("ping_count", 4, "Packets sent to each server per round.", True),
-    Setting("ping_timeout", 5, "Seconds to wait for each reply.", True),
-    Setting("windows_params", {"os": "windows", "count_param": "-n", "timeout_param": "-w"},
-            "ping flags on Windows (timeout given in ms)."),
-    Setting("unix_params", {"os": "unix", "count_param": "-c", "timeout_param": "-W"},
-            "ping flags on Linux, macOS and BSD (timeout in seconds)."),
-    Setting("latency_thresholds", {"excellent": 50, "good": 100, "fair": 150, "poor": 300, "critical": 500},
-            "Upper bounds in ms of each latency class; strictly increasing.", True),
-    Setting("interval_seconds", 60, "Seconds between the starts of two rounds."),
-    Setting("stale_after_seconds", 300, "A server with no stored result for this long is stale."),
-    Setting("probe", "auto", "Default probe: auto (fping if installed, else ping), ping, fping or tcp."),
-    Setting("max_concurrent_probes", 64, "At most this many ping/tcp probes run at once."),
-    Setting("log_file", "logs/monitor.log", "Rotating log file; null to log to the database and console only."),
-    Setting("alert_conditions", {"max_packet_loss": 1, "critical_packet_loss": 10, "max_jitter": 30,
-                                 "min_mos": None, "rounds_to_open": 2, "rounds_to_resolve": 2},
-            "Alert limits: max_packet_loss and critical_packet_loss (%), max_jitter (ms), min_mos (null = off), "
-            "rounds_to_open / rounds_to_resolve (consecutive bad / good rounds). Any subset may be given."),
-    Setting("control_targets", [], "Reliable hosts (e.g. your gateway); when all fail in a round the fault is the "
-            "monitoring host's own link: partner alerts are held back and one connectivity alert opens."),
-    Setting("notifications", [], "Alert notifications: a list of {\"url\": Apprise URL, \"min_severity\": "
-            "\"warning\" or \"critical\"} (Slack, Teams, Telegram, mailto, json:// webhooks, ...)."),
-    Setting("public_url", "http://127.0.0.1:5000", "Base URL of the dashboard, used for links in notifications."),
-    Setting("auth", {}, "Optional authentication: api_token, users, secret_key, ... (see Reliability and security)."),
-    Setting("collector_name", None, "Name stored with each row; defaults to the host name."),
-    Setting("retention", RETENTION_DEFAULTS, "How long rows are kept, in days (null = forever): raw_days, "
-            "five_minute_rollup_days, hourly_rollup_days, logs_days; batch_rows per delete. Any subset may be given."),
-)
-DEFAULTS = {s.name: s.default for s in SETTINGS}
-KNOWN_KEYS = {s.name for s in SETTINGS}
-
-
-@dataclass(frozen=True)
-class Server:
-    """One monitored server as configured."""
-
-    partner: str
-    country: str
-    ip: str
-    dn_ext: str
-    probe: str
-    port: int | None = None
-
-    @property
-    def id(self) -> str:
-        """Stable identifier used in URLs and the API: the host, plus the port for tcp."""
-        return f"{self.ip}:{self.port}" if self.probe == "tcp" and self.port else self.ip
-
-
-@dataclass(frozen=True)
-class Config:
-    """A validated configuration."""
-
-    raw: dict
-    servers: tuple[Server, ...]
-    source: str = "<dict>"
-    extras: dict = field(default_factory=dict)
-
-    def __getattr__(self, name: str) -> Any:
-        if name in KNOWN_KEYS:
-            default, value = DEFAULTS[name], self.raw.get(name, DEFAULTS[name])
-            # Object settings may give any subset of their keys; the rest keep their defaults.
-            return {**default, **value} if isinstance(default, dict) and isinstance(value, dict) else value
-        raise AttributeError(name)
-
-    @property
-    def thresholds(self) -> dict[str, float]:
-        """Latency class upper bounds in ms."""
-        return dict(self.raw["latency_thresholds"])
-
-    def database_target(self, base_dir: Path | None = None) -> str:
-        """The SQLAlchemy URL to use: database_url, else sqlite at database_path."""
-        if self.raw.get("database_url"):
-            return self.raw["database_url"]
-        path = Path(self.raw["database_path"])
-        if not path.is_absolute() and base_dir is not None:
-            path = base_dir / path
-        # URL.create escapes "?", "#" and "%" that would otherwise be read as URL syntax.
-        return URL.create("sqlite", database=str(path)).render_as_string(hide_password=False)
-
-
-def is_valid_host(host: Any) -> bool:
-    """True for an IPv4/IPv6 address or a DNS name; False for anything that could be a flag or shell text."""
-    if not isinstance(host, str) or not host or len(host) > 253:
-        return False
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        pass
-    else:
-        zone = getattr(address, "scope_id", None)
-        return zone is None or bool(_ZONE.match(zone))
-    labels = host[:-1].split(".") if host.endswith(".") else host.split(".")
-    return all(_LABEL.match(label) for label in labels) and not labels[-1].isdigit()
 
 
 def load_config(path: str | Path) -> Config:
@@ -173,7 +41,7 @@ def validate_config(data: Any, source: str = "<dict>") -> Config:
     if errors:
         raise ConfigError("\n".join(errors))
     servers = tuple(_build_server(s, data.get("probe", DEFAULTS["probe"])) for s in data["servers"])
-    return Config(raw=data, servers=servers, source=source)
+    return Config.from_raw(data, servers, source)
 
 
 def _build_server(entry: dict, default_probe: str) -> Server:
@@ -346,7 +214,7 @@ def _check_unknown_keys(data: dict, errors: list[str]) -> None:
 
 def _check_auth(data: dict, errors: list[str]) -> None:
     if "auth" in data:
-        from security.settings import validate_auth  # imported late: security pulls in Flask
+        from settings.auth import validate_auth
         errors.extend(validate_auth(data))
 
 
@@ -418,15 +286,7 @@ def _check_server(i: int, entry: Any, errors: list[str], default_probe: str) -> 
     if len(errors) > before:
         return None
     # The key mirrors Server.id (results are keyed by it), with the effective probe and a canonical host.
-    return (_canonical_host(entry["ip"]), port if entry.get("probe", default_probe) == "tcp" else None)
-
-
-def _canonical_host(host: str) -> str:
-    """One spelling per host: ::1 and 0:0:0:0:0:0:0:1 are the same address, names ignore case."""
-    try:
-        return str(ipaddress.ip_address(host))
-    except ValueError:
-        return host.lower().rstrip(".")
+    return (canonical_host(entry["ip"]), port if entry.get("probe", default_probe) == "tcp" else None)
 
 
 _CHECKS: tuple[Callable[[dict, list[str]], None], ...] = (
