@@ -9,6 +9,7 @@ import gc
 import logging
 import os
 import re
+import signal
 import socket
 import sys
 from pathlib import Path
@@ -18,19 +19,14 @@ import dash_bootstrap_components as dbc
 from flask import Flask
 from flask_compress import Compress
 
-from collector.cli import base_dir, load_or_exit
-from settings import Config, load_config, validate_config
-from collector.logsetup import configure_logging
-from collector.service import Collector
-from collector.notify import build_notifier
-from collector.reload import ConfigWatcher
-from collector.stale import StaleWatcher, default_interval
-from collector.alerts import stale_rule
-from collector.supervisor import Supervisor
-from collector.instancelock import SingleInstanceLock, collector_lock_path
 from api.jsonprovider import OrjsonProvider
+from collector.cli import base_dir, exit_on_config_error
+from collector.logsetup import configure_logging
 from runtime import EXTENSION_KEY, Runtime, read_engine_for
+from runtime.services import Services
+from settings import Config, load_config, validate_config
 from storage import open_writer
+from storage.writer import Writer
 
 log = logging.getLogger("app")
 HERE = Path(__file__).resolve().parent
@@ -44,13 +40,26 @@ UNUSED_SCRIPTS = re.compile(r'<script src="[^"]*/_dash-component-suites/dash/(?:
                             r'</script>\n?')
 
 
-class LeanDash(dash.Dash):
-    """dash.Dash whose index page leaves out UNUSED_SCRIPTS."""
+class MonitorApp(dash.Dash):
+    """The dashboard's Dash app: an index page without UNUSED_SCRIPTS, and close() for what it started."""
 
     def interpolate_index(self, **kwargs):
         """The index page without the unused scripts (interpolate_index is Dash's hook for this)."""
         kwargs["scripts"] = UNUSED_SCRIPTS.sub("", kwargs["scripts"])
         return super().interpolate_index(**kwargs)
+
+    @property
+    def runtime(self) -> Runtime:
+        """The objects this app's routes and callbacks share."""
+        return self.server.extensions[EXTENSION_KEY]
+
+    def close(self) -> None:
+        """Stop every service this app started (last started first) and close the engines it opened."""
+        runtime = self.runtime
+        runtime.services.close()
+        runtime.read_engine.dispose()
+        if runtime.owns_writer:
+            runtime.writer.engine.dispose()
 
 
 def _as_config(config: Config | dict | str | None) -> Config:
@@ -62,63 +71,20 @@ def _as_config(config: Config | dict | str | None) -> Config:
     return load_config(config or "config.json")
 
 
-def _build_runtime(config: Config) -> Runtime:
-    """Open the writer (creating the schema) and the read-only engine."""
+def _build_runtime(config: Config, writer: Writer | None) -> Runtime:
+    """The read-only engine, and the writer (creating the schema) unless the caller gives the process's own."""
     url = config.database_target(base_dir(config))
-    writer = open_writer(url)
-    return Runtime(config=config, base_dir=base_dir(config), writer=writer, read_engine=read_engine_for(url))
-
-
-def start_embedded_collector(runtime: Runtime, collector_factory=None, *, supervise_every: float = 5.0) -> None:
-    """Start the embedded collector (with its supervisor) unless another process already runs one."""
-    lock = SingleInstanceLock(collector_lock_path(runtime.config, runtime.base_dir))
-    if not lock.acquire():
-        log.info("another process runs the collector on this database; this one serves the UI and API only")
-        return
-    runtime.extras["collector_lock"] = lock
-    runtime.collector = (collector_factory or Collector)(runtime.config, runtime.writer).start()
-    runtime.extras["supervisor"] = Supervisor(runtime.collector, interval_seconds=supervise_every).start()
-
-
-def apply_config(server: Flask, config: Config) -> None:
-    """Switch a running app to a reloaded config: routes, the metrics, the stale watcher and the collector."""
-    from api.metrics import make_registry
-    from api.ops import STATE_KEY
-    runtime: Runtime = server.extensions[EXTENSION_KEY]
-    runtime.config = config  # routes and callbacks read it on every request
-    server.extensions[STATE_KEY].registry = make_registry(runtime.read_engine, config)
-    watcher = runtime.extras.get("stale_watcher")
-    if watcher is not None:
-        # Plain attributes read on each check: the new servers and stale limit apply from the next one.
-        watcher.config, watcher.rule = config, stale_rule(config.stale_after_seconds)
-        watcher.interval_seconds = default_interval(config.stale_after_seconds)
-    if runtime.collector is not None:
-        runtime.collector.reload(config)
-
-
-def start_config_watcher(server: Flask, interval_seconds: float | None = None) -> ConfigWatcher | None:
-    """Reload the config file whenever it changes (None when the config did not come from a file)."""
-    runtime: Runtime = server.extensions[EXTENSION_KEY]
-    if not Path(runtime.config.source).is_file():
-        return None
-    options = {} if interval_seconds is None else {"interval_seconds": interval_seconds}
-    watcher = ConfigWatcher(runtime.config.source, runtime.config, lambda c: apply_config(server, c), **options)
-    runtime.extras["config_watcher"] = watcher.start()
-    return watcher
-
-
-def start_stale_watcher(runtime: Runtime) -> None:
-    """Watch for stale servers from the web app, which keeps running when a collector does not."""
-    notifier = runtime.collector.notifier if runtime.collector else build_notifier(runtime.config)
-    if notifier is not None and runtime.collector is None:
-        notifier.start()
-    runtime.extras["stale_watcher"] = StaleWatcher(runtime.config, runtime.writer, runtime.read_engine,
-                                                   notifier).start()
+    runtime = Runtime(config=config, base_dir=base_dir(config), writer=writer or open_writer(url),
+                      read_engine=read_engine_for(url), owns_writer=writer is None)
+    runtime.services = Services(runtime)
+    return runtime
 
 
 def create_app(config: Config | dict | str | None = None, *, start_collector: bool = True,
-               collector_factory=None) -> dash.Dash:
-    """Build the Dash app (its Flask server is app.server); starts the collector when asked."""
+               collector_factory=None, writer: Writer | None = None) -> MonitorApp:
+    """Build the Dash app (its Flask server is app.server); starts the collector and stale watcher when asked.
+
+    Raises ConfigError for an invalid config. app.close() stops what it started."""
     config = _as_config(config)
     server = Flask(__name__)
     server.json = OrjsonProvider(server)
@@ -126,24 +92,26 @@ def create_app(config: Config | dict | str | None = None, *, start_collector: bo
     # responses (the CSV export) stay uncompressed so they keep streaming instead of being buffered.
     server.config.update(COMPRESS_STREAMS=False, COMPRESS_ALGORITHM=["br", "gzip"])
     Compress(server)
-    runtime = _build_runtime(config)
+    runtime = _build_runtime(config, writer)
     server.extensions[EXTENSION_KEY] = runtime
     # Everything is served from assets/ (vendored Bootstrap and icons): the page works with no internet.
     # update_title=None: the tab title must not flicker "Updating..." on every auto-refresh.
-    app = LeanDash(__name__, server=server, title="Latency Monitor", suppress_callback_exceptions=True,
+    app = MonitorApp(__name__, server=server, title="Latency Monitor",
                    external_stylesheets=[], serve_locally=True, assets_folder=str(HERE / "assets"),
                    update_title=None)
     from api import register_api
     from callbacks import register_callbacks
-    from layouts import build_layout
+    from layouts import build_layout, validation_layout
     register_api(server)
     from security import install_security
     install_security(server, config)
-    app.layout = build_layout
+    with server.app_context():  # Dash calls build_layout once here to check it, which reads the config
+        app.layout = build_layout
+    app.validation_layout = validation_layout()  # pages are rendered by callbacks.shell.route
     register_callbacks(app)
     if start_collector:
-        start_embedded_collector(runtime, collector_factory)
-        start_stale_watcher(runtime)
+        runtime.services.start_collector(collector_factory)
+        runtime.services.start_stale_watcher()
     return app
 
 
@@ -167,31 +135,58 @@ def freeze_startup_objects() -> None:
     gc.freeze()
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of `python app.py`."""
-    args = parse_args(argv)
-    config = load_or_exit(args.config)
-    app = create_app(config, start_collector=False)
-    runtime = app.server.extensions[EXTENSION_KEY]
-    configure_logging(runtime.writer, config.collector_name or socket.gethostname(), config.log_file,
-                      args.verbose, runtime.base_dir)
-    from security import check_startup
-    check_startup(app.server, args.host, args.debug)  # warns on a non-loopback --host without auth
+def start_services(app: MonitorApp, args: argparse.Namespace) -> None:
+    """Start what `python app.py` runs beside the web server, in order: collector, stale and config watchers."""
+    services = app.runtime.services
     # Under --debug the reloader's watcher process re-runs this file; only its child
     # (WERKZEUG_RUN_MAIN=true) serves requests, so only the child runs the collector.
-    if not args.debug or os.environ.get("WERKZEUG_RUN_MAIN") == "true":
-        if not args.no_collector:
-            start_embedded_collector(runtime)
-        start_stale_watcher(runtime)
-        start_config_watcher(app.server)
-    freeze_startup_objects()
+    if args.debug and os.environ.get("WERKZEUG_RUN_MAIN") != "true":
+        return
+    if not args.no_collector:
+        services.start_collector()
+    services.start_stale_watcher()
+    services.start_config_watcher()
+
+
+def stop_on_sigterm() -> None:
+    """SIGTERM ends serving like Ctrl-C does: waitress closes its sockets and main() closes the app."""
+    def handler(signum, frame):  # noqa: ARG001 - the signal module's signature
+        log.info("SIGTERM received: stopping")
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, handler)
+
+
+def serve(app: MonitorApp, args: argparse.Namespace) -> None:
+    """Serve until stopped: waitress with 8 threads, or Flask's reloader under --debug."""
     log.info("serving on http://%s:%d/ (collector %s)", args.host, args.port,
-             "running" if runtime.collector else "off")
+             "running" if app.runtime.collector else "off")
     if args.debug:
         app.run(host=args.host, port=args.port, debug=True)
-    else:
-        from waitress import serve
-        serve(app.server, host=args.host, port=args.port, threads=8)
+        return
+    from waitress import serve as waitress_serve
+    waitress_serve(app.server, host=args.host, port=args.port, threads=8)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of `python app.py`; exit status 2 for an invalid config."""
+    args = parse_args(argv)
+    with exit_on_config_error():
+        config = load_config(args.config)
+        app = create_app(config, start_collector=False)
+    try:
+        runtime = app.runtime
+        configure_logging(runtime.writer, config.collector_name or socket.gethostname(), config.log_file,
+                          args.verbose, runtime.base_dir)
+        from security import check_startup
+        check_startup(app.server, args.host, args.debug)  # warns on a non-loopback --host without auth
+        start_services(app, args)
+        freeze_startup_objects()
+        stop_on_sigterm()
+        serve(app, args)
+    finally:
+        app.close()
+        log.info("stopped")
     return 0
 
 

@@ -8,11 +8,17 @@ def register_api(server: Flask) -> None:
     from api.errors import register_error_handlers
     from api.metrics import make_registry
     from runtime import EXTENSION_KEY
-    from storage.timeutil import utcnow
+    from common.timeutil import utcnow
 
     runtime = server.extensions[EXTENSION_KEY]
-    server.extensions[ops.STATE_KEY] = ops.ApiState(started_at=utcnow(),
-                                                    registry=make_registry(runtime.read_engine, runtime.config))
+    state = ops.ApiState(started_at=utcnow(), registry=make_registry(runtime.read_engine, runtime.config))
+    server.extensions[ops.API_STATE_KEY] = state
+
+    def rebuild_registry(config) -> None:
+        """/metrics labels follow a reloaded config's servers."""
+        state.registry = make_registry(runtime.read_engine, config)
+
+    runtime.reload_listeners.append(rebuild_registry)
     server.register_blueprint(routes.bp)
     server.register_blueprint(ops.bp)
     register_error_handlers(server)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from settings import Config
-from storage.timeutil import iso_z
+from common.timeutil import iso_z
 
 NO_COLLECTOR = {"running": None, "last_round_at": None, "last_error": None}
 

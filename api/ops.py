@@ -13,10 +13,10 @@ from api.errors import handle_errors_of
 from api.health import database_down_report, health_report
 from queries.rounds import last_round
 from runtime import collector_state, get_runtime
-from storage.timeutil import utcnow
+from common.timeutil import utcnow
 
 bp = handle_errors_of(Blueprint("ops", __name__))
-STATE_KEY = "latency_monitor_api"
+API_STATE_KEY = "latency_monitor_api"
 
 
 @dataclass
@@ -29,7 +29,7 @@ class ApiState:
 
 def api_state() -> ApiState:
     """The ApiState of the app handling the current request."""
-    return current_app.extensions[STATE_KEY]
+    return current_app.extensions[API_STATE_KEY]
 
 
 @bp.get("/healthz")

@@ -15,7 +15,7 @@ from queries.pingdata import EXPORT_COLUMNS, GROUPS, bucket_seconds_for, export_
 from queries.series import gap_seconds_for, series_frame, series_payload
 from queries.status import server_status, status_records
 from runtime import get_runtime
-from storage.timeutil import iso_z, utcnow
+from common.timeutil import iso_z, utcnow
 
 bp = handle_errors_of(Blueprint("api", __name__))
 EXPORT_CHUNK_ROWS = 5000

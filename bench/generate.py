@@ -37,7 +37,7 @@ from collector.rows import result_row, server_labels
 from collector.probes.base import ProbeResult
 from storage import open_writer
 from storage.schema import rounds as rounds_table
-from storage.timeutil import utcnow
+from common.timeutil import utcnow
 
 EPOCH = datetime(1970, 1, 1)
 ROWS_PER_CHUNK = 12_000

@@ -32,7 +32,7 @@ from bench import dashload, generate
 from bench.common import (ROOT, Figure, figures_table, gzip_size, log, markdown_table, out_dir, percentiles_ms,
                           proc_memory_mb, repeat, save_results)
 from storage.engine import make_engine
-from storage.timeutil import utcnow
+from common.timeutil import utcnow
 
 RANGES = ("1h", "24h", "7d", "30d")
 TARGET_P95_MS = {("all", "30d"): 300, ("all", "24h"): 150, ("server", "30d"): 50, ("status", ""): 50}

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from dash import Input, Output, State, callback, html, no_update
+from dash import Input, Output, State, html, no_update
+
+from callbacks.registry import callback
 
 from callbacks.common import fetch, filters_from_search
 from callbacks.urlstate import server_id_from_path

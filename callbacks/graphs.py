@@ -7,7 +7,9 @@ user is zoomed in (callbacks.zoom), only the visible window is queried, in finer
 from __future__ import annotations
 
 import pandas as pd
-from dash import Input, Output, State, callback, no_update
+from dash import Input, Output, State, no_update
+
+from callbacks.registry import callback
 
 from callbacks.common import NO_DATA, fetch, filters_from_search, signature, view_key, window_of
 from callbacks.zoom import zoomed_filters

@@ -3,7 +3,9 @@ and the log viewer."""
 from __future__ import annotations
 
 import pandas as pd
-from dash import Input, Output, callback
+from dash import Input, Output
+
+from callbacks.registry import callback
 
 from callbacks.common import fetch, filters_from_search
 from layouts import ids
@@ -14,7 +16,7 @@ from queries.logs import recent_logs
 from queries.status import recent_rounds, server_status
 from queries.warnings import current_warnings
 from runtime import collector_problem, get_runtime
-from storage.timeutil import utcnow
+from common.timeutil import utcnow
 
 HEARTBEAT_ROUNDS = 30
 LOG_LINES = 100

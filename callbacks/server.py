@@ -4,7 +4,9 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
-from dash import Input, Output, State, callback, no_update
+from dash import Input, Output, State, no_update
+
+from callbacks.registry import callback
 
 from callbacks.common import fetch, filters_from_search, signature, view_key, window_of
 from callbacks.graphs import versions
@@ -25,7 +27,7 @@ from queries.series import gap_seconds_for
 from queries.status import server_status
 from queries.warnings import concern_history, concern_summary
 from runtime import get_runtime
-from storage.timeutil import utcnow
+from common.timeutil import utcnow
 
 NO_DATA = "No measurements of this server in this time range."
 # The RTT distribution parses each round's JSON samples; beyond this many rounds (a week of one a minute)
@@ -59,7 +61,7 @@ def server_figures(series, rounds, config, filters, bucket: int, dark: bool, ale
     key = view_key(filters)
     if series.empty:
         return message_figure(NO_DATA, dark), message_figure(NO_DATA, dark)
-    history = server_history_figure(series, config.thresholds, bucket_seconds=bucket, limits=config.alert_conditions,
+    history = server_history_figure(series, config.thresholds, bucket_seconds=bucket, limits=config.alert_conditions.as_dict(),
                                     gap_seconds=gap_seconds_for(bucket, config.interval_seconds),
                                     window=window_of(filters), dark=dark, uirevision=key, alerts=alerts)
     values = rtt_values(rounds)

@@ -1,14 +1,16 @@
 """The shell's callbacks: routing, filters <-> URL, refresh interval, theme and the update clock."""
 from __future__ import annotations
 
-from dash import ClientsideFunction, Input, Output, State, callback, clientside_callback, ctx, no_update
+from dash import ClientsideFunction, Input, Output, State, ctx, no_update
+
+from callbacks.registry import callback, clientside_callback
 
 from callbacks.common import filters_from_search
 from callbacks.urlstate import controls_from_query, default_custom_window, query_from_controls, server_id_from_path
 from layouts import ids
 from layouts.overview import overview_layout
 from layouts.server import not_found_layout, server_layout
-from storage.timeutil import utcnow
+from common.timeutil import utcnow
 
 CONTROL_KEYS = ("countries", "partners", "range", "start_date", "end_date", "start_time", "end_time")
 
@@ -98,5 +100,6 @@ def updated_at(_n, _search):
 
 
 # The theme is a class on <html>, so it is set in the browser (assets/20_dashboard.js) without a round trip.
-clientside_callback(ClientsideFunction(namespace="latencyMonitor", function_name="applyTheme"),
+CLIENTSIDE_CALLBACKS: list = []
+clientside_callback(CLIENTSIDE_CALLBACKS, ClientsideFunction(namespace="latencyMonitor", function_name="applyTheme"),
                     Output(ids.THEME_SINK, "data"), Input(ids.THEME_SWITCH, "value"))

@@ -8,7 +8,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pandas as pd
-from dash import Input, Output, State, callback, no_update
+from dash import Input, Output, State, no_update
+
+from callbacks.registry import callback
 
 from callbacks.common import NO_DATA, fetch, filters_from_search, signature, view_key, window_of
 from figures.empty import message_figure

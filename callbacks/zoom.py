@@ -11,12 +11,14 @@ from dataclasses import replace
 from datetime import datetime
 
 import pandas as pd
-from dash import Input, Output, callback, ctx, no_update
+from dash import Input, Output, ctx, no_update
+
+from callbacks.registry import callback
 
 from callbacks.common import filters_from_search
 from layouts import ids
 from queries.filters import Filters
-from storage.timeutil import to_naive_utc
+from common.timeutil import to_naive_utc
 
 # What parse_relayout returns for a double-click (autorange): back to the whole window.
 RESET = "reset"

@@ -11,7 +11,7 @@ from collector.alerts import (CONNECTIVITY, STALE, AlertEngine,
 from settings import Config, Server
 from collector.measure import Measurement
 from storage.alertstore import apply_events, load_open
-from storage.timeutil import to_naive_utc, utcnow
+from common.timeutil import to_naive_utc, utcnow
 from storage.writer import Writer
 
 log = logging.getLogger("collector.alerts")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import signal
 import sys
@@ -31,13 +32,22 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def load_or_exit(path: str) -> Config:
-    """Load the config or print its one-line-per-problem error and exit with status 2."""
+@contextlib.contextmanager
+def exit_on_config_error():
+    """Turn a ConfigError inside the block into its one-line-per-problem message and exit status 2.
+
+    Only the command-line entry points use this; create_app() and the loaders raise ConfigError."""
     try:
-        return load_config(path)
+        yield
     except ConfigError as exc:
         print(f"config error: {exc}".replace("\n", "\nconfig error: "), file=sys.stderr)
         raise SystemExit(2) from None
+
+
+def load_or_exit(path: str) -> Config:
+    """Load the config, or print its problems and exit with status 2."""
+    with exit_on_config_error():
+        return load_config(path)
 
 
 def base_dir(config: Config) -> Path:

@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 from collector.alerts import SEVERITIES, AlertEvent, severity_rank
 from settings import Config
-from storage.timeutil import iso_z
+from common.timeutil import iso_z
 
 log = logging.getLogger(__name__)
 

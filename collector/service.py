@@ -19,7 +19,7 @@ from collector.measure import Measurement, measure
 from collector.rows import result_row, server_labels
 from collector.probes.base import Probe, ProbeResult, Target
 from storage.retention import prune
-from storage.timeutil import utcnow
+from common.timeutil import utcnow
 from storage.writer import Writer
 
 log = logging.getLogger(__name__)

@@ -12,3 +12,10 @@ def build_layout() -> html.Div:
     from runtime import get_runtime
     choices = filter_choices(get_runtime().config)
     return shell_layout(choices["countries"], choices["partners"])
+
+
+def validation_layout() -> html.Div:
+    """Every component any page can hold, so Dash checks each callback's ids without suppress_callback_exceptions."""
+    from layouts.overview import overview_layout
+    from layouts.server import not_found_layout, server_layout
+    return html.Div([shell_layout([], []), overview_layout(), server_layout(None), not_found_layout("/")])

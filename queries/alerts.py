@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 from queries.filters import Filters, QueryError
 from queries.series import clean_number
 from storage.schema import alerts
-from storage.timeutil import iso_z
+from common.timeutil import iso_z
 
 STATES = ("open", "resolved", "all")
 DEFAULT_LIMIT = 1000

@@ -16,7 +16,7 @@ from typing import Iterable, Iterator
 import numpy as np
 import pandas as pd
 
-from storage.timeutil import iso_z
+from common.timeutil import iso_z
 
 # Cells a spreadsheet would run as a formula (OWASP "CSV injection"); tab and CR are in
 # OWASP's list too, since some spreadsheets strip them before looking at the next character.

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from storage.timeutil import to_naive_utc, utcnow
+from common.timeutil import to_naive_utc, utcnow
 
 RANGES = {"1h": timedelta(hours=1), "24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
 RANGE_CHOICES = (*RANGES, "custom")

@@ -9,7 +9,7 @@ from sqlalchemy.engine import Engine
 
 from queries.filters import QueryError
 from storage.schema import logs
-from storage.timeutil import iso_z
+from common.timeutil import iso_z
 
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 

@@ -15,7 +15,7 @@ from storage.retention import RESOLUTION_KINDS, horizons
 from storage.rollups import RESOLUTIONS_SECONDS, bucket_start
 from storage.schema import ping_results as pr
 from storage.schema import country_rollups, ping_rollups
-from storage.timeutil import utcnow
+from common.timeutil import utcnow
 
 # Every size is a multiple of a stored rollup resolution (300 s or 3600 s) or small enough for raw rows,
 # so a wide window is always answered from ping_rollups. MAX_POINTS keeps a trace light for the browser.

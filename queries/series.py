@@ -77,7 +77,7 @@ def typical_step(buckets: pd.Series) -> float:
 
 
 def iso_z_seconds(seconds: np.ndarray) -> list[str]:
-    """Epoch seconds as ISO 8601 UTC strings with a Z (as storage.timeutil.iso_z)."""
+    """Epoch seconds as ISO 8601 UTC strings with a Z (as common.timeutil.iso_z)."""
     text = np.datetime_as_string(seconds.astype("datetime64[s]"), unit="s")
     return [f"{t}Z" for t in text.tolist()]
 

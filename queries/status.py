@@ -14,7 +14,7 @@ from queries.alerts import open_alerts_by_server
 from queries.series import clean_number
 from storage.schema import ping_results as pr
 from storage.schema import server_latest
-from storage.timeutil import iso_z, utcnow
+from common.timeutil import iso_z, utcnow
 
 STATUSES = ("up", "degraded", "down", "stale", "unknown")
 LATEST_COLUMNS = [pr.c.server_id, pr.c.timestamp, pr.c.avg_time, pr.c.min_time, pr.c.max_time,

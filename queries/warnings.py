@@ -18,7 +18,7 @@ from queries.filters import Filters, parse_filters
 from queries.sqlutil import where_filters
 from queries.status import has_open_stale_alert, server_status
 from storage.schema import ping_results as pr
-from storage.timeutil import utcnow
+from common.timeutil import utcnow
 
 WARNING_COLUMNS = ["id", "server_id", "partner", "country", "ip", "kind", "severity", "state", "message",
                    "started_at", "resolved_at", "at"]

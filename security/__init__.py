@@ -14,12 +14,12 @@ from datetime import timedelta
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from security.auth import STATE_KEY, guard
+from security.auth import SECURITY_STATE_KEY, guard
 from security.headers import ContentSecurityPolicy, install_headers
 from security.ratelimit import FailureLimiter
 from settings.auth import SECRET_KEY_ENV, AuthSettings, load_settings, validate_auth
 
-__all__ = ["install_security", "check_startup", "validate_auth", "SecurityState", "STATE_KEY"]
+__all__ = ["install_security", "check_startup", "validate_auth", "SecurityState", "SECURITY_STATE_KEY"]
 log = logging.getLogger(__name__)
 SESSION_COOKIE = "latency_monitor_session"
 
@@ -39,7 +39,7 @@ def install_security(server: Flask, config) -> None:
     settings = load_settings(config.raw)  # ConfigError when the auth section or an env secret is invalid
     state = SecurityState(settings, FailureLimiter(settings.max_failed_logins,
                                                    settings.failed_login_window_seconds))
-    server.extensions[STATE_KEY] = state
+    server.extensions[SECURITY_STATE_KEY] = state
     state.ephemeral_key = configure_sessions(server, settings)
     if settings.proxy_hops:
         server.wsgi_app = ProxyFix(server.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops)
@@ -87,7 +87,7 @@ def is_loopback(host: str) -> bool:
 
 def check_startup(server: Flask, host: str, debug: bool = False) -> None:
     """Log the security summary; warn when listening beyond this machine without auth, refuse --debug there."""
-    state = server.extensions[STATE_KEY]
+    state = server.extensions[SECURITY_STATE_KEY]
     log.info("%s", describe(state))
     if is_loopback(host):
         return

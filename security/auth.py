@@ -21,7 +21,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from api.errors import error_response, is_api_path
 from settings.auth import AuthSettings
 
-STATE_KEY = "latency_monitor_security"
+SECURITY_STATE_KEY = "latency_monitor_security"
 SESSION_USER = "user"
 SESSION_FINGERPRINT = "pw"
 OPEN_PATHS = ("/healthz", "/login", "/logout")
@@ -42,7 +42,7 @@ def dummy_hash() -> str:
 
 def security_state():
     """The SecurityState of the app handling the current request."""
-    return current_app.extensions[STATE_KEY]
+    return current_app.extensions[SECURITY_STATE_KEY]
 
 
 def needs_token_or_session(path: str) -> bool:

@@ -11,7 +11,7 @@ from sqlalchemy import and_, exists, insert, literal, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from storage.schema import alerts
-from storage.timeutil import to_naive_utc
+from common.timeutil import to_naive_utc
 
 # The connectivity alert belongs to one monitoring host, so it is matched by collector as well.
 HOST_KINDS = ("connectivity",)

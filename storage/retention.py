@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
 from storage.schema import country_rollups, logs, ping_results, ping_rollups, rounds
-from storage.timeutil import to_naive_utc
+from common.timeutil import to_naive_utc
 from storage.writer import Writer
 
 DEFAULT_BUDGET_SECONDS = 1.0

@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 
 from storage.rollups import add_rounds
 from storage.schema import logs, ping_results, rounds
-from storage.timeutil import to_naive_utc
+from common.timeutil import to_naive_utc
 
 
 class Writer:

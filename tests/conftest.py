@@ -11,7 +11,7 @@ from settings import Config, validate_config
 from collector.logsetup import configure_logging
 from storage import open_writer
 from storage.engine import make_engine
-from storage.timeutil import utcnow
+from common.timeutil import utcnow
 from tests.seeding import seed_history
 
 SERVERS = [
@@ -94,9 +94,9 @@ def seeded(config, writer):
 def app(config, writer):
     """The Dash app on the temporary database, without the collector thread."""
     from app import create_app
-    dash_app = create_app(config, start_collector=False)
+    dash_app = create_app(config, start_collector=False, writer=writer)  # the process's one writer
     yield dash_app
-    dash_app.server.extensions["latency_monitor"].read_engine.dispose()
+    dash_app.close()
 
 
 @pytest.fixture

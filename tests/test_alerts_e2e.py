@@ -17,10 +17,10 @@ import callbacks.overview as overview_cb
 from collector.logsetup import DatabaseHandler
 from collector.notify import build_notifier
 from collector.service import Collector
-from collector.stale import StaleWatcher
+from runtime.stale import StaleWatcher
 from layouts.alerts import kind_label
 from queries.warnings import current_warnings
-from storage.timeutil import utcnow
+from common.timeutil import utcnow
 from tests.conftest import make_config_dict
 from tests.test_alerts_engine import GOOD_PROBE, replies, silent
 from tests.test_collector import FakeFactory

@@ -8,7 +8,7 @@ import pytest
 from collector.alerts import (CONNECTIVITY_RULE, HOST, OpenAlert, Subject, describe, make_event, rules_from_config,
                               stale_rule)
 from storage.alertstore import apply_events
-from storage.timeutil import iso_z, utcnow
+from common.timeutil import iso_z, utcnow
 
 
 def store_alert(writer, config, server: int | None, kind: str, severity: str, peak: float, started: datetime,

@@ -12,7 +12,7 @@ from sqlalchemy import create_engine, func, select
 import api.routes
 from queries.export import cell_text, iter_csv, iter_json, neutralise
 from storage.schema import ping_results
-from storage.timeutil import utcnow
+from common.timeutil import utcnow
 from tests.conftest import make_config_dict
 from tests.seeding import seed_history
 
@@ -134,7 +134,7 @@ def test_configured_names_cannot_inject_formulas(tmp_path):
     rows = read_csv(app.server.test_client().get("/api/export-data"))
     row = dict(zip(rows[0], rows[1]))
     assert (row["partner"], row["country"], row["dn_ext"]) == ("'=cmd|' /C calc'!A0", "'@Kenya", "'-1+1")
-    app.server.extensions["latency_monitor"].read_engine.dispose()
+    app.close()
     writer.engine.dispose()
 
 

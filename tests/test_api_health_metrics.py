@@ -9,10 +9,10 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import create_engine, select
 
 from api.health import overdue_after_seconds
-from api.ops import STATE_KEY
+from api.ops import API_STATE_KEY
 from collector.probes.base import ProbeResult
 from storage.schema import ping_results, rounds
-from storage.timeutil import utcnow
+from common.timeutil import utcnow
 from tests.seeding import seed_history
 
 
@@ -63,7 +63,7 @@ def test_no_round_yet_is_fine_while_starting(client):
 
 
 def test_no_round_long_after_start_is_overdue(app, client, config):
-    state = app.server.extensions[STATE_KEY]
+    state = app.server.extensions[API_STATE_KEY]
     state.started_at -= timedelta(seconds=overdue_after_seconds(config) + 1)
     response = client.get("/healthz")
     assert response.status_code == 503 and "no round recorded" in response.get_json()["reason"]
@@ -133,7 +133,7 @@ def test_metrics_read_the_database_at_scrape_time(config, writer, client):
 def test_a_scrape_without_database_reports_the_error(app, client):
     from api.metrics import make_registry
     broken = create_engine("sqlite:////nonexistent/dir/x.db")
-    app.server.extensions[STATE_KEY].registry = make_registry(broken, app.server.extensions["latency_monitor"].config)
+    app.server.extensions[API_STATE_KEY].registry = make_registry(broken, app.server.extensions["latency_monitor"].config)
     response = client.get("/metrics")
     assert response.status_code == 200
     assert samples(client)[("latency_monitor_scrape_error", ())] == 1
@@ -142,10 +142,10 @@ def test_a_scrape_without_database_reports_the_error(app, client):
 def test_each_app_has_its_own_registry(app, seeded):
     from app import create_app
     other = create_app(seeded["config"], start_collector=False)
-    assert other.server.extensions[STATE_KEY].registry is not app.server.extensions[STATE_KEY].registry
+    assert other.server.extensions[API_STATE_KEY].registry is not app.server.extensions[API_STATE_KEY].registry
     global_text = prometheus_client.generate_latest(prometheus_client.REGISTRY).decode()
     assert "latency_monitor_" not in global_text
-    other.server.extensions["latency_monitor"].read_engine.dispose()
+    other.close()
 
 
 def test_openmetrics_is_served_when_asked_for(seeded, client):

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 
-from storage.timeutil import utcnow
+from common.timeutil import utcnow
 
 LEVELS = ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 MODULES = ["collector.service", "app", "collector.probes.ping"]

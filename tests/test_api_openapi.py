@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from openapi_spec_validator import validate
 
 from api.openapi import openapi_document, response_validator
-from storage.timeutil import utcnow
+from common.timeutil import utcnow
 from tests.test_api_alerts import seed_alerts
 
 DOCUMENTED = ["/api/ping-data", "/api/servers/status", "/api/alerts", "/api/logs", "/api/export-data",

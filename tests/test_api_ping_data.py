@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from collector.probes.base import ProbeResult
 from queries.pingdata import BUCKET_LADDER_SECONDS, MAX_POINTS
 from storage.schema import ping_results
-from storage.timeutil import utcnow
+from common.timeutil import utcnow
 from tests.seeding import seed_history
 
 

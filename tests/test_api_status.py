@@ -7,7 +7,7 @@ from sqlalchemy import create_engine, select
 
 from collector.probes.base import ProbeResult
 from storage.schema import ping_results
-from storage.timeutil import utcnow
+from common.timeutil import utcnow
 from tests.seeding import seed_history
 
 

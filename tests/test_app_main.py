@@ -24,6 +24,8 @@ def test_main_freezes_startup_objects_before_serving(monkeypatch, config_dict, t
         assert app_module.main(["--config", str(path), "--no-collector", "--port", "5999"]) == 0
     finally:
         gc.unfreeze()  # the rest of the suite keeps normal collection
-        for worker in seen["server"].extensions[app_module.EXTENSION_KEY].extras.values():
-            worker.stop()  # the stale and config watchers main() started
+        # main() closes the app when serving returns: no thread it started is left.
+        services = seen["server"].extensions[app_module.EXTENSION_KEY].services
+        assert services.stale_watcher is not None and services.config_watcher is not None
+        assert not [t for t in services.threads() if t.is_alive()]
     assert seen["port"] == 5999 and seen["frozen"] > 10_000

@@ -20,7 +20,7 @@ from layouts.status import server_card
 from queries.filters import parse_filters
 from queries.status import server_status
 from queries.warnings import current_warnings, stale_rows, worst_newest
-from storage.timeutil import iso_z, utcnow
+from common.timeutil import iso_z, utcnow
 from tests.seeding import seed_history
 from tests.test_api_alerts import seed_alerts, store_alert
 from tests.test_dashboard_callbacks import ctx  # noqa: F401 - the fixture

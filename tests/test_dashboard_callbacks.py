@@ -61,7 +61,7 @@ def test_every_app_in_the_process_gets_every_callback(app, tmp_path):
             for needed in (ids.CARDS, ids.LATENCY_GRAPH, ids.SMOKE_GRAPH, ids.EXPORT_DOWNLOAD, ids.SERVER_HISTORY):
                 assert needed in outputs
     finally:
-        other.server.extensions["latency_monitor"].read_engine.dispose()
+        other.close()
 
 
 def test_the_page_and_its_assets_are_served_locally(client):
@@ -296,7 +296,7 @@ def test_export_neutralises_formula_like_text(tmp_path):
             content = export_cb.export_csv(1, "?range=1h", "/")[0]["content"]
         assert {r["dn_ext"] for r in read_csv(content)} >= {"'=HYPERLINK(\"http://x\")"}
     finally:
-        runtime.read_engine.dispose()
+        dash_app.close()
 
 
 def test_a_too_large_export_points_to_the_streaming_api(seeded, ctx, monkeypatch):

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from settings import validate_config
 from settings.auth import SECRET_KEY_ENV, TOKEN_ENV
 from storage import open_writer
-from storage.timeutil import utcnow
+from common.timeutil import utcnow
 from tests.conftest import make_config_dict
 from tests.seeding import seed_history
 from tests.test_api_openapi import AWKWARD, DOCUMENTED, PARAMETERS
@@ -60,7 +60,7 @@ def fuzz_client(request, tmp_path_factory):
     from app import create_app
     app = create_app(config, start_collector=False)
     yield app.server.test_client(), bool(auth)
-    app.server.extensions["latency_monitor"].read_engine.dispose()
+    app.close()
     writer.engine.dispose()
 
 

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from app import create_app, start_embedded_collector
+from app import create_app
 from collector import cli
 from settings import validate_config
 from collector.service import Collector
@@ -57,16 +57,13 @@ def test_the_app_restarts_a_collector_thread_that_died(fast_config, writer, capl
     factory = fatal_first_round(FakeFactory())
     make = lambda config, w: Collector(config, w, probe_factory=factory, auto_kind="ping")  # noqa: E731
     with caplog.at_level(logging.INFO):
-        start_embedded_collector(runtime, make, supervise_every=0.05)
+        runtime.services.start_collector(make, supervise_every=0.05)
         try:
-            wait_for(lambda: runtime.extras["supervisor"].restarts == 1, "the supervisor's restart")
+            wait_for(lambda: runtime.services.supervisor.restarts == 1, "the supervisor's restart")
             wait_for(lambda: runtime.collector.rounds_run >= 3, "rounds after the restart")
             state = collector_state(runtime)
         finally:
-            runtime.extras["supervisor"].stop()
-            runtime.collector.stop(timeout=5)
-            runtime.extras["collector_lock"].release()
-            runtime.read_engine.dispose()
+            app.close()
     messages = [(r.name, r.levelname, r.getMessage()) for r in caplog.records]
     assert ("collector.service", "ERROR", "collector thread died: Fatal: escaped the round loop") in messages
     assert ("collector.supervisor", "ERROR", "collector thread died unexpectedly (Fatal: escaped the round loop); "
@@ -87,8 +84,7 @@ def test_health_says_so_while_the_thread_is_dead(fast_config, writer):
         assert body["collector"]["last_error"] == ("the collector thread is not running "
                                                    "(Fatal: escaped the round loop)")
     finally:
-        runtime.collector.stop(timeout=5)
-        runtime.read_engine.dispose()
+        app.close()
 
 
 def test_pinger_forever_mode_restarts_a_collector_thread_that_died(fast_config, writer, caplog):

@@ -21,7 +21,7 @@ from sqlalchemy import event, text
 from sqlalchemy.exc import OperationalError
 
 import callbacks.overview as overview_cb
-from app import create_app, start_embedded_collector
+from app import create_app
 from settings import validate_config
 from collector.service import Collector
 from runtime import EXTENSION_KEY
@@ -124,7 +124,7 @@ def test_health_and_dashboard_report_a_collector_that_cannot_write(config, write
     limit = PageLimit(runtime.writer.engine)
     fast = validate_config(dict(config.raw, interval_seconds=0.1), source=config.source)
     runtime.config = fast
-    start_embedded_collector(runtime, fake_collector)
+    runtime.services.start_collector(fake_collector)
     client = app.server.test_client()
     try:
         wait_for(lambda: runtime.collector.rounds_run >= 1, "a first stored round")
@@ -145,7 +145,7 @@ def test_health_and_dashboard_report_a_collector_that_cannot_write(config, write
         response = client.get("/healthz")
         assert response.status_code == 200 and response.get_json()["collector"]["last_error"] is None
     finally:
-        stop_app(runtime)
+        app.close()
 
 
 def wait_for(predicate, what: str, timeout: float = 15) -> None:
@@ -155,15 +155,6 @@ def wait_for(predicate, what: str, timeout: float = 15) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.02)
-
-
-def stop_app(runtime) -> None:
-    """Stop what start_embedded_collector started and close the engines."""
-    runtime.extras["supervisor"].stop()
-    runtime.collector.stop(timeout=10)
-    runtime.extras["collector_lock"].release()
-    runtime.read_engine.dispose()
-    runtime.writer.engine.dispose()
 
 
 # -- a real small disk and a real read-only file system (root) -------------------------------------------

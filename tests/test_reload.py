@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from app import apply_config, create_app, start_config_watcher
+from app import create_app
 from settings import load_config, validate_config
 from collector.reload import ConfigWatcher
 from collector.service import Collector
@@ -165,9 +165,9 @@ def test_the_app_switches_routes_stale_watcher_and_collector_to_the_new_config(c
     app = create_app(load_config(config_file), start_collector=False)
     runtime = app.server.extensions[EXTENSION_KEY]
     runtime.collector = Collector(runtime.config, runtime.writer, probe_factory=FakeFactory(), auto_kind="ping")
-    from collector.stale import StaleWatcher
-    runtime.extras["stale_watcher"] = StaleWatcher(runtime.config, runtime.writer, runtime.read_engine)
-    watcher = start_config_watcher(app.server, interval_seconds=3600)  # polled by hand below
+    from runtime.stale import StaleWatcher
+    runtime.services.stale_watcher = StaleWatcher(runtime.config, runtime.writer, runtime.read_engine)
+    watcher = runtime.services.start_config_watcher(interval_seconds=3600)  # polled by hand below
     try:
         data = json.loads(config_file.read_text())
         write(config_file, dict(data, servers=data["servers"] + [NEW_SERVER], stale_after_seconds=120))
@@ -176,17 +176,16 @@ def test_the_app_switches_routes_stale_watcher_and_collector_to_the_new_config(c
         listed = [s["id"] for s in client.get("/api/servers/status").get_json()["servers"]]
         assert listed[-1] == "127.0.0.9" and len(listed) == 5
         assert "127.0.0.9" in client.get("/metrics").get_data(as_text=True)
-        stale = runtime.extras["stale_watcher"]
+        stale = runtime.services.stale_watcher
         assert len(stale.config.servers) == 5 and stale.interval_seconds == 24
         report = runtime.collector.run_round()
         assert [s.id for s, _ in report.results][-1] == "127.0.0.9"
     finally:
-        watcher.stop()
-        runtime.read_engine.dispose()
+        app.close()
 
 
 def test_apply_config_without_a_collector_updates_the_routes(app, config):
-    apply_config(app.server, validate_config(dict(config.raw, servers=[NEW_SERVER]), source=config.source))
+    app.runtime.services.reload(validate_config(dict(config.raw, servers=[NEW_SERVER]), source=config.source))
     listed = app.server.test_client().get("/api/servers/status").get_json()["servers"]
     assert [s["id"] for s in listed] == ["127.0.0.9"]
 

@@ -16,7 +16,7 @@ from storage import rollups
 from storage.migrations import init_db
 from storage.schema import country_rollups, ping_rollups, server_latest
 from collector.measure import measure
-from storage.timeutil import utcnow
+from common.timeutil import utcnow
 from tests.seeding import seed_history
 
 

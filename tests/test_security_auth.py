@@ -46,7 +46,7 @@ def client_factory(tmp_path, monkeypatch):
 
     yield build
     for app in apps:
-        app.server.extensions["latency_monitor"].read_engine.dispose()
+        app.close()
 
 
 make_client = pytest.fixture(client_factory, name="make_client")
@@ -264,7 +264,7 @@ def test_changing_a_password_ends_the_sessions_made_with_the_old_one(tmp_path):
     object.__setattr__(state.settings, "users", {"ops": new_hash})  # as after a restart with a new hash
     assert client.get("/").status_code == 302
     assert password_fingerprint(new_hash) != password_fingerprint(HASH)
-    app.server.extensions["latency_monitor"].read_engine.dispose()
+    app.close()
 
 
 def test_a_session_signed_with_another_key_is_not_accepted(tmp_path):
@@ -277,7 +277,7 @@ def test_a_session_signed_with_another_key_is_not_accepted(tmp_path):
     other.set_cookie("latency_monitor_session", cookie)
     assert other.get("/").status_code == 302
     for app in (first, second):
-        app.server.extensions["latency_monitor"].read_engine.dispose()
+        app.close()
 
 
 def test_a_configured_secret_key_keeps_sessions_across_restarts(tmp_path):
@@ -290,7 +290,7 @@ def test_a_configured_secret_key_keeps_sessions_across_restarts(tmp_path):
     other.set_cookie("latency_monitor_session", client.get_cookie("latency_monitor_session").value)
     assert other.get("/").status_code == 200
     for app in (first, second):
-        app.server.extensions["latency_monitor"].read_engine.dispose()
+        app.close()
 
 
 def test_debug_mode_is_off_by_default(app):

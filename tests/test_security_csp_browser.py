@@ -18,7 +18,7 @@ from settings import validate_config
 from layouts import ids
 from settings.auth import SECRET_KEY_ENV, TOKEN_ENV
 from storage import open_writer
-from storage.timeutil import utcnow
+from common.timeutil import utcnow
 from tests.conftest import make_config_dict
 from tests.seeding import seed_history
 
@@ -60,7 +60,7 @@ def served(tmp_path, monkeypatch):
     threading.Thread(target=server.run, daemon=True).start()
     yield f"http://127.0.0.1:{server.effective_port}"
     server.close()
-    app.server.extensions["latency_monitor"].read_engine.dispose()
+    app.close()
     writer.engine.dispose()
 
 

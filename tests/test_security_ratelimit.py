@@ -34,7 +34,7 @@ def limited(tmp_path, clock, monkeypatch):
     limiter = app.server.extensions["latency_monitor_security"].limiter
     limiter.clock = clock
     yield app.server.test_client(), clock, limiter
-    app.server.extensions["latency_monitor"].read_engine.dispose()
+    app.close()
 
 
 # -- the limiter itself ---------------------------------------------------------------------------

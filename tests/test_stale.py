@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import select
 
 from collector.notify import Notifier, apprise_channel
-from collector.stale import StaleWatcher, default_interval
+from runtime.stale import StaleWatcher, default_interval
 from storage.engine import make_engine
 from storage.schema import alerts
-from storage.timeutil import utcnow
+from common.timeutil import utcnow
 from tests.seeding import seed_history, steady_profile
 from tests.test_notify import Receiver
 
@@ -52,7 +52,7 @@ def store_fresh_row(writer, config, server_index: int, at: datetime) -> None:
 
 
 def test_servers_silent_for_longer_than_stale_after_get_one_alert_each(config, writer, read_engine, clock, caplog):
-    caplog.set_level(logging.INFO, logger="collector.stale")
+    caplog.set_level(logging.INFO, logger="runtime.stale")
     last = clock() - timedelta(seconds=config.stale_after_seconds + 600)
     seed_history(writer, config, last, rounds=3)
     events = StaleWatcher(config, writer, read_engine, now=clock).check_once()
@@ -60,7 +60,7 @@ def test_servers_silent_for_longer_than_stale_after_get_one_alert_each(config, w
     assert sorted(r["server_id"] for r in rows) == sorted(s.id for s in config.servers)
     assert {(r["state"], r["severity"], r["started_at"]) for r in rows} == {("open", "warning", last)}
     assert [e.action for e in events] == ["open"] * len(config.servers)
-    warnings = [r for r in caplog.records if r.name == "collector.stale" and r.levelno == logging.WARNING]
+    warnings = [r for r in caplog.records if r.name == "runtime.stale" and r.levelno == logging.WARNING]
     assert len(warnings) == len(config.servers)
 
 
@@ -71,7 +71,7 @@ def test_fresh_servers_are_not_stale(config, writer, read_engine, clock):
 
 
 def test_repeated_checks_and_a_second_watcher_do_not_duplicate(config, writer, read_engine, clock, caplog):
-    caplog.set_level(logging.INFO, logger="collector.stale")
+    caplog.set_level(logging.INFO, logger="runtime.stale")
     seed_history(writer, config, clock() - timedelta(hours=1), rounds=2)
     first, second = (StaleWatcher(config, writer, read_engine, now=clock) for _ in range(2))
     first.check_once()
@@ -80,12 +80,12 @@ def test_repeated_checks_and_a_second_watcher_do_not_duplicate(config, writer, r
     assert len(stale_rows(writer)) == len(config.servers)
     assert {e.action for e in later} == {"update"}  # only the growing age is recorded
     assert {r["peak"] for r in stale_rows(writer)} == {3660.0}
-    opened = [r for r in caplog.records if r.name == "collector.stale" and r.levelno >= logging.WARNING]
+    opened = [r for r in caplog.records if r.name == "runtime.stale" and r.levelno >= logging.WARNING]
     assert len(opened) == len(config.servers)
 
 
 def test_a_fresh_row_resolves_only_that_server(config, writer, read_engine, clock, caplog):
-    caplog.set_level(logging.INFO, logger="collector.stale")
+    caplog.set_level(logging.INFO, logger="runtime.stale")
     seed_history(writer, config, clock() - timedelta(hours=1), rounds=2)
     watcher = StaleWatcher(config, writer, read_engine, now=clock)
     watcher.check_once()
@@ -96,7 +96,7 @@ def test_a_fresh_row_resolves_only_that_server(config, writer, read_engine, cloc
         [("resolve", config.servers[0].id)]
     states = {r["server_id"]: r["state"] for r in stale_rows(writer)}
     assert states == {s.id: "resolved" if i == 0 else "open" for i, s in enumerate(config.servers)}
-    resolved = [r for r in caplog.records if r.name == "collector.stale" and r.levelno == logging.INFO]
+    resolved = [r for r in caplog.records if r.name == "runtime.stale" and r.levelno == logging.INFO]
     assert len(resolved) == 1 and config.servers[0].id in resolved[0].getMessage()
 
 
@@ -139,7 +139,7 @@ def test_a_broken_database_is_logged_once_and_the_thread_keeps_going(config, wri
     finally:
         watcher.stop()
         missing.dispose()
-    failures = [r for r in caplog.records if r.name == "collector.stale" and r.levelno == logging.ERROR]
+    failures = [r for r in caplog.records if r.name == "runtime.stale" and r.levelno == logging.ERROR]
     assert len(failures) == 1
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from storage import init_db, make_engine, open_writer
 from storage.schema import SCHEMA_VERSION, logs, metadata, ping_results, rounds, schema_info
-from storage.timeutil import iso_z, to_naive_utc, utcnow
+from common.timeutil import iso_z, to_naive_utc, utcnow
 
 T0 = datetime(2024, 5, 1, 10, 0, 0)
 PLUS2 = timezone(timedelta(hours=2))
@@ -335,7 +335,7 @@ def test_a_failed_upgrade_changes_nothing(seed_db, monkeypatch):
 
 def test_checkpoint_copies_the_wal_into_the_database(writer, config):
     from tests.seeding import seed_history
-    from storage.timeutil import utcnow
+    from common.timeutil import utcnow
     seed_history(writer, config, utcnow(), rounds=6, interval_seconds=60)
     frames, copied = writer.checkpoint()
     assert frames > 0 and copied == frames

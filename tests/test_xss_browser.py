@@ -20,7 +20,7 @@ import callbacks.export as export_cb
 from settings import validate_config
 from settings.auth import SECRET_KEY_ENV, TOKEN_ENV
 from storage import open_writer
-from storage.timeutil import utcnow
+from common.timeutil import utcnow
 from tests.conftest import make_config_dict
 from tests.seeding import seed_history
 
@@ -77,7 +77,7 @@ def test_the_streaming_csv_export_neutralises_formulas(hostile):
     response = app.server.test_client().get("/api/export-data?range=24h")
     assert response.status_code == 200
     assert_neutralised(csv_partners(response.get_data(as_text=True)))
-    app.server.extensions["latency_monitor"].read_engine.dispose()
+    app.close()
 
 
 def test_the_dashboard_export_button_neutralises_formulas(hostile):
@@ -87,7 +87,7 @@ def test_the_dashboard_export_button_neutralises_formulas(hostile):
         download, alert, is_open = export_cb.export_csv(1, "?range=24h", "/")
     assert alert is None and is_open is False
     assert_neutralised(csv_partners(download["content"]))
-    app.server.extensions["latency_monitor"].read_engine.dispose()
+    app.close()
 
 
 # -- the pages, in a real browser ------------------------------------------------------------------------
@@ -110,7 +110,7 @@ def served(hostile):
     threading.Thread(target=server.run, daemon=True).start()
     yield f"http://127.0.0.1:{server.effective_port}"
     server.close()
-    app.server.extensions["latency_monitor"].read_engine.dispose()
+    app.close()
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import pytest
 
 from settings import validate_config
 from storage import open_writer
-from storage.timeutil import utcnow
+from common.timeutil import utcnow
 from tests.browser.demo_data import demo_config_dict, seed_demo
 
 CHROMIUM = os.environ.get("DASH_TEST_CHROMEPATH") or shutil.which("chromium") or shutil.which("chromium-browser")
@@ -73,4 +73,4 @@ def demo_app(demo):
     from app import create_app
     dash_app = create_app(demo, start_collector=False)
     yield dash_app
-    dash_app.server.extensions["latency_monitor"].read_engine.dispose()
+    dash_app.close()

@@ -21,7 +21,7 @@ from collector.alertmanager import AlertManager
 from settings import Config, validate_config
 from collector.measure import Measurement
 from collector.probes.base import ProbeResult
-from collector.stale import StaleWatcher
+from runtime.stale import StaleWatcher
 from storage.schema import ping_results
 from storage.writer import Writer
 from tests.seeding import seed_history

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from settings import validate_config
 from storage import open_writer
-from storage.timeutil import utcnow
+from common.timeutil import utcnow
 from tests.browser.demo_data import demo_config_dict, seed_demo
 
 

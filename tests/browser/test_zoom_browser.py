@@ -10,7 +10,7 @@ import pytest
 
 from layouts import ids
 from storage import open_writer
-from storage.timeutil import utcnow
+from common.timeutil import utcnow
 from tests.browser.test_dashboard_browser import CARD, trace_names, wait_for, x_range
 from tests.seeding import seed_history
 

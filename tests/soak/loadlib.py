@@ -2,7 +2,7 @@
 
 Used by tests/test_reliability_load.py (bounded) and tests/soak/load_soak.py (the full 50 clients x 60 s).
 The collector uses instant fake probes so every round is a database write; the server is the real app
-(create_app + start_embedded_collector) served by waitress with the production thread count.
+(create_app + Services.start_collector) served by waitress with the production thread count.
 """
 from __future__ import annotations
 
@@ -81,22 +81,19 @@ class Served:
     def __init__(self, folder: Path, servers: int, interval: float, threads: int = 8):
         from waitress import create_server
 
-        from app import create_app, start_embedded_collector
+        from app import create_app
         self.config = load_config(folder, servers, interval)
         self.app = create_app(self.config, start_collector=False)
         self.runtime: Runtime = self.app.server.extensions[EXTENSION_KEY]
-        start_embedded_collector(self.runtime, fake_collector)
+        self.runtime.services.start_collector(fake_collector)
         self.server = create_server(self.app.server, host="127.0.0.1", port=0, threads=threads)
         self.port = self.server.effective_port
         threading.Thread(target=self.server.run, name="waitress", daemon=True).start()
 
     def close(self) -> None:
         """Stop the collector, the server and the engines."""
-        self.runtime.extras["supervisor"].stop()
-        self.runtime.collector.stop(timeout=10)
-        self.runtime.extras["collector_lock"].release()
         self.server.close()
-        self.runtime.read_engine.dispose()
+        self.app.close()
 
     def rounds(self) -> dict:
         """Rounds stored, rounds the collector ran and lost, and stored rounds missing rows (after close())."""

@@ -1,9 +1,10 @@
-"""What one running app shares between its routes and callbacks: config, engines, writer, collector."""
+"""What one running app shares between its routes and callbacks: config, engines, writer, collector, services."""
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Callable
 
 from flask import current_app
 from sqlalchemy.engine import Engine
@@ -11,7 +12,7 @@ from sqlalchemy.engine import Engine
 from settings import Config
 from collector.service import Collector
 from storage.engine import is_sqlite, make_engine
-from storage.timeutil import iso_z
+from common.timeutil import iso_z
 from storage.writer import Writer
 
 log = logging.getLogger(__name__)
@@ -27,7 +28,10 @@ class Runtime:
     writer: Writer
     read_engine: Engine
     collector: Collector | None = None
-    extras: dict = field(default_factory=dict)
+    owns_writer: bool = True  # False when the caller passed in the process's writer (and closes it)
+    services: Any = None  # runtime.services.Services, set by create_app
+    # Called with the new Config on every reload (the API rebuilds its metrics registry here).
+    reload_listeners: list[Callable[[Config], None]] = field(default_factory=list)
 
 
 def get_runtime() -> Runtime:

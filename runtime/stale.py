@@ -21,10 +21,10 @@ from collector.alertmanager import publish
 from settings import Config, Server
 from storage.alertstore import apply_events, load_open
 from storage.schema import ping_results
-from storage.timeutil import iso_z, to_naive_utc, utcnow
+from common.timeutil import iso_z, to_naive_utc, utcnow
 from storage.writer import Writer
 
-log = logging.getLogger("collector.stale")
+log = logging.getLogger("runtime.stale")
 
 
 def latest_times(engine: Engine, server_ids: list[str]) -> dict[str, datetime]:
@@ -75,6 +75,11 @@ class StaleWatcher(PeriodicWorker):
         if self._failing:
             log.info("stale check works again")
         self._failing = False
+
+    def reload(self, config: Config) -> None:
+        """Watch the servers and stale limit of a reloaded config from the next check on."""
+        self.config, self.rule = config, stale_rule(config.stale_after_seconds)
+        self.interval_seconds = default_interval(config.stale_after_seconds)
 
     # -- one check --------------------------------------------------------------------------------------
     def check_once(self) -> list[AlertEvent]:
