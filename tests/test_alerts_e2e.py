@@ -47,14 +47,17 @@ def config_dict(tmp_path, receiver) -> dict:
 
 @pytest.fixture
 def logs_table(writer):
-    """Every collector.* line at INFO and above also goes to the logs table, as in the running app."""
-    logger = logging.getLogger("collector")
-    handler, level = DatabaseHandler(writer, "e2e"), logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
+    """Every collector.* and runtime.* line at INFO and above also goes to the logs table, as in the running app."""
+    handler = DatabaseHandler(writer, "e2e")
+    loggers = [logging.getLogger(name) for name in ("collector", "runtime")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
     yield
-    logger.removeHandler(handler)
-    logger.setLevel(level)
+    for logger, level in zip(loggers, levels):
+        logger.removeHandler(handler)
+        logger.setLevel(level)
 
 
 class Lab:
