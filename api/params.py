@@ -6,7 +6,8 @@ from datetime import datetime
 
 from werkzeug.datastructures import MultiDict
 
-from queries.filters import Filters, QueryError, parse_filters, parse_time
+from queries.filters import Filters, QueryError
+from queries.querystring import parse_filters, parse_time
 
 _WHOLE_NUMBER = re.compile(r"\d{1,9}", re.ASCII)  # ASCII: int() would also accept "١٢" and "1_0"
 

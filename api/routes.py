@@ -11,7 +11,8 @@ from queries.alerts import alert_records, list_alerts
 from queries.export import iter_csv, iter_json
 from queries.filters import Filters
 from queries.logs import log_records, recent_logs
-from queries.pingdata import EXPORT_COLUMNS, GROUPS, bucket_seconds_for, export_chunks, kept_since, ping_series
+from queries.export import export_filename
+from queries.pingdata import EXPORT_COLUMNS, GROUPS, export_chunks, ping_series, series_bucket_seconds
 from queries.series import gap_seconds_for, series_frame, series_payload
 from queries.status import server_status, status_records
 from runtime import get_runtime
@@ -30,7 +31,7 @@ def ping_data():
     group = choice(args, "group", GROUPS, "country")
     fmt = choice(args, "format", ("json", "csv"), "json")
     rt = get_runtime()
-    size = bucket_seconds_for(filters, kept_since=kept_since(rt.config.retention.as_dict()))
+    size = series_bucket_seconds(filters, rt.config.interval_seconds, rt.config.retention.as_dict())
     frame = ping_series(rt.read_engine, filters, group, size)
     series = series_payload(frame, group, size, gap_seconds_for(size, rt.config.interval_seconds))
     if fmt == "csv":
@@ -51,11 +52,6 @@ def export_data():
     mimetype = "text/csv" if fmt == "csv" else "application/json"
     disposition = f'attachment; filename="{export_filename(filters, fmt)}"'
     return Response(body, mimetype=mimetype, headers={"Content-Disposition": disposition})
-
-
-def export_filename(filters: Filters, fmt: str) -> str:
-    """A download name that says what window the file covers."""
-    return f"latency-{filters.start:%Y%m%dT%H%M%SZ}-{filters.end:%Y%m%dT%H%M%SZ}.{fmt}"
 
 
 @bp.get("/api/servers/status")

@@ -9,7 +9,8 @@ from urllib.parse import parse_qsl
 
 from werkzeug.datastructures import MultiDict
 
-from queries.filters import Filters, QueryError, parse_filters
+from queries.filters import Filters, QueryError
+from queries.querystring import parse_filters
 
 log = logging.getLogger("dashboard")
 NO_DATA = "No measurements in this time range yet."

@@ -10,7 +10,7 @@ from callbacks.registry import callback
 from callbacks.common import fetch, filters_from_search
 from callbacks.urlstate import server_id_from_path
 from layouts import ids
-from queries.export import iter_csv
+from queries.export import export_filename, iter_csv
 from queries.filters import Filters
 from queries.history import row_count
 from queries.pingdata import EXPORT_COLUMNS, export_chunks
@@ -23,11 +23,6 @@ MAX_EXPORT_ROWS = 250_000
 def rows_csv(engine, filters: Filters) -> str:
     """Every stored column of the selected rows as CSV text (formula-like cells neutralised)."""
     return "".join(iter_csv(export_chunks(engine, filters), EXPORT_COLUMNS))
-
-
-def export_filename(filters: Filters) -> str:
-    """A download name that says which window the file covers."""
-    return f"latency-{filters.start:%Y%m%dT%H%M%SZ}-{filters.end:%Y%m%dT%H%M%SZ}.csv"
 
 
 def export_filters(search: str | None, pathname: str | None) -> Filters:
@@ -60,4 +55,4 @@ def export_csv(_clicks, search, pathname):
     text, error = fetch("the export", rows_csv, engine, filters)
     if error:
         return no_update, f"Could not export: {error}", True
-    return {"content": text, "filename": export_filename(filters), "type": "text/csv"}, None, False
+    return {"content": text, "filename": export_filename(filters, "csv"), "type": "text/csv"}, None, False

@@ -21,7 +21,7 @@ from queries.alerts import alerts_version, list_alerts
 from queries.catalog import servers_frame
 from queries.filters import Filters
 from queries.history import data_version
-from queries.pingdata import BUCKET_LADDER_SECONDS, bucket_seconds_for, kept_since, ping_series
+from queries.pingdata import ping_series, series_bucket_seconds
 from queries.series import gap_seconds_for, typical_step
 from runtime import get_runtime
 
@@ -44,13 +44,6 @@ def series_view(config, filters: Filters, shown: Filters, group: str, bucket: in
     key, zoom = view_key(filters, group), zoom_key(filters, shown)
     return {"group": group, "bucket_seconds": bucket, "window": window_of(shown), "dark": dark, "uirevision": key,
             "x_uirevision": f"{key}|{zoom}", "zoomed": zoom is not None, "colors": series_colors(config, group)}
-
-
-def series_bucket(filters: Filters, interval_seconds: float, kept: dict | None = None) -> int:
-    """The window's bucket size (bucket_seconds_for), but not finer than the collector's interval: finer
-    buckets (a zoom into a few hours of 5-minute rounds) would only leave empty cells between rounds."""
-    bucket = bucket_seconds_for(filters, kept_since=kept)
-    return max(bucket, next((s for s in BUCKET_LADDER_SECONDS if s >= interval_seconds), BUCKET_LADDER_SECONDS[-1]))
 
 
 def series_gap_seconds(df: pd.DataFrame, bucket: int, interval_seconds: float) -> float:
@@ -100,7 +93,7 @@ def refresh_series(search, _n, group, dark, previous, zoom=None):  # Dash passes
     sig = signature(version, view_key(filters, group), zoom_key(filters, shown), dark)
     if sig == previous:
         return no_update, no_update, no_update, no_update
-    bucket = series_bucket(shown, rt.config.interval_seconds, kept_since(rt.config.retention.as_dict()))
+    bucket = series_bucket_seconds(shown, rt.config.interval_seconds, rt.config.retention.as_dict())
     df, error = fetch("the measurements", ping_series, rt.read_engine, shown, group, bucket)
     alerts, alert_error = fetch("the alerts", list_alerts, rt.read_engine, "all", shown)
     if error or alert_error:

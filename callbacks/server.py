@@ -22,7 +22,7 @@ from queries.alerts import list_alerts
 from queries.catalog import find_server
 from queries.history import distribution_summary, round_samples, row_count, rtt_values
 from queries.logs import recent_logs
-from queries.pingdata import bucket_seconds_for, kept_since, ping_series, server_rounds
+from queries.pingdata import ping_series, series_bucket_seconds, server_rounds
 from queries.series import gap_seconds_for
 from queries.status import server_status
 from queries.warnings import concern_history, concern_summary
@@ -110,7 +110,7 @@ def refresh_server_graphs(pathname, search, _n, dark, previous):
     sig = signature(version, view_key(filters), dark)
     if sig == previous:
         return no_update, no_update, no_update
-    bucket = bucket_seconds_for(filters, kept_since=kept_since(rt.config.retention.as_dict()))
+    bucket = series_bucket_seconds(filters, rt.config.interval_seconds, rt.config.retention.as_dict())
     rounds_in_window, error = fetch("the history", row_count, rt.read_engine, filters)
     if error:
         return history_failed(error, dark)

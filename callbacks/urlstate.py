@@ -6,7 +6,8 @@ from urllib.parse import unquote, urlencode
 
 from callbacks.common import query_args
 from layouts.filters import DEFAULT_RANGE
-from queries.filters import RANGE_CHOICES
+from queries.filters import RANGE_CHOICES, QueryError, implied_range
+from queries.querystring import repeated_values
 
 SERVER_PATH = "/server/"
 
@@ -37,14 +38,18 @@ def _split_iso(value: str | None) -> tuple[str | None, str | None]:
 
 
 def _values(args, name: str) -> list[str]:
-    """A repeatable parameter's values (also comma-separated, as the API accepts them)."""
-    return [v.strip() for item in args.getlist(name) for v in item.split(",") if v.strip()]
+    """A repeatable parameter's values, read as the API reads them; none when there are too many (the
+    filters then show the error)."""
+    try:
+        return list(repeated_values(args, name))
+    except QueryError:
+        return []
 
 
 def controls_from_query(search: str | None) -> dict:
     """The controls' values for a query string (unknown range names fall back to the default)."""
     args = query_args(search)
-    range_name = args.get("range") or ("custom" if args.get("start") or args.get("end") else DEFAULT_RANGE)
+    range_name = implied_range(args.get("range"), args.get("start"), args.get("end"), DEFAULT_RANGE)
     start_date, start_time = _split_iso(args.get("start"))
     end_date, end_time = _split_iso(args.get("end"))
     return {"countries": _values(args, "country"), "partners": _values(args, "partner"),

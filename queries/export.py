@@ -131,3 +131,8 @@ def iter_json(chunks: Iterable[pd.DataFrame], head: dict, key: str = "rows") -> 
                                     for record in chunk.to_dict("records"))
         separator = ", "
     yield "]}"
+
+
+def export_filename(filters, fmt: str) -> str:
+    """A download name that says which window the file covers: the API's and the dashboard's exports alike."""
+    return f"latency-{filters.start:%Y%m%dT%H%M%SZ}-{filters.end:%Y%m%dT%H%M%SZ}.{fmt}"

@@ -39,6 +39,17 @@ def bucket_seconds_for(filters: Filters, max_points: int = MAX_POINTS,
     return (kept or fitting)[0]
 
 
+def series_bucket_seconds(filters: Filters, interval_seconds: float, retention: dict,
+                          now: datetime | None = None) -> int:
+    """The bucket size of a window's latency/loss/jitter series: the one rule the API and the dashboard share.
+
+    bucket_seconds_for() under the retention horizons, but not finer than the collector's interval: finer
+    buckets (a zoom into a few hours of 5-minute rounds) would only leave empty cells between rounds."""
+    bucket = bucket_seconds_for(filters, kept_since=kept_since(retention, now))
+    floor = next((s for s in BUCKET_LADDER_SECONDS if s >= interval_seconds), BUCKET_LADDER_SECONDS[-1])
+    return max(bucket, floor)
+
+
 def _reaches_back(size: int, start: datetime, kept_since: dict[int, datetime | None]) -> bool:
     """True when the stored resolution answering `size` still holds rows from `start` on."""
     horizon = kept_since.get(rollup_resolution_for(size) or 0)

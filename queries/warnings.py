@@ -14,7 +14,8 @@ from sqlalchemy.engine import Engine
 from settings import Config
 from queries.alerts import api_kind, list_alerts
 from queries.catalog import matching, servers_frame
-from queries.filters import Filters, parse_filters
+from queries.filters import Filters
+from queries.querystring import parse_filters
 from queries.sqlutil import where_filters
 from queries.status import has_open_stale_alert, server_status
 from storage.schema import ping_results as pr

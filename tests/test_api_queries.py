@@ -6,7 +6,8 @@ from datetime import datetime, timedelta
 import pandas as pd
 import pytest
 
-from queries.filters import MAX_VALUES, QueryError, parse_filters, parse_time, time_window
+from queries.filters import MAX_VALUES, QueryError
+from queries.querystring import parse_filters, parse_time, time_window
 from queries.series import gap_seconds_for, series_frame, series_payload, typical_step
 
 T0 = datetime(2026, 1, 1)

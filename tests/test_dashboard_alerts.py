@@ -17,7 +17,7 @@ from layouts.alerts import alert_badges, kind_label
 from layouts.panels import warning_when, warnings_list
 from layouts.server import server_header
 from layouts.status import server_card
-from queries.filters import parse_filters
+from queries.querystring import parse_filters
 from queries.status import server_status
 from queries.warnings import current_warnings, stale_rows, worst_newest
 from common.timeutil import iso_z, utcnow

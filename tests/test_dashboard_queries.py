@@ -10,7 +10,7 @@ import pytest
 
 from collector.probes.base import ProbeResult
 from queries.catalog import filter_choices, find_server, matching, servers_frame
-from queries.filters import parse_filters
+from queries.querystring import parse_filters
 from queries.history import (data_version, distribution_summary, explode_samples, round_samples, row_count,
                              rtt_values, smoke_bands)
 from queries.warnings import concern_history, concern_kind, concern_summary, split_concerns

@@ -13,6 +13,8 @@ from dash._utils import AttributeDict
 
 import callbacks.graphs as graphs_cb
 import callbacks.zoom as zoom_cb
+from queries.pingdata import series_bucket_seconds
+from settings import RETENTION_DEFAULTS
 from callbacks.common import filters_from_search
 from figures.timeseries import bucket_label, bucket_note, latency_figure
 from layouts import ids
@@ -158,11 +160,11 @@ def test_a_zoom_redraws_the_three_graphs_for_the_visible_window_in_finer_buckets
 
 def test_zoomed_buckets_are_not_finer_than_the_collector_interval():
     two_hours = filters_from_search("?range=custom&start=2026-11-20T08:30:00Z&end=2026-11-20T10:30:00Z")[0]
-    assert graphs_cb.series_bucket(two_hours, 60) == 60
-    assert graphs_cb.series_bucket(two_hours, 300) == 300
-    assert graphs_cb.series_bucket(two_hours, 120) == 300
-    assert graphs_cb.series_bucket(day_filters(), 300) == 300  # bucket_seconds_for: 24 h in 5-minute buckets
-    assert graphs_cb.series_bucket(day_filters(), 100_000) == 86400
+    assert series_bucket_seconds(two_hours, 60, RETENTION_DEFAULTS) == 60
+    assert series_bucket_seconds(two_hours, 300, RETENTION_DEFAULTS) == 300
+    assert series_bucket_seconds(two_hours, 120, RETENTION_DEFAULTS) == 300
+    assert series_bucket_seconds(day_filters(), 300, RETENTION_DEFAULTS) == 300  # bucket_seconds_for: 24 h in 5-minute buckets
+    assert series_bucket_seconds(day_filters(), 100_000, RETENTION_DEFAULTS) == 86400
 
 
 # -- the bucket note ---------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 """The shared fixtures produce what other tests rely on."""
-from queries.filters import parse_filters
+from queries.querystring import parse_filters
 from queries.pingdata import ping_series
 
 

@@ -12,7 +12,7 @@ from dash import no_update
 
 import callbacks.smoke as smoke_cb
 from figures.smoke import figure_height, summary_figure, summary_note
-from queries.filters import parse_filters
+from queries.querystring import parse_filters
 from queries.history import (SUMMARY_COLUMNS, _explode_slow, explode_samples, rollup_bands, summary_bands,
                              summary_bucket_seconds)
 
