@@ -156,7 +156,12 @@ def health_schema() -> dict:
     return obj({"status": {"type": "string", "enum": ["ok", "starting", "overdue", "error"]},
                 "reason": {"type": "string"}, "checked_at": TIMESTAMP, "last_round_finished_at": nullable(TIMESTAMP),
                 "seconds_since_last_round": nullable({"type": "number"}), "overdue_after_seconds": {"type": "number"},
-                "collector": collector_schema()})
+                "collector": collector_schema(), "config": config_state_schema()})
+
+
+def config_state_schema() -> dict:
+    """/healthz's view of the config file: ok, or error with the problems of an edit that was not applied."""
+    return obj({"status": {"type": "string", "enum": ["ok", "error"]}, "error": nullable({"type": "string"})})
 
 
 def collector_schema() -> dict:

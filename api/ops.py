@@ -12,7 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from api.errors import handle_errors_of
 from api.health import database_down_report, health_report
 from queries.rounds import last_round
-from runtime import collector_state, get_runtime
+from runtime import collector_state, config_state, get_runtime
 from common.timeutil import utcnow
 
 bp = handle_errors_of(Blueprint("ops", __name__))
@@ -43,7 +43,8 @@ def healthz():
     else:
         finished = found["finished_at"] if found else None
         body, status = health_report(finished, api_state().started_at, now, rt.config, collector_state(rt))
-    return jsonify(body), status
+    # An invalid edit is reported, but the app keeps serving the running config, so the status stays.
+    return jsonify(dict(body, config=config_state(rt))), status
 
 
 @bp.get("/metrics")

@@ -15,7 +15,7 @@ from queries.catalog import matching
 from queries.logs import recent_logs
 from queries.status import recent_rounds, server_status
 from queries.warnings import current_warnings
-from runtime import collector_problem, get_runtime
+from runtime import collector_problem, config_problem, get_runtime
 from common.timeutil import utcnow
 
 HEARTBEAT_ROUNDS = 30
@@ -28,9 +28,12 @@ def first_round_seconds(config) -> float:
 
 
 def startup_notice(status: pd.DataFrame, runtime, now):
-    """A collector problem (cannot store rounds, thread died), else the 'collector is starting' notice, else None."""
-    if problem := collector_problem(runtime):
-        return notice(problem, color="danger", icon="bi-exclamation-octagon-fill")
+    """An invalid config edit or a collector problem (cannot store rounds, thread died), else the 'collector is
+    starting' notice, else None."""
+    problems = [notice(p, color="danger", icon="bi-exclamation-octagon-fill")
+                for p in (config_problem(runtime), collector_problem(runtime)) if p]
+    if problems:
+        return problems[0] if len(problems) == 1 else problems
     if not len(runtime.config.servers):
         return notice("No servers are configured: add them to the config file's servers list.", color="warning")
     if status["timestamp"].notna().any():

@@ -63,6 +63,7 @@ class ConfigWatcher(PeriodicWorker):
         self._signature = self._stat()
         self._digest = self._hash()
         self._reported: str | None = None  # the digest of the last invalid file already logged
+        self.error: str | None = None  # why the file on disk is not the running config; None while it is
 
 
     def on_check_error(self) -> None:
@@ -77,8 +78,11 @@ class ConfigWatcher(PeriodicWorker):
             return None
         self._signature = signature
         digest = self._hash()
-        if digest is None or digest == self._digest:
-            return None  # gone for a moment (an editor replacing it) or the same bytes
+        if digest is None:
+            return None  # gone for a moment (an editor replacing it)
+        if digest == self._digest:
+            self.error = self._reported = None  # back to the running config's bytes (an invalid edit undone)
+            return None
         try:
             loaded = load_config(self.path)
         except ConfigError as exc:
@@ -95,15 +99,16 @@ class ConfigWatcher(PeriodicWorker):
         config = keep_restart_settings(self.current, loaded) if stays else loaded
         log.info("config file %s changed; reloading: %s", self.path, describe_changes(self.current, config))
         self.apply(config)
-        self.current, self._digest, self._reported = config, digest, None
+        self.current, self._digest, self._reported, self.error = config, digest, None, None
         return config
 
     def _invalid(self, digest: str, exc: ConfigError) -> None:
         """Log an invalid file once (not every poll) and keep running on the current config."""
+        problems = str(exc).replace("\n", "; ")
+        self.error = problems
         if digest == self._reported:
             return
         self._reported = digest
-        problems = str(exc).replace("\n", "; ")
         log.error("config file %s changed but is invalid, so the running config is kept: %s", self.path, problems)
 
     def _stat(self) -> tuple[int, int] | None:

@@ -56,6 +56,22 @@ def collector_state(runtime: Runtime) -> dict:
     return {"running": running, "last_round_at": iso_z(collector.last_round_at), "last_error": error}
 
 
+def config_state(runtime: Runtime) -> dict:
+    """The config file for /healthz: ok, or error with the problems of an edit that was not applied."""
+    watcher = getattr(runtime.services, "config_watcher", None)
+    error = watcher.error if watcher is not None else None
+    return {"status": "ok", "error": None} if error is None else {"status": "error", "error": error}
+
+
+def config_problem(runtime: Runtime) -> str | None:
+    """An invalid config edit, in a sentence for the dashboard; None when the file is the running config."""
+    error = config_state(runtime)["error"]
+    if error is None:
+        return None
+    return (f"The edited config file is invalid, so the app keeps running on the previous config: {error}. "
+            "Fix the file and save it again; it is reloaded within seconds.")
+
+
 def collector_problem(runtime: Runtime) -> str | None:
     """What is wrong with this process's collector, in a sentence for the dashboard; None when nothing is."""
     collector = runtime.collector

@@ -59,8 +59,11 @@ class StaleWatcher(PeriodicWorker):
         self.name = name or config.collector_name or socket.gethostname()
         self.rule: Rule = stale_rule(config.stale_after_seconds)
         self.interval_seconds = interval_seconds or default_interval(config.stale_after_seconds)
-        # A server that never stored a row is measured from the watcher's start, not from the epoch.
+        # A server that never stored a row is measured from when this watcher first saw it in the config (its
+        # start, or the reload that added it), not from the epoch: a hot-added server is unknown, never stale,
+        # until stale_after_seconds after it was added.
         self.started_at = to_naive_utc(now())
+        self.watched_since: dict[str, datetime] = {s.id: self.started_at for s in config.servers}
         self._failing = False
 
 
@@ -78,6 +81,9 @@ class StaleWatcher(PeriodicWorker):
 
     def reload(self, config: Config) -> None:
         """Watch the servers and stale limit of a reloaded config from the next check on."""
+        added_at = to_naive_utc(self.now())
+        # Set before the config: a check running meanwhile then never sees a new server without its time.
+        self.watched_since = {s.id: self.watched_since.get(s.id, added_at) for s in config.servers}
         self.config, self.rule = config, stale_rule(config.stale_after_seconds)
         self.interval_seconds = default_interval(config.stale_after_seconds)
 
@@ -95,16 +101,20 @@ class StaleWatcher(PeriodicWorker):
 
     def _judge(self, server: Server, latest: datetime | None, row: dict | None, now: datetime) -> list[AlertEvent]:
         """The events for one server: open when too old, a worse peak while open, resolve when fresh."""
-        age = (now - (latest or self.started_at)).total_seconds()
+        age = (now - (latest or self._since(server))).total_seconds()
         if self.rule.severity(age) is not None:
             return [self._opened(server, latest, age, now)] if row is None else self._aged(row, age, now)
         if row is not None and latest is not None:
             return [self._resolved(row, latest, now)]
         return []
 
+    def _since(self, server: Server) -> datetime:
+        """When this watcher began watching a server (for one that never stored a row)."""
+        return self.watched_since.get(server.id, self.started_at)
+
     def _opened(self, server: Server, latest: datetime | None, age: float, now: datetime) -> AlertEvent:
         subject = Subject(server.id, server.partner, server.country)
-        alert = OpenAlert(subject, self.rule.severity(age), age, latest or self.started_at)
+        alert = OpenAlert(subject, self.rule.severity(age), age, latest or self._since(server))
         last = f"last result {iso_z(latest)}" if latest else "no result stored yet"
         message = describe(self.rule, subject, age, alert.severity, last)
         return make_event("open", self.rule, subject, alert, age, now, message, collector=self.name)

@@ -251,3 +251,32 @@ def test_python_app_py_reloads_an_edited_config_file(tmp_path):
         proc.terminate()
         proc.wait(10)
     assert "changed; reloading: 2 servers (1 added, 0 removed)" in proc.stderr.read()
+
+
+def test_an_invalid_edit_is_reported_by_healthz_and_the_dashboard_until_fixed(config_file, writer):
+    from callbacks import overview as overview_cb
+    app = create_app(load_config(config_file), start_collector=False, writer=writer)
+    watcher = app.runtime.services.start_config_watcher(interval_seconds=3600)  # polled by hand below
+    client = app.server.test_client()
+    try:
+        assert client.get("/healthz").get_json()["config"] == {"status": "ok", "error": None}
+        data = json.loads(config_file.read_text())
+        write(config_file, dict(data, ping_count=0))
+        assert watcher.check_once() is None
+        response = client.get("/healthz")
+        assert response.status_code == 200  # the old config keeps serving
+        assert response.get_json()["config"] == {"status": "error",
+                                                 "error": "ping_count: 0 must be a positive whole number"}
+        with app.server.test_request_context():
+            shown = str(overview_cb.startup_notice(None, app.runtime, None))
+        assert "config file is invalid" in shown and "ping_count: 0 must be a positive whole number" in shown
+        write(config_file, dict(data, ping_count=2))
+        assert watcher.check_once().ping_count == 2
+        assert client.get("/healthz").get_json()["config"] == {"status": "ok", "error": None}
+        write(config_file, dict(data, ping_count=0))
+        watcher.check_once()
+        write(config_file, dict(data, ping_count=2))  # the invalid edit undone: the running config's bytes again
+        assert watcher.check_once() is None
+        assert client.get("/healthz").get_json()["config"]["status"] == "ok"
+    finally:
+        app.close()

@@ -164,3 +164,23 @@ def test_stale_alert_is_sent_to_the_webhook(config, writer, read_engine, clock):
 def test_default_interval_is_a_fifth_of_stale_after_within_bounds():
     assert (default_interval(300), default_interval(3), default_interval(3600)) == (60.0, 1.0, 60.0)
     assert default_interval(100) == 20.0
+
+
+def test_a_server_added_while_running_is_unknown_not_stale_until_stale_after_from_its_addition(
+        config, writer, read_engine, clock):
+    seed_history(writer, config, clock(), rounds=1)  # every configured server is fresh
+    watcher = StaleWatcher(config, writer, read_engine, now=clock)
+    clock.advance(13 * 60)  # the app has run for 13 minutes when the server is added
+    seed_history(writer, config, clock(), rounds=1)
+    added = clock()
+    watcher.reload(config.replace(servers=[*config.raw["servers"],
+                                           {"partner": "Gh", "country": "Ghana", "ip": "127.0.0.9"}]))
+    clock.advance(60)  # its first round is not in yet
+    assert watcher.check_once() == [] and stale_rows(writer) == []
+    clock.advance(config.stale_after_seconds - 60 - 1)
+    seed_history(writer, config, clock(), rounds=1)  # the others keep reporting; 127.0.0.9 never does
+    assert watcher.check_once() == []
+    clock.advance(2)
+    events = watcher.check_once()
+    assert [(e.server_id, e.action) for e in events] == [("127.0.0.9", "open")]
+    assert stale_rows(writer)[0]["started_at"] == added  # counted from when it was added, not the app's start
