@@ -84,11 +84,25 @@ def ms_labels(values) -> np.ndarray:
     """RTTs as hover text without the unit, as layouts.format.ms_number writes them ('23.4', '0.042'); ''
     where missing. Plotly's d3 formats have no rule for "two significant figures below 1", so the text is
     made here."""
-    numbers = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").to_numpy(dtype=float)
-    return np.array([ms_number(v) if np.isfinite(v) else "" for v in numbers], dtype=object)
+    numbers = _floats(values)
+    out = np.full(len(numbers), "", dtype=object)
+    finite = np.isfinite(numbers)
+    plain = finite & ((np.abs(numbers) >= 1) | (numbers == 0))  # the common case, one decimal, without the checks
+    out[plain] = [f"{v:.1f}" for v in numbers[plain]]
+    small = finite & ~plain
+    out[small] = [ms_number(v) for v in numbers[small]]
+    return out
+
+
+def _floats(values) -> np.ndarray:
+    """Values as a float array, NaN for anything missing or not a number."""
+    try:
+        return np.asarray(values, dtype=float)
+    except (TypeError, ValueError):  # None, text or mixed objects in the values
+        return pd.to_numeric(pd.Series(list(values), dtype=object), errors="coerce").to_numpy(dtype=float)
 
 
 def has_sub_ms(values) -> bool:
     """True when some value is above 0 and below 1 ms, where the '%{y:.1f}' hover would read 0.0."""
-    numbers = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce")
+    numbers = _floats(values)
     return bool(((numbers > 0) & (numbers < 1)).any())

@@ -8,7 +8,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from figures.alerts import mark_alerts
-from figures.frames import (bucket_grid, insert_gaps, ms_labels, series_names, trace_uid, value_ceiling,
+from figures.frames import (bucket_grid, has_sub_ms, insert_gaps, ms_labels, series_names, trace_uid, value_ceiling,
                             value_matrix)
 from figures.theme import CLASS_COLORS, palette, series_colour, template
 
@@ -113,11 +113,11 @@ def _lines(fig: go.Figure, df: pd.DataFrame, column: str, names: dict[str, str],
 
 
 def _hover(values: pd.Series, unit: str) -> dict:
-    """A line's hover: milliseconds as ms_labels writes them (sub-millisecond RTTs keep two significant
-    figures), other units with one decimal."""
-    if unit != "ms":
-        return {"hovertemplate": f"%{{y:.1f}} {unit}<extra>%{{fullData.name}}</extra>"}
-    return {"text": ms_labels(values), "hovertemplate": "%{text} ms<extra>%{fullData.name}</extra>"}
+    """A line's hover with one decimal, or for a line with sub-millisecond RTTs the text of ms_labels (two
+    significant figures below 1 ms); text only then, since 20 lines of 1,000 points would carry it for nothing."""
+    if unit == "ms" and has_sub_ms(values):
+        return {"text": ms_labels(values), "hovertemplate": "%{text} ms<extra>%{fullData.name}</extra>"}
+    return {"hovertemplate": f"%{{y:.1f}} {unit}<extra>%{{fullData.name}}</extra>"}
 
 
 def latency_figure(df: pd.DataFrame, thresholds: dict[str, float], *, group: str, bucket_seconds: int,

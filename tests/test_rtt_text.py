@@ -70,6 +70,11 @@ def test_series_hovers_keep_sub_millisecond_rtts():
     assert hover_text(jitter.data[0]) == "0.011 ms"  # 0.042 / 4 = 0.0105 -> two significant figures
 
 
+def test_lines_above_a_millisecond_keep_the_light_d3_hover():
+    latency = latency_figure(frame(40.0), THRESHOLDS, group="country", bucket_seconds=60, gap_seconds=120)
+    assert latency.data[0].text is None and latency.data[0].hovertemplate.startswith("%{y:.1f} ms")
+
+
 def test_server_page_hovers_keep_sub_millisecond_rtts():
     fig = server_history_figure(frame(0.36), THRESHOLDS, bucket_seconds=60, gap_seconds=120,
                                 limits={"max_packet_loss": 1, "max_jitter": 30})
