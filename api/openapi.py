@@ -12,7 +12,7 @@ from queries.alerts import KINDS as ALERT_KINDS
 from queries.alerts import STATES as ALERT_STATES
 from queries.filters import MAX_CUSTOM_DAYS, MAX_VALUES, RANGE_CHOICES
 from queries.logs import LEVELS
-from queries.pingdata import GROUPS
+from queries.pingdata import GROUPS, MAX_POINTS
 from queries.status import STATUSES
 from storage.schema import ping_results
 
@@ -62,16 +62,24 @@ def responses(ok: dict, description: str, *, bad_request: bool = True) -> dict:
 
 def filter_parameters() -> list[dict]:
     """The row filters /api/ping-data, /api/export-data and /api/alerts share."""
-    many = f"repeatable or comma-separated, at most {MAX_VALUES} values; default all"
+    def many(name: str, a: str, b: str) -> str:
+        return (f"Repeat it ({name}={a}&{name}={b}) or separate with commas; at most {MAX_VALUES} values. "
+                "Default: all.")
+
     return [
-        query("country", {"type": "string"}, f"Country to include ({many}).", True),
-        query("partner", {"type": "string"}, f"Partner to include ({many}).", True),
-        query("server", {"type": "string"}, f"Server id as listed by /api/servers/status ({many}).", True),
+        query("country", {"type": "string"}, f"A country as configured. {many('country', 'Kenya', 'Egypt')}", True),
+        query("partner", {"type": "string"}, "A partner as configured. "
+                                             f"{many('partner', 'Lagos%20Link', 'Nile%20Telecom')}", True),
+        query("server", {"type": "string"}, "A server id as /api/servers/status lists it: the IP or host name, or "
+                                            f"host:port for tcp probes. {many('server', '127.0.0.1', '127.0.0.4')}",
+              True),
         query("range", {"type": "string", "enum": list(RANGE_CHOICES), "default": "24h"},
-              "Time window ending now, or custom with start and end. Without range, start or end implies custom."),
-        query("start", {"type": "string"}, "Start of a custom range: ISO 8601 with an offset or Z; naive means UTC."),
-        query("end", {"type": "string"}, f"End of a custom range (exclusive), at most {MAX_CUSTOM_DAYS} days "
-                                         "after start."),
+              "The window ending now, or custom with start and end. Without range, start or end implies custom; "
+              "with a named range, start and end are ignored."),
+        query("start", {"type": "string"}, "Start of a custom range, included: ISO 8601 with an offset (+03:00, "
+                                           "URL-encoded as %2B03:00) or Z; a time without an offset is UTC."),
+        query("end", {"type": "string"}, "End of a custom range, excluded; after start, and at most "
+                                         f"{MAX_CUSTOM_DAYS} days after it."),
     ]
 
 
@@ -180,8 +188,9 @@ def ping_data_path() -> dict:
     ok = {**content({"$ref": "#/components/schemas/PingData"}),
           **content({"type": "string", "description": "Long form: one row per series and timestamp."}, "text/csv")}
     return {"get": {"summary": "Latency, loss and jitter over time",
-                    "description": "Buckets grow with the range (bucket_seconds) so a series stays under 1500 "
-                                   "points. A bucket with rounds but no reply has null latency and jitter. Empty "
+                    "description": "Buckets grow with the range (bucket_seconds) so a series has at most "
+                                   f"{MAX_POINTS} points. A bucket with rounds but no reply has null latency and "
+                                   "jitter. Empty "
                                    "buckets are left out, except that one null point (rounds 0) is inserted where "
                                    "consecutive points are more than twice max(bucket, collector interval) apart, "
                                    "so line charts break at outages.",
@@ -236,7 +245,8 @@ def logs_path() -> dict:
         query("limit", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 10}, "Most lines to return."),
         query("level", {"type": "string"}, "Minimum severity, case-insensitive: "
                                            f"{', '.join(l.lower() for l in LEVELS)} (warn = warning)."),
-        query("module", {"type": "string"}, "Logger name prefix, e.g. collector."),
+        query("module", {"type": "string"}, "Logger name prefix: collector matches collector.service and "
+                                            "collector.probes.ping; % and _ match themselves."),
         query("since", {"type": "string"}, "Only lines at or after this ISO 8601 time."),
         query("search", {"type": "string"}, "Only lines whose message contains this text."),
     ]
@@ -262,9 +272,11 @@ def paths() -> dict:
         "/api/export-data": export_path(),
         "/api/openapi.json": plain_path("This document", content({"type": "object"})),
         "/healthz": plain_path("The collector finishes rounds on time (or is still starting)", health,
-                               {"503": {"description": "Overdue: no round finished for longer than "
-                                                       "2 x interval_seconds + ping_timeout x ping_count, "
-                                                       "or the database cannot be read.", "content": health}}),
+                               {"503": {"description": "status overdue: no round finished for longer than "
+                                                       "2 x interval_seconds + ping_timeout x ping_count; or "
+                                                       "status error: the collector in this process cannot "
+                                                       "store rounds, or the database cannot be read.",
+                                        "content": health}}),
         "/metrics": plain_path("Prometheus exposition; text format 0.0.4 unless the Accept header asks for "
                                "OpenMetrics or text 1.0.0", {**content({"type": "string"}, "text/plain"),
                                                             **content({"type": "string"},

@@ -5,8 +5,10 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from figures.theme import CLASS_COLORS, palette, series_color, template
+from figures.frames import ms_labels
+from figures.theme import ACCENT_COLOR, CLASS_COLORS, palette, template
 from figures.timeseries import BAND_NAMES
+from layouts import format as fmt
 
 BINS = 60
 
@@ -24,7 +26,7 @@ def summary_text(summary: dict) -> str:
     """'median 80.1 ms · p95 … · p99 …' and the packet count, for the corner of the chart."""
     if not summary.get("count"):
         return "no answered packets"
-    return (f"median {summary['p50']:.1f} ms · p95 {summary['p95']:.1f} ms · p99 {summary['p99']:.1f} ms"
+    return (f"median {fmt.ms(summary['p50'])} · p95 {fmt.ms(summary['p95'])} · p99 {fmt.ms(summary['p99'])}"
             f"<br>{summary['count']:,} packets")
 
 
@@ -44,8 +46,8 @@ def rtt_histogram(values: pd.Series, summary: dict, thresholds: dict[str, float]
     # Binned here, not by plotly: a 30-day page has ~170,000 samples, and only BINS bars need to travel.
     centres, counts = bin_counts(values, low, high)
     fig.add_trace(go.Bar(x=centres, y=counts, width=(high - low) / BINS,
-                         marker={"color": series_color(0), "opacity": 0.85},
-                         hovertemplate="%{x:.1f} ms: %{y} packets<extra></extra>"))
+                         marker={"color": ACCENT_COLOR, "opacity": 0.85},
+                         customdata=ms_labels(centres), hovertemplate="%{customdata} ms: %{y} packets<extra></extra>"))
     for name in BAND_NAMES:
         if low < thresholds[name] < high:
             fig.add_vline(x=thresholds[name], line={"color": CLASS_COLORS[name], "width": 1, "dash": "dot"},

@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import hashlib
 
+import numpy as np
 import pandas as pd
+
+from layouts.format import ms_number
 
 
 def insert_gaps(df: pd.DataFrame, bucket_seconds: int, gap_seconds: float, key: str = "key",
@@ -75,3 +78,31 @@ def band_polygon(x: pd.Series, lower: pd.Series, upper: pd.Series) -> tuple[list
 def trace_uid(*parts) -> str:
     """A stable trace uid; plotly uses it in CSS selectors, so it is made of letters and digits only."""
     return "t" + hashlib.sha1("|".join(map(str, parts)).encode()).hexdigest()[:12]
+
+
+def ms_labels(values) -> np.ndarray:
+    """RTTs as hover text without the unit, as layouts.format.ms_number writes them ('23.4', '0.042'); ''
+    where missing. Plotly's d3 formats have no rule for "two significant figures below 1", so the text is
+    made here."""
+    numbers = _floats(values)
+    out = np.full(len(numbers), "", dtype=object)
+    finite = np.isfinite(numbers)
+    plain = finite & ((np.abs(numbers) >= 1) | (numbers == 0))  # the common case, one decimal, without the checks
+    out[plain] = [f"{v:.1f}" for v in numbers[plain]]
+    small = finite & ~plain
+    out[small] = [ms_number(v) for v in numbers[small]]
+    return out
+
+
+def _floats(values) -> np.ndarray:
+    """Values as a float array, NaN for anything missing or not a number."""
+    try:
+        return np.asarray(values, dtype=float)
+    except (TypeError, ValueError):  # None, text or mixed objects in the values
+        return pd.to_numeric(pd.Series(list(values), dtype=object), errors="coerce").to_numpy(dtype=float)
+
+
+def has_sub_ms(values) -> bool:
+    """True when some value is above 0 and below 1 ms, where the '%{y:.1f}' hover would read 0.0."""
+    numbers = _floats(values)
+    return bool(((numbers > 0) & (numbers < 1)).any())

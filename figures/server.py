@@ -1,14 +1,17 @@
 """One server's history: latency with its min-max range over the threshold bands, loss and jitter below."""
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from figures.alerts import mark_alerts
-from figures.frames import band_polygon, insert_gaps, value_ceiling
-from figures.theme import CLASS_COLORS, palette, series_color, template
+from figures.frames import band_polygon, insert_gaps, ms_labels, value_ceiling
+from figures.theme import ACCENT_COLOR, CLASS_COLORS, SERIES_COLORS, palette, series_colour, template
 from figures.timeseries import add_threshold_bands
+
+JITTER_COLOR = SERIES_COLORS[4]  # a second hue, apart from the latency line's
 
 
 def _grid(dark: bool, uirevision: str, window) -> go.Figure:
@@ -20,15 +23,15 @@ def _grid(dark: bool, uirevision: str, window) -> go.Figure:
     return fig
 
 
-def _latency(fig: go.Figure, rows: pd.DataFrame, dark: bool) -> None:
+def _latency(fig: go.Figure, rows: pd.DataFrame, dark: bool, color: str) -> None:
     """The min-max range as a band and the mean as a line."""
     xs, ys = band_polygon(rows["bucket"], rows["min_ms"], rows["max_ms"])
     fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line={"width": 0}, fill="toself", name="min-max",
                              fillcolor=f"rgba({palette(dark)['smoke']}, 0.18)", hoverinfo="skip"), row=1, col=1)
+    labels = np.column_stack([ms_labels(rows[c]) for c in ("latency_ms", "min_ms", "max_ms")])
     fig.add_trace(go.Scatter(x=rows["bucket"], y=rows["latency_ms"], mode="lines", name="mean latency",
-                             line={"color": series_color(0), "width": 2}, connectgaps=False,
-                             customdata=rows[["min_ms", "max_ms"]].to_numpy(),
-                             hovertemplate="mean %{y:.1f} ms (min %{customdata[0]:.1f}, max %{customdata[1]:.1f})"
+                             line={"color": color, "width": 2}, connectgaps=False, customdata=labels,
+                             hovertemplate="mean %{customdata[0]} ms (min %{customdata[1]}, max %{customdata[2]})"
                                            "<extra></extra>"), row=1, col=1)
 
 
@@ -38,8 +41,9 @@ def _lower_rows(fig: go.Figure, rows: pd.DataFrame, limits: dict) -> None:
                              line={"color": CLASS_COLORS["critical"], "width": 1.5, "shape": "hv"},
                              connectgaps=False, hovertemplate="loss %{y:.1f}%<extra></extra>"), row=2, col=1)
     fig.add_trace(go.Scatter(x=rows["bucket"], y=rows["jitter_ms"], mode="lines", name="jitter",
-                             line={"color": series_color(1), "width": 1.5}, connectgaps=False,
-                             hovertemplate="jitter %{y:.1f} ms<extra></extra>"), row=3, col=1)
+                             line={"color": JITTER_COLOR, "width": 1.5}, connectgaps=False,
+                             text=ms_labels(rows["jitter_ms"]), hovertemplate="jitter %{text} ms<extra></extra>"),
+                  row=3, col=1)
     for row, key in ((2, "max_packet_loss"), (3, "max_jitter")):
         if limits.get(key) is not None:
             fig.add_hline(y=limits[key], line={"color": CLASS_COLORS["poor"], "width": 1, "dash": "dash"},
@@ -48,14 +52,15 @@ def _lower_rows(fig: go.Figure, rows: pd.DataFrame, limits: dict) -> None:
 
 def server_history_figure(df: pd.DataFrame, thresholds: dict[str, float], *, bucket_seconds: int,
                           gap_seconds: float, limits: dict, window=None, dark: bool = False,
-                          uirevision: str = "", alerts: pd.DataFrame | None = None) -> go.Figure:
+                          uirevision: str = "", alerts: pd.DataFrame | None = None,
+                          server_id: str | None = None) -> go.Figure:
     """Latency (mean and min-max), loss % and jitter of one server's ping_series rows, shaded where its
-    alerts were open."""
+    alerts were open; the mean line has the server's series_colour when its id is given."""
     fig = _grid(dark, uirevision, window)
     rows = insert_gaps(df, bucket_seconds, gap_seconds)
     top = value_ceiling(df.get("latency_ms", pd.Series(dtype=float)) * 1.25, float(thresholds["excellent"]) * 1.2)
     add_threshold_bands(fig, thresholds, top, dark, row=1, col=1)
-    _latency(fig, rows, dark)
+    _latency(fig, rows, dark, series_colour(server_id) if server_id is not None else ACCENT_COLOR)
     _lower_rows(fig, rows, limits)
     mark_alerts(fig, alerts, window=window, top=top, subplots=True)
     loss_top = value_ceiling(df.get("loss_pct", pd.Series(dtype=float)), float(limits.get("max_packet_loss") or 1) * 2)

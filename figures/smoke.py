@@ -9,7 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from figures.frames import band_polygon, insert_gaps, value_ceiling
+from figures.frames import band_polygon, has_sub_ms, insert_gaps, ms_labels, value_ceiling
 from figures.theme import palette, template
 from figures.timeseries import add_threshold_bands, bucket_label
 
@@ -34,7 +34,9 @@ def summary_note(bucket_seconds: int) -> str:
             "RTT · dots: loss · shorter ranges show per-packet smoke")
 
 
-SAMPLES_NOTE = "Every answered packet (lost ones are left out)"
+SAMPLES_NOTE = "Every answered packet · diamonds along the top: rounds that lost packets, coloured by the share lost"
+LOST_TRACE = "lost"  # the name of the samples view's lost-packet marks, so tests and callers can tell them apart
+LOST_COLUMNS = ["server_id", "timestamp", "lost", "sent"]
 
 
 def loss_color(loss_pct: float) -> str:
@@ -71,14 +73,16 @@ def _band(fig: go.Figure, rows: pd.DataFrame, lower: str, upper: str, alpha: flo
 
 
 def _center_line(fig: go.Figure, rows: pd.DataFrame, column: str, color: str, row: int) -> None:
-    """The median (or mean) line, with min/max and loss in its hover."""
-    custom = rows[["rtt_min", "rtt_max", "loss_pct"]].to_numpy()
+    """The median (or mean) line, with min/max and loss in its hover (RTTs as ms_labels writes them)."""
+    loss = [f"{v:.1f}" if np.isfinite(v) else "" for v in pd.to_numeric(rows["loss_pct"], errors="coerce")]
+    custom = np.column_stack([ms_labels(rows[column]), ms_labels(rows["rtt_min"]), ms_labels(rows["rtt_max"]),
+                              np.array(loss, dtype=object)])
     label = "median" if column == "median" else "mean"
     fig.add_trace(go.Scatter(
         x=rows["bucket"], y=rows[column], mode="lines", line={"color": color, "width": 1.6}, connectgaps=False,
         customdata=custom, name=label,
-        hovertemplate=f"{label} %{{y:.1f}} ms · min %{{customdata[0]:.1f}} · max %{{customdata[1]:.1f}}"
-                      " · loss %{customdata[2]:.1f}%<extra></extra>"), row=row, col=1)
+        hovertemplate=f"{label} %{{customdata[0]}} ms · min %{{customdata[1]}} · max %{{customdata[2]}}"
+                      " · loss %{customdata[3]}%<extra></extra>"), row=row, col=1)
 
 
 def _loss_marks(fig: go.Figure, rows: pd.DataFrame, column: str, top: float, row: int) -> None:
@@ -145,11 +149,53 @@ def summary_figure(bands: pd.DataFrame, names: dict[str, str], thresholds: dict[
     return fig
 
 
+def lost_per_round(samples: pd.DataFrame, rounds: pd.DataFrame | None = None) -> pd.DataFrame:
+    """(server_id, timestamp, lost, sent) of every round that lost packets. From the rounds' packet counters
+    when given (round_samples rows), else counted from the samples: fping and tcp store a lost packet as a
+    null sample, while ping stores only the replies, so only the counters see every loss."""
+    if rounds is not None and {"packets_transmitted", "packets_received"} <= set(rounds.columns):
+        sent = pd.to_numeric(rounds["packets_transmitted"], errors="coerce").fillna(0)
+        lost = (sent - pd.to_numeric(rounds["packets_received"], errors="coerce").fillna(0)).clip(lower=0)
+        out = pd.DataFrame({"server_id": rounds["server_id"].to_numpy(), "timestamp": rounds["timestamp"].to_numpy(),
+                            "lost": lost.to_numpy(dtype=int), "sent": sent.to_numpy(dtype=int)})
+    elif samples.empty:
+        return pd.DataFrame(columns=LOST_COLUMNS)
+    else:
+        grouped = samples.assign(missing=samples["rtt_ms"].isna()).groupby(["server_id", "timestamp"], sort=True)
+        out = pd.DataFrame({"lost": grouped["missing"].sum(), "sent": grouped.size()}).reset_index()
+    return out[out["lost"] > 0].reindex(columns=LOST_COLUMNS).sort_values(["server_id", "timestamp"],
+                                                                          ignore_index=True)
+
+
+def _lost_marks(fig: go.Figure, lost: pd.DataFrame, top: float, row: int) -> None:
+    """A dot along the top edge of the row for each round that lost packets, coloured by the share lost (as
+    SmokePing colours its median by loss), with 'n of m packets lost' on hover."""
+    if lost.empty:
+        return
+    share = 100.0 * lost["lost"] / lost["sent"].where(lost["sent"] > 0)
+    fig.add_trace(go.Scatter(
+        x=lost["timestamp"], y=np.full(len(lost), top * 0.96), mode="markers", name=LOST_TRACE,
+        marker={"size": 7, "symbol": "diamond", "color": [loss_color(min(v, 100.0)) for v in share.fillna(100.0)],
+                "line": {"width": 0}},
+        customdata=lost[["lost", "sent"]].to_numpy(), cliponaxis=False,
+        hovertemplate="%{customdata[0]} of %{customdata[1]} packets lost<extra></extra>"), row=row, col=1)
+
+
+def _sample_hover(values: pd.Series) -> dict:
+    """The dots' hover: one decimal, or ms_labels text when some RTT is below 1 ms (text only then: this
+    view has up to 20,000 dots, and the labels would add about a third to what the browser is sent)."""
+    if has_sub_ms(values):
+        return {"text": ms_labels(values), "hovertemplate": "%{text} ms<extra></extra>"}
+    return {"hovertemplate": "%{y:.1f} ms<extra></extra>"}
+
+
 def samples_figure(samples: pd.DataFrame, names: dict[str, str], thresholds: dict[str, float], *, window=None,
-                   dark: bool = False, uirevision: str = "") -> go.Figure:
-    """Every answered sample as a translucent dot per server (lost packets are left out)."""
+                   dark: bool = False, uirevision: str = "", rounds: pd.DataFrame | None = None) -> go.Figure:
+    """Every answered sample as a translucent dot per server, and a mark at the top where a round lost packets
+    (counted from `rounds`' packet counters when given, else from the null samples; see lost_per_round)."""
     fig = _grid(names, dark, uirevision, window)
     smoke = palette(dark)["smoke"]
+    lost = lost_per_round(samples, rounds)
     for row, sid in enumerate(names, start=1):
         rows = samples[(samples["server_id"] == sid) & samples["rtt_ms"].notna()]
         # The 98th percentile, not the max, sets the scale: one spike must not flatten the smoke.
@@ -158,8 +204,9 @@ def samples_figure(samples: pd.DataFrame, names: dict[str, str], thresholds: dic
         add_threshold_bands(fig, thresholds, top, dark, row=row, col=1)
         # SVG, not Scattergl: WebGL would need 'unsafe-eval' in the Content-Security-Policy (security/headers.py).
         fig.add_trace(go.Scatter(x=rows["timestamp"], y=rows["rtt_ms"], mode="markers", name="samples",
-                                 marker={"size": 4, "color": f"rgba({smoke}, 0.35)"},
-                                 hovertemplate="%{y:.1f} ms<extra></extra>"), row=row, col=1)
+                                 marker={"size": 4, "color": f"rgba({smoke}, 0.35)"}, **_sample_hover(rows["rtt_ms"])),
+                      row=row, col=1)
+        _lost_marks(fig, lost[lost["server_id"] == sid], top, row)
         fig.update_yaxes(range=[0, top], title_text="ms", row=row, col=1)
     _note(fig, SAMPLES_NOTE, len(names))
     return fig

@@ -1,6 +1,8 @@
 """Colours and the light/dark Plotly templates every figure uses, matching assets/10_dashboard.css."""
 from __future__ import annotations
 
+import hashlib
+
 import plotly.graph_objects as go
 
 # Latency classes (collector.measure.latency_class) and server states, shared with the status cards.
@@ -10,9 +12,14 @@ CLASS_COLORS = {"excellent": "#16a34a", "good": "#65a30d", "fair": "#ca8a04", "p
 ALERT_COLORS = {"warning": "#f59e0b", "critical": "#dc2626"}
 STATUS_COLORS = {"up": "#16a34a", "degraded": "#ea580c", "down": "#dc2626", "stale": "#6b7280",
                  "unknown": "#9ca3af"}
-# Series colours: distinct from the green-to-red bands behind them and readable on both themes.
-SERIES_COLORS = ("#3b82f6", "#a855f7", "#06b6d4", "#ec4899", "#f59e0b", "#6366f1", "#14b8a6", "#f43f5e",
-                 "#84cc16", "#0ea5e9", "#d946ef", "#78716c")
+# Series colours, one per country or server picked by its name (series_colour), so a series keeps its colour
+# across reloads, filters and added countries. Hues skip red, orange and green, which mean latency classes,
+# states and alerts here; two tones per hue. Every one has at least 3:1 contrast on the light (#ffffff) and the
+# dark (#121a2b) card surface and differs from every other by at least 0.09 in OKLab (tests/test_figures_colour.py).
+SERIES_COLORS = ("#0867ef", "#cc7b05", "#dd57d5", "#097e69", "#8e49e2", "#0899c9", "#d11e7e", "#819806",
+                 "#8d6a06", "#7483fe", "#0077a6", "#05a08c", "#ba32b4", "#f74a9e")
+# The colour of a figure's one main series when it is not named (a lone server's page, a histogram).
+ACCENT_COLOR = SERIES_COLORS[0]
 FONT_FAMILY = 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif'
 
 _PALETTES = {
@@ -28,14 +35,16 @@ def palette(dark: bool) -> dict[str, str]:
     return _PALETTES[bool(dark)]
 
 
-def series_color(index: int) -> str:
-    """The colour of the index-th series (cycling)."""
-    return SERIES_COLORS[index % len(SERIES_COLORS)]
+def series_colour(name) -> str:
+    """The colour of the series called `name` (a country, or a server id): a stable hash of the name, never its
+    place in a list, so adding, removing or filtering other series changes nothing."""
+    digest = hashlib.sha1(str(name).encode("utf-8")).digest()
+    return SERIES_COLORS[int.from_bytes(digest[:8], "big") % len(SERIES_COLORS)]
 
 
 def key_colors(keys) -> dict[str, str]:
-    """A colour per key by its place in the full list, so a series keeps its colour whatever is filtered."""
-    return {str(key): series_color(i) for i, key in enumerate(keys)}
+    """series_colour of each key, as the figures' `colors` mapping."""
+    return {str(key): series_colour(key) for key in keys}
 
 
 def _axis(colors: dict) -> dict:

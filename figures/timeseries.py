@@ -8,8 +8,9 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from figures.alerts import mark_alerts
-from figures.frames import bucket_grid, insert_gaps, series_names, trace_uid, value_ceiling, value_matrix
-from figures.theme import CLASS_COLORS, palette, series_color, template
+from figures.frames import (bucket_grid, has_sub_ms, insert_gaps, ms_labels, series_names, trace_uid, value_ceiling,
+                            value_matrix)
+from figures.theme import CLASS_COLORS, palette, series_colour, template
 
 BAND_NAMES = ("excellent", "good", "fair", "poor", "critical")
 BAND_OPACITY = {False: 0.07, True: 0.12}
@@ -101,13 +102,22 @@ def add_bucket_note(fig: go.Figure, bucket_seconds: int, zoomed: bool = False) -
 
 def _lines(fig: go.Figure, df: pd.DataFrame, column: str, names: dict[str, str], unit: str,
            colors: dict[str, str] | None, shape: str = "linear") -> None:
-    """One line per key, in key order, with stable uids so legend choices survive a refresh."""
-    for i, (key, rows) in enumerate(df.groupby("key", sort=True)):
-        color = (colors or {}).get(str(key)) or series_color(i)
+    """One line per key, in key order, each in its own colour (series_colour of the key unless `colors` names
+    one), with stable uids so legend choices survive a refresh."""
+    for key, rows in df.groupby("key", sort=True):
+        color = (colors or {}).get(str(key)) or series_colour(key)
         fig.add_trace(go.Scatter(
             x=rows["bucket"], y=rows[column], name=names.get(str(key), str(key)), uid=trace_uid(column, key),
             mode="lines", connectgaps=False, line={"color": color, "width": 2, "shape": shape},
-            hovertemplate=f"%{{y:.1f}} {unit}<extra>%{{fullData.name}}</extra>"))
+            **_hover(rows[column], unit)))
+
+
+def _hover(values: pd.Series, unit: str) -> dict:
+    """A line's hover with one decimal, or for a line with sub-millisecond RTTs the text of ms_labels (two
+    significant figures below 1 ms); text only then, since 20 lines of 1,000 points would carry it for nothing."""
+    if unit == "ms" and has_sub_ms(values):
+        return {"text": ms_labels(values), "hovertemplate": "%{text} ms<extra>%{fullData.name}</extra>"}
+    return {"hovertemplate": f"%{{y:.1f}} {unit}<extra>%{{fullData.name}}</extra>"}
 
 
 def latency_figure(df: pd.DataFrame, thresholds: dict[str, float], *, group: str, bucket_seconds: int,
@@ -147,8 +157,23 @@ def metric_figure(df: pd.DataFrame, column: str, *, group: str, bucket_seconds: 
 
 
 # 0 % is a faint green (measured, nothing lost), any loss turns yellow, then orange and red; no data is blank.
-LOSS_SCALE = [[0.0, "rgba(22, 163, 74, 0.35)"], [0.0001, "#facc15"], [0.05, "#f59e0b"], [0.2, "#ea580c"],
-              [0.5, "#dc2626"], [1.0, "#7f1d1d"]]
+# The scale starts below 0 (ZERO_BAND_PCT) so that 0 % has a step of its own on the colour bar, labelled 0: a
+# scale starting at 0 gave the 0 % cells a sliver of green too thin to see, and the bar's 0 looked yellow.
+ZERO_BAND_PCT = 10.0
+LOSS_STEP_PCT = 0.001  # any loss from here up is yellow (1 packet of 100,000 is 0.001 %)
+ZERO_COLOR = "rgba(22, 163, 74, 0.35)"
+
+
+def loss_scale_position(loss_pct: float) -> float:
+    """Where a loss % sits on LOSS_SCALE (0 at the bottom of the 0 % step, 1 at 100 %)."""
+    return (float(loss_pct) + ZERO_BAND_PCT) / (100.0 + ZERO_BAND_PCT)
+
+
+LOSS_SCALE = [[0.0, ZERO_COLOR], [loss_scale_position(LOSS_STEP_PCT), ZERO_COLOR],
+              [loss_scale_position(LOSS_STEP_PCT), "#facc15"], [loss_scale_position(5), "#f59e0b"],
+              [loss_scale_position(20), "#ea580c"], [loss_scale_position(50), "#dc2626"], [1.0, "#7f1d1d"]]
+# Colour bar ticks: "0" in the middle of its step, then a few (5 would crowd the 0 on a short bar).
+LOSS_TICKS = ((-ZERO_BAND_PCT / 2, "0"), (20, "20"), (50, "50"), (100, "100"))
 
 
 def loss_heatmap(df: pd.DataFrame, *, group: str, bucket_seconds: int, window, dark: bool = False,
@@ -162,8 +187,10 @@ def loss_heatmap(df: pd.DataFrame, *, group: str, bucket_seconds: int, window, d
     names = series_names(df, group)
     fig.add_trace(go.Heatmap(
         z=matrix.to_numpy(), x=matrix.columns, y=[names.get(str(k), str(k)) for k in matrix.index],
-        zmin=0, zmax=100, colorscale=LOSS_SCALE, hoverongaps=False,
-        colorbar={"title": {"text": "loss %", "side": "right"}, "thickness": 10, "len": 0.9, "outlinewidth": 0},
+        zmin=-ZERO_BAND_PCT, zmax=100, colorscale=LOSS_SCALE, hoverongaps=False,
+        colorbar={"title": {"text": "loss %", "side": "right"}, "thickness": 10, "len": 0.9, "outlinewidth": 0,
+                  "tickmode": "array", "tickvals": [v for v, _ in LOSS_TICKS],
+                  "ticktext": [t for _, t in LOSS_TICKS]},
         hovertemplate="%{y}<br>%{x}<br>loss %{z:.1f}%<extra></extra>"))
     fig.update_yaxes(autorange="reversed", showgrid=False)
     fig.update_xaxes(showgrid=False)

@@ -14,9 +14,21 @@ def is_missing(value) -> bool:
         not isinstance(value, (str, bytes)) and pd.isna(value))
 
 
-def ms(value, digits: int = 1) -> str:
-    """A duration in milliseconds: '23.4 ms'."""
-    return MISSING if is_missing(value) else f"{float(value):.{digits}f} ms"
+def ms_number(value) -> str:
+    """An RTT in ms without the unit: one decimal from 1 ms up ('23.4'), two significant figures below
+    ('0.35', '0.042'), since a LAN or loopback RTT would otherwise read '0.0'."""
+    if is_missing(value):
+        return MISSING
+    v = float(value)
+    small = float(f"{v:.2g}") if math.isfinite(v) else v  # two significant figures: 0.996 is 1.0, 0.0996 is 0.10
+    if small == 0 or abs(small) >= 1 or not math.isfinite(small):
+        return f"{v:.1f}"
+    return f"{small:.{1 - math.floor(math.log10(abs(small)))}f}"
+
+
+def ms(value) -> str:
+    """A duration in milliseconds: '23.4 ms', '0.042 ms' (ms_number)."""
+    return MISSING if is_missing(value) else f"{ms_number(value)} ms"
 
 
 def pct(value) -> str:

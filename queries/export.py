@@ -21,6 +21,9 @@ from common.timeutil import iso_z
 # Cells a spreadsheet would run as a formula (OWASP "CSV injection"); tab and CR are in
 # OWASP's list too, since some spreadsheets strip them before looking at the next character.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+# Decimals every float is written with: the 0.001 ms the probes measure, as in the rest of the API (queries.series),
+# so a derived value reads 0.011 and not 0.010999999999999998 (binary noise of the arithmetic behind it).
+FLOAT_DECIMALS = 3
 _NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?", re.ASCII)
 
 
@@ -37,7 +40,8 @@ def _missing(value) -> bool:
 
 
 def json_value(value):
-    """A JSON-ready scalar: None for missing, ISO 8601 Z for times, native bool/int/float/str."""
+    """A JSON-ready scalar: None for missing, ISO 8601 Z for times, native bool/int/str, floats rounded to
+    FLOAT_DECIMALS."""
     if _missing(value):
         return None
     if isinstance(value, (bool, np.bool_)):
@@ -47,12 +51,19 @@ def json_value(value):
     if isinstance(value, numbers.Integral):
         return int(value)
     if isinstance(value, numbers.Real):
-        return float(value) if math.isfinite(value) else None
+        return float(round_floats(np.array([float(value)]))[0]) if math.isfinite(value) else None
     return str(value)
 
 
+def round_floats(values: np.ndarray) -> np.ndarray:
+    """Floats rounded to FLOAT_DECIMALS, the same way for a cell and a column. Values of 1e12 and more are
+    left alone: they have no such decimals to drop, and np.round's scaling would add noise to them."""
+    return np.where(np.abs(values) < 1e12, np.round(values, FLOAT_DECIMALS), values)
+
+
 def cell_text(value) -> str:
-    """One CSV cell: empty for missing, true/false, ISO 8601 Z times, numbers verbatim, text neutralised."""
+    """One CSV cell: empty for missing, true/false, ISO 8601 Z times, numbers as json_value gives them (floats to
+    FLOAT_DECIMALS), text neutralised."""
     value = json_value(value)
     if value is None:
         return ""
@@ -90,8 +101,9 @@ def column_text(column: pd.Series) -> pd.Series:
         if column.dt.tz is not None:
             column = column.dt.tz_convert("UTC")
         return column.dt.strftime("%Y-%m-%dT%H:%M:%SZ")
-    if pd.api.types.is_float_dtype(column):
-        return column.replace([np.inf, -np.inf], np.nan)  # numbers are never neutralised
+    if pd.api.types.is_float_dtype(column):  # numbers are never neutralised
+        values = column.replace([np.inf, -np.inf], np.nan)
+        return pd.Series(round_floats(values.to_numpy(dtype=float)), index=column.index)
     if pd.api.types.is_integer_dtype(column):
         return column
     if pd.api.types.is_string_dtype(column) and not pd.api.types.is_object_dtype(column):

@@ -13,7 +13,7 @@ from figures.frames import (band_polygon, bucket_grid, insert_gaps, series_names
                             value_matrix)
 from figures.server import server_history_figure
 from figures.smoke import figure_height, loss_color, samples_figure, smoke_figure
-from figures.theme import CLASS_COLORS, key_colors, palette, series_color
+from figures.theme import CLASS_COLORS, key_colors, palette, series_colour
 from figures.timeseries import latency_figure, loss_heatmap, metric_figure, threshold_bands
 
 THRESHOLDS = {"excellent": 50, "good": 100, "fair": 150, "poor": 300, "critical": 500}
@@ -143,7 +143,7 @@ def test_a_key_keeps_its_colour_whatever_else_is_shown():
     colors = key_colors(["Egypt", "Kenya", "Nigeria"])
     alone = latency_figure(series("Nigeria", [0]), THRESHOLDS, group="country", bucket_seconds=60, gap_seconds=120,
                            colors=colors)
-    assert alone.data[0].line.color == series_color(2) == colors["Nigeria"]
+    assert alone.data[0].line.color == series_colour("Nigeria") == colors["Nigeria"]
 
 
 def test_theme_changes_text_colour():
