@@ -27,7 +27,7 @@ from runtime import get_runtime
 
 
 def series_colors(config, group: str) -> dict[str, str]:
-    """Each country's (or server's) colour, fixed by its place among all configured ones."""
+    """Each country's (or server's) colour, derived from its name (so adding one changes no other's)."""
     frame = servers_frame(config)
     return key_colors(sorted(frame["country"].unique()) if group == "country" else list(frame["server_id"]))
 

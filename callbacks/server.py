@@ -15,7 +15,7 @@ from figures.distribution import rtt_histogram
 from figures.empty import message_figure
 from figures.server import server_history_figure
 from layouts import ids
-from layouts.format import records
+from common.format import records
 from layouts.panels import concern_list, error_notice, log_list, notice, rounds_table
 from layouts.server import server_header
 from queries.alerts import list_alerts
@@ -63,7 +63,8 @@ def server_figures(series, rounds, config, filters, bucket: int, dark: bool, ale
         return message_figure(NO_DATA, dark), message_figure(NO_DATA, dark)
     history = server_history_figure(series, config.thresholds, bucket_seconds=bucket, limits=config.alert_conditions.as_dict(),
                                     gap_seconds=gap_seconds_for(bucket, config.interval_seconds),
-                                    window=window_of(filters), dark=dark, uirevision=key, alerts=alerts)
+                                    window=window_of(filters), dark=dark, uirevision=key, alerts=alerts,
+                                    server_id=str(series["key"].iloc[0]) if "key" in series else None)
     values = rtt_values(rounds)
     return history, rtt_histogram(values, distribution_summary(values), config.thresholds, dark=dark, uirevision=key,
                                   every=every)

@@ -92,7 +92,7 @@ def packets_view(rounds, names, config, filters, mode: str, common: dict):
     if mode == "samples":
         samples = explode_samples(rounds)
         if len(samples) <= MAX_SAMPLE_POINTS:
-            return samples_figure(samples, names, config.thresholds, **common)
+            return samples_figure(samples, names, config.thresholds, rounds=rounds, **common)
         note = f"Too many packets to draw one by one ({len(samples):,}): quantile bands instead"
     bucket = smoke_bucket(filters, False)
     return smoke_figure(smoke_bands(rounds, bucket), names, config.thresholds, bucket_seconds=bucket,

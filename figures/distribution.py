@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 from figures.frames import ms_labels
 from figures.theme import ACCENT_COLOR, CLASS_COLORS, palette, template
 from figures.timeseries import BAND_NAMES
-from layouts import format as fmt
+from common import format as fmt
 
 BINS = 60
 

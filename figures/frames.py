@@ -6,7 +6,7 @@ import hashlib
 import numpy as np
 import pandas as pd
 
-from layouts.format import ms_number
+from common.format import ms_number
 
 
 def insert_gaps(df: pd.DataFrame, bucket_seconds: int, gap_seconds: float, key: str = "key",
@@ -81,7 +81,7 @@ def trace_uid(*parts) -> str:
 
 
 def ms_labels(values) -> np.ndarray:
-    """RTTs as hover text without the unit, as layouts.format.ms_number writes them ('23.4', '0.042'); ''
+    """RTTs as hover text without the unit, as common.format.ms_number writes them ('23.4', '0.042'); ''
     where missing. Plotly's d3 formats have no rule for "two significant figures below 1", so the text is
     made here."""
     numbers = _floats(values)

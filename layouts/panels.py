@@ -7,7 +7,7 @@ import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import dcc, html
 
-from layouts import format as fmt
+from common import format as fmt
 from layouts.alerts import kind_icon, severity_pill
 from layouts.status import server_href
 

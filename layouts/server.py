@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dash import dcc, html
 
-from layouts import format as fmt
+from common import format as fmt
 from layouts import ids
 from layouts.alerts import alert_badges
 from layouts.common import graph, panel

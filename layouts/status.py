@@ -10,7 +10,7 @@ import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import dcc, html
 
-from layouts import format as fmt
+from common import format as fmt
 from layouts import ids
 from layouts.alerts import alert_badges
 

@@ -6,7 +6,7 @@ from datetime import datetime
 import pandas as pd
 import pytest
 
-from layouts import format as fmt
+from common import format as fmt
 from layouts import ids
 from layouts.overview import overview_layout
 from layouts.panels import concern_list, log_list, rounds_table, warnings_list

@@ -13,7 +13,7 @@ import pandas as pd
 from collector.probes.base import ProbeResult
 from queries.export import cell_text, iter_csv, iter_json
 from queries.pingdata import EXPORT_COLUMNS
-from storage.timeutil import utcnow
+from common.timeutil import utcnow
 from tests.seeding import seed_history
 
 README = Path(__file__).resolve().parent.parent / "README.md"

@@ -13,7 +13,7 @@ from figures.frames import ms_labels
 from figures.server import server_history_figure
 from figures.smoke import samples_figure, smoke_figure, summary_figure
 from figures.timeseries import latency_figure, metric_figure
-from layouts import format as fmt
+from common import format as fmt
 from layouts.status import _latency_text, _metrics, _strip_figures
 
 THRESHOLDS = {"excellent": 50, "good": 100, "fair": 150, "poor": 300, "critical": 500}
