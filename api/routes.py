@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
 
+from api.cache import cached_response, json_body
 from api.errors import handle_errors_of
 from api.openapi import openapi_document
 from api.params import bounded_int, choice, filters_from, optional_time, single
@@ -21,6 +22,7 @@ from common.timeutil import iso_z, utcnow
 bp = handle_errors_of(Blueprint("api", __name__))
 EXPORT_CHUNK_ROWS = 5000
 LOG_LIMIT = (1, 1000)
+STATUS_CACHE_SECONDS = 5
 
 
 @bp.get("/api/ping-data")
@@ -30,14 +32,19 @@ def ping_data():
     filters = filters_from(args)
     group = choice(args, "group", GROUPS, "country")
     fmt = choice(args, "format", ("json", "csv"), "json")
+    return cached_response(lambda: ping_data_body(filters, group, fmt))
+
+
+def ping_data_body(filters: Filters, group: str, fmt: str) -> tuple[bytes, str]:
+    """The /api/ping-data body for these filters as (bytes, mimetype)."""
     rt = get_runtime()
     size = series_bucket_seconds(filters, rt.config.interval_seconds, rt.config.retention.as_dict())
     frame = ping_series(rt.read_engine, filters, group, size)
     series = series_payload(frame, group, size, gap_seconds_for(size, rt.config.interval_seconds))
     if fmt == "csv":
-        return Response(iter_csv([series_frame(series, group)]), mimetype="text/csv")
-    return jsonify({"start": iso_z(filters.start), "end": iso_z(filters.end), "bucket_seconds": size,
-                    "group": group, "series": series})
+        return "".join(iter_csv([series_frame(series, group)])).encode(), "text/csv"
+    return json_body({"start": iso_z(filters.start), "end": iso_z(filters.end), "bucket_seconds": size,
+                      "group": group, "series": series})
 
 
 @bp.get("/api/export-data")
@@ -57,18 +64,24 @@ def export_data():
 @bp.get("/api/servers/status")
 def servers_status():
     """Current status of every configured server (unknown until it has a stored round)."""
+    # Ages (and so stale states) move with the clock: a cached status is at most STATUS_CACHE_SECONDS old.
+    return cached_response(status_body, time_bucket_seconds=STATUS_CACHE_SECONDS)
+
+
+def status_body() -> tuple[bytes, str]:
+    """The /api/servers/status body as (bytes, mimetype)."""
     rt, now = get_runtime(), utcnow()
     frame = server_status(rt.read_engine, rt.config, now)
-    return jsonify({"generated_at": iso_z(now), "servers": status_records(frame, rt.config)})
+    return json_body({"generated_at": iso_z(now), "servers": status_records(frame, rt.config)})
 
 
 @bp.get("/api/alerts")
 def alerts():
     """Open, resolved or all alerts, newest first; the window never hides an open alert."""
     args = request.args
-    state = choice(args, "state", ALERT_STATES, "open")
-    frame = list_alerts(get_runtime().read_engine, state, filters_from(args))
-    return jsonify({"alerts": alert_records(frame)})
+    state, filters = choice(args, "state", ALERT_STATES, "open"), filters_from(args)
+    return cached_response(lambda: json_body({"alerts": alert_records(list_alerts(get_runtime().read_engine, state,
+                                                                                    filters))}))
 
 
 @bp.get("/api/logs")

@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from flask import current_app
+
+from runtime.cache import ResultCache
 from sqlalchemy.engine import Engine
 
 from settings import Config
@@ -30,6 +32,8 @@ class Runtime:
     collector: Collector | None = None
     owns_writer: bool = True  # False when the caller passed in the process's writer (and closes it)
     services: Any = None  # runtime.services.Services, set by create_app
+    cache: ResultCache = field(default_factory=ResultCache)  # results per data stamp (runtime/cache.py)
+    generation: int = 0  # bumped by every config reload, so cached results of the old config are not served
     # Called with the new Config on every reload (the API rebuilds its metrics registry here).
     reload_listeners: list[Callable[[Config], None]] = field(default_factory=list)
 

@@ -79,6 +79,8 @@ class Services:
     def reload(self, config: Config) -> None:
         """Switch the app to a reloaded config: routes and callbacks, listeners, stale watcher and collector."""
         self.runtime.config = config  # routes and callbacks read it on every request
+        self.runtime.generation += 1
+        self.runtime.cache.clear()
         for listener in self.runtime.reload_listeners:
             listener(config)
         for service in (self.stale_watcher, self.runtime.collector):

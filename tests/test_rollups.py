@@ -133,7 +133,7 @@ def test_the_api_reads_rollups_for_a_window_whose_raw_rows_were_pruned(writer, n
     with writer.engine.begin() as conn:  # what retention with raw_days = 1 would have done
         conn.execute(text("DELETE FROM ping_results WHERE timestamp < :t"), {"t": str(noisy - timedelta(days=1))})
     runtime = client.application.extensions["latency_monitor"]
-    runtime.config = config.replace(retention={**config.retention.as_dict(), "raw_days": 1})
+    runtime.services.reload(config.replace(retention={**config.retention.as_dict(), "raw_days": 1}))
     after = client.get("/api/ping-data", query_string=query).get_json()
     assert after["bucket_seconds"] == 300
     assert sum(v is not None for s in after["series"] for v in s["latency_ms"]) > 3 * 12
