@@ -112,3 +112,11 @@ def receiver():
     r = Receiver()
     yield r
     r.close()
+
+
+@pytest.fixture(autouse=True)
+def fresh_data_stamps(monkeypatch):
+    """Read routes see a change at once in tests (the app re-reads its data stamp once a second; tests write and
+    read again within milliseconds). tests/test_api_cache.py checks the one-second behaviour itself."""
+    import api.cache
+    monkeypatch.setattr(api.cache, "STAMP_SECONDS", 0.0)

@@ -99,3 +99,15 @@ def test_the_lru_keeps_at_most_max_entries():
     for key in "abc":
         cache.get(key, lambda key=key: key)
     assert cache.get("a", lambda: "rebuilt") == "rebuilt"  # "a" was the least recently used
+
+
+def test_the_data_stamp_is_read_once_a_second_and_a_new_round_shows_after_it(client, seeded, monkeypatch):
+    import api.cache
+    monkeypatch.setattr(api.cache, "STAMP_SECONDS", 3.0)
+    first = client.get("/api/ping-data?range=24h")
+    seed_history(seeded["writer"], seeded["config"], seeded["end"] + timedelta(seconds=1), rounds=1,
+                 profile=lambda k, r: steady_profile(k + 3, r))
+    soon = client.get("/api/ping-data?range=24h", headers={"If-None-Match": first.headers["ETag"]})
+    time.sleep(3.1)
+    later = client.get("/api/ping-data?range=24h", headers={"If-None-Match": first.headers["ETag"]})
+    assert soon.status_code == 304 and later.status_code == 200
