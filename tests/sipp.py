@@ -142,6 +142,21 @@ def _wait_listening(port: int, transport: str, proc: subprocess.Popen, what: str
     raise RuntimeError(f"{what} did not listen on {transport} {host}:{port}: {output}")
 
 
+def _wait_listening_in(netns: str, port: int, transport: str, proc: subprocess.Popen, log: Path) -> None:
+    """Block until something in network namespace netns listens on port (asked with ss -N)."""
+    flag = "-lun" if transport == "udp" else "-ltn"
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while time.monotonic() < deadline and proc.poll() is None:
+        listing = subprocess.run(["ss", "-H", "-N", netns, flag, f"sport = :{port}"], capture_output=True,
+                                 text=True, timeout=10).stdout
+        if listing.strip():
+            return
+        time.sleep(0.05)
+    _stop(proc)
+    output = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+    raise RuntimeError(f"sipp did not listen on {transport} port {port} in {netns}: {output}")
+
+
 def _family(host: str) -> int:
     """AF_INET6 for an IPv6 literal, else AF_INET."""
     return socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -174,13 +189,16 @@ class SippUas:
     """One SIPp UAS process on a loopback port, as a context manager."""
 
     def __init__(self, scenario: str, *, transport: str = "udp", port: int | None = None, host: str = LOOPBACK,
-                 extra_args: Sequence[str] = (), workdir: Path | None = None):
+                 extra_args: Sequence[str] = (), workdir: Path | None = None, netns: str | None = None):
         if transport not in ("udp", "tcp"):
             raise ValueError("Debian's SIPp has no TLS; use KamailioPeer for TLS")
         self.scenario = scenario
         self.transport = transport
         self.host = host
-        self.port = port or free_port(host=host)
+        # In a namespace (the benchmark's netlab) sipp listens on every address there, so one UAS answers a
+        # whole AnyIP block; on the host it listens on `host` only.
+        self.netns = netns
+        self.port = port or (5060 if netns else free_port(host=host))
         self.extra_args = list(extra_args)
         self._own_dir = workdir is None
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="sipp-"))
@@ -188,7 +206,10 @@ class SippUas:
 
     def argv(self) -> list[str]:
         """The sipp command line."""
-        return ["sipp", "-sf", str(self.workdir / "uas.xml"), "-i", self.host, "-p", str(self.port), "-bind_local",
+        prefix = ["ip", "netns", "exec", self.netns] if self.netns else []
+        # sipp binds its -i address; 0.0.0.0 in a namespace (its replies use the request's Via, not -i).
+        bind = ["-i", "0.0.0.0"] if self.netns else ["-i", self.host, "-bind_local"]
+        return [*prefix, "sipp", "-sf", str(self.workdir / "uas.xml"), "-p", str(self.port), *bind,
                 "-t", "u1" if self.transport == "udp" else "t1", "-nostdin", "-pause_msg_ign",
                 *self.extra_args]
 
@@ -200,7 +221,10 @@ class SippUas:
         with open(self.log, "wb") as log:
             self.proc = subprocess.Popen(self.argv(), cwd=self.workdir, stdin=subprocess.DEVNULL,
                                          stdout=subprocess.DEVNULL, stderr=log)
-        _wait_listening(self.port, self.transport, self.proc, "sipp", self.log, self.host)
+        if self.netns:
+            _wait_listening_in(self.netns, self.port, self.transport, self.proc, self.log)
+        else:
+            _wait_listening(self.port, self.transport, self.proc, "sipp", self.log, self.host)
         return self
 
     def stop(self) -> None:

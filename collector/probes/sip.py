@@ -72,6 +72,8 @@ STREAM_CLOSE_WAIT_SECONDS = 0.5
 # Not exported by every Python's socket module; the Linux values.
 IP_RECVERR = getattr(socket, "IP_RECVERR", 11)
 IPV6_RECVERR = getattr(socket, "IPV6_RECVERR", 25)
+SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)  # == SCM_TIMESTAMPNS
+_TIMESPEC = struct.Struct("=qq")
 _SOCK_EXTENDED_ERR = struct.Struct("=IBBBBII")  # struct sock_extended_err (linux/errqueue.h)
 _UNREACHABLE = {errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EHOSTDOWN, getattr(errno, "ENONET", -1)}
 # A send on the shared socket fails with these when an earlier ICMP error is still pending on it.
@@ -172,7 +174,8 @@ def reply_status(code: int, retry_after: bool, up_codes: Sequence[int | str] | N
 
 
 _SEVERITY = {"up": 0, "maintenance": 1, "down": 2}
-# When no request got a reply, the round's failure is the most frequent one; ties go to the most telling.
+# When no request got a reply, the round's failure is the most explicit one seen: a single ICMP refusal
+# explains the silence of the others (kernels rate-limit ICMP errors, so later requests just time out).
 _FAILURE_RANK = {"tls": 0, "refused": 1, "error": 2, "timeout": 3}
 
 
@@ -180,7 +183,7 @@ def summarise(target: SipTarget, requests: Sequence[SipRequestResult], *, connec
               tls_handshake_ms: float | None = None, tls_days_left: float | None = None,
               tls_verified: bool | None = None) -> SipRoundResult:
     """A round's result from its requests: the most frequent final code decides the status, a tie
-    going to the worse status and then to the later reply."""
+    going to the worse status and then to the later reply; without replies the most explicit failure."""
     replies = [r for r in requests if r.answered]
     times = [r.response_ms for r in replies if r.response_ms is not None]
     sent = len(requests)
@@ -192,8 +195,8 @@ def summarise(target: SipTarget, requests: Sequence[SipRequestResult], *, connec
                   connect_ms=connect_ms, tls_handshake_ms=tls_handshake_ms, tls_days_left=tls_days_left,
                   tls_verified=tls_verified, requests=tuple(requests))
     if not replies:
-        counts = Counter(r.failure or "error" for r in requests)
-        failure = min(counts, key=lambda f: (-counts[f], _FAILURE_RANK.get(f, 9))) if counts else "error"
+        failure = min((r.failure or "error" for r in requests), key=lambda f: _FAILURE_RANK.get(f, 9),
+                      default="error")
         detail = next((r.detail for r in reversed(requests) if r.failure == failure), None)
         return SipRoundResult(status="down", failure=failure, code=None, reason=None, server_header=None,
                               detail=detail, **common)
@@ -235,6 +238,7 @@ class SipProbe:
         t2_seconds: float = T2_SECONDS,
         bind_ipv4: str = "0.0.0.0",
         bind_ipv6: str = "::",
+        kernel_timestamps: bool = True,
     ):
         if count < 1 or timeout_seconds <= 0:
             raise ValueError("count must be at least 1 and timeout_seconds positive")
@@ -247,6 +251,7 @@ class SipProbe:
         self.t1_seconds = t1_seconds
         self.t2_seconds = t2_seconds
         self.bind = {socket.AF_INET: bind_ipv4, socket.AF_INET6: bind_ipv6}
+        self.kernel_timestamps = kernel_timestamps
         self._resolve = resolve
 
     def run(self, targets: Sequence[SipTarget]) -> dict[str, SipRoundResult]:
@@ -347,6 +352,8 @@ class _UdpHub:
                     sock.setsockopt(socket.IPPROTO_IPV6, IPV6_RECVERR, 1)
                 # Replies from hundreds of servers can arrive at once.
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, UDP_BUFFER_BYTES)
+                if self.probe.kernel_timestamps:
+                    sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
                 sock.bind((self.probe.bind[family], 0))
             except OSError:
                 sock.close()
@@ -442,15 +449,31 @@ class _UdpHub:
         """Read every waiting datagram (timestamped on arrival), then the ICMP error queue."""
         for _ in range(MAX_READS_PER_WAKE):
             try:
-                data, _source = sock.recvfrom(MAX_DATAGRAM)
+                data, ancillary, _flags, _source = sock.recvmsg(MAX_DATAGRAM, 64)
             except (BlockingIOError, InterruptedError):
                 break
             except OSError:
                 # With IP_RECVERR a queued ICMP error is reported by the next receive; it is read below.
                 self._drain_errors(sock)
                 continue
-            self._on_datagram(data, self.probe.clock())
+            self._on_datagram(data, self._arrival(ancillary))
         self._drain_errors(sock)
+
+    def _arrival(self, ancillary: list) -> float:
+        """When the datagram reached the kernel, on the probe's clock.
+
+        The loop may be busy sending other servers' requests when a reply arrives; the kernel's receive
+        timestamp (SO_TIMESTAMPNS, wall clock) says how long it waited, and that age is taken off now.
+        """
+        now = self.probe.clock()
+        for level, kind, payload in ancillary:
+            if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(payload) >= _TIMESPEC.size:
+                seconds, nanoseconds = _TIMESPEC.unpack_from(payload)
+                age = time.time() - (seconds + nanoseconds / 1e9)
+                # A wall-clock step between arrival and now would make the age nonsense: ignore it then.
+                if 0.0 <= age < self.probe.timeout_seconds:
+                    return now - age
+        return now
 
     def _on_datagram(self, data: bytes, received: float) -> None:
         """Match a reply to its transaction by Via branch and Call-ID; 1xx only mark it proceeding."""
