@@ -317,7 +317,8 @@ def test_parse_response_reads_compact_and_folded_headers():
     data = (b"SIP/2.0 404 Not  Found\r\nv: SIP/2.0/UDP a;branch=z9hG4bK1, SIP/2.0/UDP b;branch=z9hG4bK2\r\n"
             b"i: abc@h\r\nCSeq: 1 OPTIONS\r\nUser-Agent: Asterisk\r\n PBX 20\r\nRetry-After: 5\r\nl: 0\r\n\r\n")
     response = parse_response(data)
-    assert (response.code, response.reason, response.branch, response.call_id) == (404, "Not  Found", "z9hG4bK1", "abc@h")
+    assert (response.code, response.reason, response.branch) == (404, "Not  Found", "z9hG4bK1")
+    assert response.call_id == "abc@h"
     assert (response.server_header, response.retry_after, response.cseq_method) == ("Asterisk PBX 20", True, "OPTIONS")
     assert parse_response(b"OPTIONS sip:x SIP/2.0\r\n\r\n") is None and parse_response(b"\r\n\r\n") is None
 

@@ -659,8 +659,12 @@ class _StreamSession:
             sock.close()
             return SipRequestResult(failure="error", detail=f"TCP connect failed: {exc.strerror or exc}")
         self.connect_ms = connect_ms if self.connect_ms is None else self.connect_ms
-        transport, protocol = await self.loop.create_connection(
-            lambda: _StreamProtocol(self.probe.clock, self.loop), sock=sock)
+        try:
+            transport, protocol = await self.loop.create_connection(
+                lambda: _StreamProtocol(self.probe.clock, self.loop), sock=sock)
+        except OSError as exc:
+            sock.close()
+            return SipRequestResult(failure="error", detail=f"TCP connection lost at once: {exc.strerror or exc}")
         if self.target.transport == "tls":
             failure = await self.handshake(transport, protocol, family, sockaddr, deadline)
             if failure is not None:
@@ -704,8 +708,9 @@ class _StreamSession:
             return SipRequestResult(failure="tls", detail=f"certificate verify failed: {exc.verify_message}")
         except (ssl.SSLError, OSError, asyncio.TimeoutError, ConnectionError) as exc:
             transport.abort()
-            what = "TLS handshake timed out" if isinstance(exc, asyncio.TimeoutError) else f"TLS handshake failed: {exc}"
-            return SipRequestResult(failure="tls", detail=what)
+            timed_out = isinstance(exc, asyncio.TimeoutError)
+            return SipRequestResult(failure="tls",
+                                    detail="TLS handshake timed out" if timed_out else f"TLS handshake failed: {exc}")
         if self.handshake_ms is None:
             self.handshake_ms = (self.probe.clock() - started) * 1000.0
         protocol.transport = tls_transport
@@ -733,7 +738,8 @@ class _StreamSession:
             transport, protocol = await self.loop.create_connection(
                 lambda: _StreamProtocol(self.probe.clock, self.loop), sock=sock)
             tls_transport = await self.loop.start_tls(
-                transport, protocol, self.context(False), server_hostname=self.target.tls_server_name or self.target.host,
+                transport, protocol, self.context(False),
+                server_hostname=self.target.tls_server_name or self.target.host,
                 ssl_handshake_timeout=max(0.001, deadline - self.loop.time()))
             transport = tls_transport
             return self.expiry_of(tls_transport.get_extra_info("ssl_object"))
