@@ -84,9 +84,9 @@ def test_all_replies():
     assert m.mdev_time == pytest.approx(math.sqrt((25 + 25 + 0 + 0) / 4))
     assert m.jitter_time == pytest.approx(5.0)
     assert (m.latency_class, m.is_high_latency, m.success, m.error) == ("excellent", False, True, None)
-    # one-way = 15/2 + 2*5 + 20 = 37.5 ms -> Id = 0.024*37.5 = 0.9 -> R = 93.2 - 0.9 = 92.3
-    assert m.r_factor == pytest.approx(92.3)
-    assert m.mos == pytest.approx(mos_of(92.3), abs=0.001)
+    # one-way = 15/2 + 2*5 + 20 = 37.5 ms -> full G.107 (tests/test_callquality.py's g107_r) R = 92.06
+    assert m.r_factor == pytest.approx(92.06)
+    assert m.mos == pytest.approx(mos_of(92.06), abs=0.001)
 
 
 def test_partial_loss_with_lost_packets_marked_none():
@@ -95,9 +95,8 @@ def test_partial_loss_with_lost_packets_marked_none():
     assert (m.min_time, m.avg_time, m.max_time, m.median_time) == (10.0, 20.0, 30.0, 20.0)
     assert m.jitter_time == pytest.approx((20 + 10) / 2)
     assert m.samples == [10.0, None, 30.0, 20.0]
-    # one-way = 10 + 2*15 + 20 = 60 -> Id = 1.44; Ie-eff = 95*25/(25+25.1) = 47.405...
-    r = 93.2 - 1.44 - 95 * 25 / 50.1
-    assert m.r_factor == pytest.approx(round(r, 2))
+    # one-way = 10 + 2*15 + 20 = 60 ms, Ie-eff = 95*25/(25+25.1) = 47.405 -> full G.107 R = 44.12
+    assert m.r_factor == pytest.approx(44.12)
 
 
 def test_loss_percentage_is_rounded_to_three_places():
