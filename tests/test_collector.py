@@ -15,6 +15,7 @@ from sqlalchemy import select
 from settings import validate_config
 from collector.logsetup import DatabaseHandler, configure_logging
 from collector.probes.base import ProbeResult
+from collector.schedule import next_slot
 from collector.service import Collector, default_probe_factory, os_params
 from storage.schema import logs, ping_results, rounds
 from tests.conftest import make_config_dict
@@ -197,7 +198,7 @@ def test_failing_auto_detection_fails_only_the_auto_servers(cfg, writer, factory
     def no_auto():
         raise RuntimeError("no ping binary")
 
-    c._auto = no_auto
+    c.prober.detect = no_auto
     factory.broken_kinds.add("auto")
     c.run_round()
     rows = stored_results(writer)
@@ -331,10 +332,9 @@ class SteppingStop:
     (100, 100, 110, 0), (100, 103, 110, 0), (100, 109.9, 110, 0), (100, 110, 110, 0),
     (100, 112, 120, 1), (100, 135, 140, 3),
 ])
-def test_next_start_keeps_a_fixed_grid(cfg, writer, caplog, previous, now, expected, skipped):
-    c = Collector(cfg, writer, probe_factory=FakeFactory(), auto_kind="ping", clock=FakeClock(now))
+def test_next_start_keeps_a_fixed_grid(caplog, previous, now, expected, skipped):
     with caplog.at_level(logging.WARNING, logger="collector.service"):
-        assert c._next_start(previous, 10) == pytest.approx(expected)
+        assert next_slot(previous, 10, now) == pytest.approx(expected)
     warned = [r.getMessage() for r in caplog.records if "overran" in r.getMessage()]
     assert warned == ([f"round overran its interval; skipped {skipped} scheduled round(s)"] if skipped else [])
 
