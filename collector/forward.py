@@ -7,7 +7,8 @@ T = TypeVar("T")
 
 
 class Forward(Generic[T]):
-    """`last_error = Forward[str | None]("store")` reads and writes owner.store.last_error (typed, unlike __getattr__)."""
+    """`last_error = Forward[str | None]("store")` reads and writes owner.store.last_error; typed, unlike
+    a __getattr__ fallback, so a misspelt name is an AttributeError and a type-check error."""
 
     def __init__(self, part: str):
         self.part = part

@@ -26,7 +26,7 @@ from collector.pending import PendingConfig
 from collector.probes.base import Probe
 from collector.probing import Prober, default_probe_factory, os_params  # noqa: F401 - part of this module's API
 from collector.rounds import RoundReport, log_round, measure_servers, round_rows
-from collector.schedule import next_slot
+from collector.schedule import run_on_cadence
 from collector.storing import RoundStore
 from collector.upkeep import Upkeep
 from settings import Config
@@ -50,7 +50,6 @@ class Collector(LoopThread):
     error_since = Forward[datetime | None]("store")  # when the current outage began
     outage_rounds = Forward[int]("store")  # rounds lost since last_error was set
     probe_factory = Forward[Callable[[str], Probe]]("prober")
-    auto_kind = Forward[str | None]("prober")
 
     def __init__(self, config: Config, writer: Writer, *, probe_factory: Callable[[str], Probe] | None = None,
                  auto_kind: str | None = None, clock: Callable[[], float] = time.monotonic,
@@ -77,23 +76,17 @@ class Collector(LoopThread):
             self.notifier.stop()
 
     def _loop(self) -> None:
-        """Rounds on the fixed cadence until stopped, with the upkeep in the slack before each next round."""
-        next_start = self.clock()
-        while not self._stop.is_set():
-            try:
-                self.run_round()
-            except Exception:  # noqa: BLE001 - one bad round must not end monitoring
-                log.exception("round failed")
-            # Read every time: a reloaded config may change the interval.
-            next_start = next_slot(next_start, float(self.config.interval_seconds), self.clock())
-            self.upkeep.checkpoint()
-            self._prune_in_slack(next_start - self.clock())
-            self._stop.wait(max(0.0, next_start - self.clock()))
+        """Rounds on the fixed cadence until stopped; the interval is read each time, a reload may change it."""
+        run_on_cadence(self.run_round, self._between_rounds, lambda: float(self.config.interval_seconds),
+                       self.clock, self._stop)
+
+    def _between_rounds(self, next_start: float) -> None:
+        """Upkeep in the slack; only the loop prunes: a one-off run_round() (pinger.py --once) never does."""
+        self.upkeep.checkpoint()
+        self._prune_in_slack(next_start - self.clock())
 
     def _prune_in_slack(self, slack_seconds: float) -> None:
         """One budgeted retention step between rounds; a stop() is honoured between its batches."""
-        # Called from the loop only: run_round() alone (pinger.py --once) never prunes, so a one-off check of the
-        # probes does not start working off a backlog of deletes that the long-running collector owns.
         self.upkeep.prune_in_slack(self.config.retention.as_dict(), slack_seconds, self._stop.is_set)
 
     def reload(self, config: Config) -> None:
@@ -128,5 +121,5 @@ class Collector(LoopThread):
             self.prober.use(self.config)
 
     def _alert_manager(self, config: Config) -> AlertManager:
-        """Alert rules for `config`; restores the open alerts (and resolves those of removed servers) from the database."""
+        """Alert rules for `config`; reads and writes the database (restores open alerts, resolves removed ones)."""
         return AlertManager(config, self.writer, notifier=self.notifier, now=self.now, name=self.name)
