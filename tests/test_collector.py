@@ -382,20 +382,52 @@ def test_a_failing_round_does_not_end_the_loop(tmp_path, writer, caplog):
                and r.exc_info for r in caplog.records)
 
 
-def test_a_short_real_run_keeps_cadence(tmp_path, writer):
+class ClockStepEvent(threading.Event):
+    """A real stop event whose timed waits advance a fake clock instead of the wall clock; on_set() runs on set()."""
+
+    def __init__(self, clock: FakeClock, on_set=lambda: None):
+        super().__init__()
+        self.clock, self.on_set = clock, on_set
+
+    def set(self) -> None:
+        super().set()
+        self.on_set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        stopped = super().wait(0.001)  # a real pause, so stop() from another thread is seen between rounds
+        if not stopped and timeout:
+            self.clock.t += timeout
+        return stopped
+
+
+def test_a_running_collector_keeps_cadence_and_stops_after_the_current_round(tmp_path, writer):
     cfg = validate_config(make_config_dict(tmp_path, interval_seconds=0.2, servers=[dict(SERVERS[0])]))
-    # Each round takes 0.15 s: on the grid rounds start at 0, 0.2, ... 1.2 (6-7 in 1.25 s); drifting by the
-    # round's duration they would start 0.35 s apart (4 in 1.25 s).
-    c = Collector(cfg, writer, probe_factory=FakeFactory(delay=0.15), auto_kind="ping")
+    # The collector's own thread, started and stopped for real; time is a fake clock that each round moves on by
+    # 0.15 s and each wait by what the loop asked for. On the grid rounds start 0.2 s apart; drifting by the
+    # round's duration they would start 0.35 s apart.
+    clock, starts, enough = FakeClock(1000.0), [], threading.Event()
+
+    def timed(targets):
+        starts.append(clock.t)
+        clock.t += 0.15
+        if len(starts) >= 7:
+            enough.set()
+        return {t.server_id: replies() for t in targets}
+
+    factory = FakeFactory()
+    factory.outcomes["ping"] = timed
+    c = Collector(cfg, writer, probe_factory=factory, auto_kind="ping", clock=clock)
+    started_when_stopped = []
+    c._stop = ClockStepEvent(clock, on_set=lambda: started_when_stopped.append(len(starts)))
     c.start()
-    time.sleep(1.25)
-    asked = time.monotonic()
-    c.stop()
-    assert time.monotonic() - asked < 1.0  # stop() waits for at most the current round
+    assert enough.wait(10), f"only {len(starts)} rounds started"
+    c.stop(timeout=10)
+    assert not c.is_alive()
+    assert len(starts) <= started_when_stopped[0] + 1  # stop() lets at most the round in progress finish
+    assert starts == pytest.approx([1000.0 + 0.2 * k for k in range(len(starts))])
     with writer.engine.connect() as conn:
         stored = len(conn.execute(select(rounds.c.id)).all())
-    assert 5 <= stored <= 8, f"{stored} rounds in 1.25 s at a 0.2 s cadence"
-    assert c.rounds_run == stored
+    assert c.rounds_run == stored == len(starts)
 
 
 # --- life cycle -------------------------------------------------------------------------------------
