@@ -7,8 +7,11 @@ T = TypeVar("T")
 
 
 class Forward(Generic[T]):
-    """`last_error = Forward[str | None]("store")` reads and writes owner.store.last_error; typed, unlike
-    a __getattr__ fallback, so a misspelt name is an AttributeError and a type-check error."""
+    """`last_error = Forward[str | None]("store")` reads and writes owner.store.last_error.
+
+    Declared name by name (unlike a __getattr__ fallback), so the owner's surface is listed in its class body
+    and a type checker knows each attribute's type.
+    """
 
     def __init__(self, part: str):
         self.part = part

@@ -16,6 +16,7 @@ from settings import validate_config
 from collector.logsetup import DatabaseHandler, configure_logging
 from collector.probes.base import ProbeResult
 from collector.schedule import next_slot
+from collector import service
 from collector.service import Collector, default_probe_factory, os_params
 from storage.schema import logs, ping_results, rounds
 from tests.conftest import make_config_dict
@@ -204,6 +205,32 @@ def test_failing_auto_detection_fails_only_the_auto_servers(cfg, writer, factory
     rows = stored_results(writer)
     assert not rows["127.0.0.4"]["success"] and "auto" in rows["127.0.0.4"]["error"]
     assert all(rows[i]["success"] for i in IDS[:3])
+
+
+def test_a_reload_that_cannot_be_applied_is_retried_each_round_and_logged_once(tmp_path, cfg, writer, factory,
+                                                                                monkeypatch, caplog):
+    c = Collector(cfg, writer, probe_factory=factory, auto_kind="ping", now=ticking_now())
+    real, failures = service.AlertManager, [RuntimeError("database is locked")] * 2
+
+    def flaky_alert_manager(*args, **kwargs):
+        if failures:
+            raise failures.pop()
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(service, "AlertManager", flaky_alert_manager)
+    first = validate_config(make_config_dict(tmp_path, servers=[dict(SERVERS[0])]))
+    newer = validate_config(make_config_dict(tmp_path, servers=[dict(SERVERS[1])]))
+    with caplog.at_level(logging.INFO, logger="collector.service"):
+        c.reload(first)
+        ids = [[s.id for s, _ in c.run_round().results]]  # cannot be applied: the old config is kept
+        c.reload(newer)  # offered while the first one waits: the newer one wins
+        ids += [[s.id for s, _ in c.run_round().results] for _ in range(2)]
+    assert ids == [IDS, IDS, ["127.0.0.2"]]
+    assert c.config is newer and isinstance(c.alerts, real)
+    messages = [(r.levelname, r.getMessage()) for r in caplog.records if "reloaded config" in r.getMessage()]
+    assert messages == [("ERROR", "could not apply the reloaded config (RuntimeError: database is locked); keeping "
+                                  "the old one and retrying each round"),
+                        ("INFO", "collector now uses the reloaded config: 1 servers every 60 s")]
 
 
 # --- logging ---------------------------------------------------------------------------------------
