@@ -12,7 +12,6 @@ pinger.py and the tests:
 """
 from __future__ import annotations
 
-import logging
 import socket
 import time
 from datetime import datetime
@@ -33,8 +32,6 @@ from settings import Config
 from storage.retention import prune
 from storage.timeutil import utcnow
 from storage.writer import Writer
-
-log = logging.getLogger(__name__)
 
 
 class Collector(LoopThread):
