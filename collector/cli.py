@@ -15,7 +15,8 @@ from settings import Config, ConfigError, load_config
 from collector.instancelock import SingleInstanceLock, collector_lock_path
 from collector.logsetup import configure_logging
 from collector.reload import ConfigWatcher
-from collector.service import Collector, RoundReport, error_text, write_hint
+from collector.errors import error_text, write_hint
+from collector.service import Collector, RoundReport
 from collector.supervisor import Supervisor
 from storage import open_writer
 

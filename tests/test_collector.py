@@ -15,6 +15,8 @@ from sqlalchemy import select
 from settings import validate_config
 from collector.logsetup import DatabaseHandler, configure_logging
 from collector.probes.base import ProbeResult
+from collector.schedule import next_slot
+from collector import service
 from collector.service import Collector, default_probe_factory, os_params
 from storage.schema import logs, ping_results, rounds
 from tests.conftest import make_config_dict
@@ -197,12 +199,38 @@ def test_failing_auto_detection_fails_only_the_auto_servers(cfg, writer, factory
     def no_auto():
         raise RuntimeError("no ping binary")
 
-    c._auto = no_auto
+    c.prober.detect = no_auto
     factory.broken_kinds.add("auto")
     c.run_round()
     rows = stored_results(writer)
     assert not rows["127.0.0.4"]["success"] and "auto" in rows["127.0.0.4"]["error"]
     assert all(rows[i]["success"] for i in IDS[:3])
+
+
+def test_a_reload_that_cannot_be_applied_is_retried_each_round_and_logged_once(tmp_path, cfg, writer, factory,
+                                                                                monkeypatch, caplog):
+    c = Collector(cfg, writer, probe_factory=factory, auto_kind="ping", now=ticking_now())
+    real, failures = service.AlertManager, [RuntimeError("database is locked")] * 2
+
+    def flaky_alert_manager(*args, **kwargs):
+        if failures:
+            raise failures.pop()
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(service, "AlertManager", flaky_alert_manager)
+    first = validate_config(make_config_dict(tmp_path, servers=[dict(SERVERS[0])]))
+    newer = validate_config(make_config_dict(tmp_path, servers=[dict(SERVERS[1])]))
+    with caplog.at_level(logging.INFO, logger="collector.service"):
+        c.reload(first)
+        ids = [[s.id for s, _ in c.run_round().results]]  # cannot be applied: the old config is kept
+        c.reload(newer)  # offered while the first one waits: the newer one wins
+        ids += [[s.id for s, _ in c.run_round().results] for _ in range(2)]
+    assert ids == [IDS, IDS, ["127.0.0.2"]]
+    assert c.config is newer and isinstance(c.alerts, real)
+    messages = [(r.levelname, r.getMessage()) for r in caplog.records if "reloaded config" in r.getMessage()]
+    assert messages == [("ERROR", "could not apply the reloaded config (RuntimeError: database is locked); keeping "
+                                  "the old one and retrying each round"),
+                        ("INFO", "collector now uses the reloaded config: 1 servers every 60 s")]
 
 
 # --- logging ---------------------------------------------------------------------------------------
@@ -331,10 +359,9 @@ class SteppingStop:
     (100, 100, 110, 0), (100, 103, 110, 0), (100, 109.9, 110, 0), (100, 110, 110, 0),
     (100, 112, 120, 1), (100, 135, 140, 3),
 ])
-def test_next_start_keeps_a_fixed_grid(cfg, writer, caplog, previous, now, expected, skipped):
-    c = Collector(cfg, writer, probe_factory=FakeFactory(), auto_kind="ping", clock=FakeClock(now))
+def test_next_start_keeps_a_fixed_grid(caplog, previous, now, expected, skipped):
     with caplog.at_level(logging.WARNING, logger="collector.service"):
-        assert c._next_start(previous, 10) == pytest.approx(expected)
+        assert next_slot(previous, 10, now) == pytest.approx(expected)
     warned = [r.getMessage() for r in caplog.records if "overran" in r.getMessage()]
     assert warned == ([f"round overran its interval; skipped {skipped} scheduled round(s)"] if skipped else [])
 
@@ -382,20 +409,52 @@ def test_a_failing_round_does_not_end_the_loop(tmp_path, writer, caplog):
                and r.exc_info for r in caplog.records)
 
 
-def test_a_short_real_run_keeps_cadence(tmp_path, writer):
+class ClockStepEvent(threading.Event):
+    """A real stop event whose timed waits advance a fake clock instead of the wall clock; on_set() runs on set()."""
+
+    def __init__(self, clock: FakeClock, on_set=lambda: None):
+        super().__init__()
+        self.clock, self.on_set = clock, on_set
+
+    def set(self) -> None:
+        super().set()
+        self.on_set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        stopped = super().wait(0.001)  # a real pause, so stop() from another thread is seen between rounds
+        if not stopped and timeout:
+            self.clock.t += timeout
+        return stopped
+
+
+def test_a_running_collector_keeps_cadence_and_stops_after_the_current_round(tmp_path, writer):
     cfg = validate_config(make_config_dict(tmp_path, interval_seconds=0.2, servers=[dict(SERVERS[0])]))
-    # Each round takes 0.15 s: on the grid rounds start at 0, 0.2, ... 1.2 (6-7 in 1.25 s); drifting by the
-    # round's duration they would start 0.35 s apart (4 in 1.25 s).
-    c = Collector(cfg, writer, probe_factory=FakeFactory(delay=0.15), auto_kind="ping")
+    # The collector's own thread, started and stopped for real; time is a fake clock that each round moves on by
+    # 0.15 s and each wait by what the loop asked for. On the grid rounds start 0.2 s apart; drifting by the
+    # round's duration they would start 0.35 s apart.
+    clock, starts, enough = FakeClock(1000.0), [], threading.Event()
+
+    def timed(targets):
+        starts.append(clock.t)
+        clock.t += 0.15
+        if len(starts) >= 7:
+            enough.set()
+        return {t.server_id: replies() for t in targets}
+
+    factory = FakeFactory()
+    factory.outcomes["ping"] = timed
+    c = Collector(cfg, writer, probe_factory=factory, auto_kind="ping", clock=clock)
+    started_when_stopped = []
+    c._stop = ClockStepEvent(clock, on_set=lambda: started_when_stopped.append(len(starts)))
     c.start()
-    time.sleep(1.25)
-    asked = time.monotonic()
-    c.stop()
-    assert time.monotonic() - asked < 1.0  # stop() waits for at most the current round
+    assert enough.wait(10), f"only {len(starts)} rounds started"
+    c.stop(timeout=10)
+    assert not c.is_alive()
+    assert len(starts) <= started_when_stopped[0] + 1  # stop() lets at most the round in progress finish
+    assert starts == pytest.approx([1000.0 + 0.2 * k for k in range(len(starts))])
     with writer.engine.connect() as conn:
         stored = len(conn.execute(select(rounds.c.id)).all())
-    assert 5 <= stored <= 8, f"{stored} rounds in 1.25 s at a 0.2 s cadence"
-    assert c.rounds_run == stored
+    assert c.rounds_run == stored == len(starts)
 
 
 # --- life cycle -------------------------------------------------------------------------------------

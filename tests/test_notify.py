@@ -190,39 +190,60 @@ def test_messages_of_a_channel_keep_their_order_across_retries(notifiers):
 
 
 def test_a_dead_channel_does_not_hold_back_a_working_one(receiver, notifiers):
+    # The dead channel is tried first and its retry is a minute away; the working one must not wait for it.
     notifier = notifiers(f"json://127.0.0.1:{closed_port()}/hook", receiver.url(), max_attempts=4,
-                         backoff_seconds=1.0)
+                         backoff_seconds=60.0)
+    dead = notifier.channels[0]
     notifier.submit([event()])
-    assert receiver.wait_for(1, timeout=0.8)  # well before the dead channel's first retry
+    assert receiver.wait_for(1, timeout=10)
+    assert (dead.attempts, len(dead.pending)) == (1, 1)  # tried once, its retry still ahead
 
 
 # -- never in the way of a round ------------------------------------------------------------------------------------
 def test_dead_receiver_does_not_slow_on_round(config, writer, notifiers, caplog):
     notifier = notifiers(f"json://127.0.0.1:{closed_port()}/hook", max_attempts=2)
+    channel = notifier.channels[0]
+    real_send, release, sent = channel.send, threading.Event(), []
+
+    def held_send(message):
+        """The delivery to the dead receiver, held until the test lets it go."""
+        release.wait(10)
+        sent.append(message)
+        return real_send(message)
+
+    channel.send = held_send
     manager = AlertManager(config, writer, notifier=notifier, name="test")
     probe = BAD_PROBES["very slow"][0]
-    started = time.monotonic()
     for i in range(2):
         events = manager.on_round([(config.servers[0], measured(config, probe))], T0.replace(minute=i))
-    elapsed = time.monotonic() - started
     assert [e.action for e in events] == ["open"]
-    assert elapsed < 0.5
+    assert sent == []  # on_round returned while the delivery was still held: it only queued it
+    release.set()
     assert notifier.wait_idle(5)
     assert any("dropped after 2 attempts" in r.getMessage() for r in caplog.records)
 
 
 def test_submit_returns_at_once_while_the_worker_is_busy():
-    release = threading.Event()
+    sending, release, finished = threading.Event(), threading.Event(), []
+
+    def send(message):
+        """A send that hangs until released."""
+        sending.set()
+        release.wait(10)
+        finished.append(message)
+        return True
+
     channel = apprise_channel("json://127.0.0.1:9/unused")
-    channel.send = lambda _message: release.wait(5)  # a send that hangs until released
+    channel.send = send
     notifier = Notifier([channel], **FAST).start()
     try:
         notifier.submit([event()])
-        started = time.monotonic()
+        assert sending.wait(5)  # the worker is inside the first send
         notifier.submit([event("resolve")])
-        assert time.monotonic() - started < 0.1
+        assert finished == []  # submit() returned while the worker was still busy
         release.set()
         assert notifier.wait_idle(5)
+        assert len(finished) == 2
     finally:
         notifier.stop(timeout=2)
 

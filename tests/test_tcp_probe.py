@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import socket
+import threading
 import time
 
 import pytest
@@ -103,9 +104,15 @@ def test_many_targets_map_back_by_server_id(listener, closed_port):
     assert all(results[f"closed{i}"].errors == 2 for i in range(5))
 
 
-def test_targets_run_concurrently(blackhole_port):
-    # 6 targets x 1 attempt x 0.3 s timeout: about 1.8 s one by one, about 0.3 s together.
-    targets = [Target(f"s{i}", "127.0.0.1", blackhole_port) for i in range(6)]
-    start = time.perf_counter()
-    TcpProbe(count=1, timeout_seconds=0.3, concurrency=6).run(targets)
-    assert time.perf_counter() - start < 0.9
+def test_targets_run_concurrently(listener):
+    # A barrier of 6 only opens when 6 targets are being probed at once; one by one, the first resolve
+    # would wait out the barrier's timeout and every target would fail to resolve.
+    barrier = threading.Barrier(6, timeout=5)
+
+    def resolve(host, port, **kwargs):
+        barrier.wait()
+        return socket.getaddrinfo(host, port, **kwargs)
+
+    targets = [Target(f"s{i}", "127.0.0.1", listener) for i in range(12)]
+    results = TcpProbe(count=1, timeout_seconds=1.0, concurrency=6, resolve=resolve).run(targets)
+    assert [results[t.server_id].received for t in targets] == [1] * 12

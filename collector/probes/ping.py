@@ -13,12 +13,12 @@ import os
 import re
 import subprocess
 import warnings
-from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Mapping, Sequence
 
 import pingparsing
 
 from .base import ProbeResult, Target
+from .concurrent import PerTargetProbe
 
 # pingparsing 1.4 calls pyparsing's old camelCase names; the deprecation warnings are
 # pingparsing's business and would otherwise land in the collector's log on every round.
@@ -164,7 +164,7 @@ def _invalid_host(host: str) -> str | None:
     return None
 
 
-class PingProbe:
+class PingProbe(PerTargetProbe):
     """Runs the system ping for every target, many at once, one process per target."""
 
     name = "ping"
@@ -193,15 +193,6 @@ class PingProbe:
             _timeout_argument(self.timeout_seconds, self.os_params),
             host,
         ]
-
-    def run(self, targets: Sequence[Target]) -> dict[str, ProbeResult]:
-        """Probe all targets concurrently (bounded by ``concurrency``); one result per server id."""
-        if not targets:
-            return {}
-        workers = min(self.concurrency, len(targets))
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ping") as pool:
-            results = list(pool.map(self.probe, targets))
-        return {target.server_id: result for target, result in zip(targets, results)}
 
     def probe(self, target: Target) -> ProbeResult:
         """Ping one target; any failure becomes a failed ProbeResult instead of an exception."""

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import socket
 import time
-from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, Sequence
+from typing import Callable
 
 from .base import ProbeResult, Target
+from .concurrent import PerTargetProbe
 
 DEFAULT_PORT = 5060
 
@@ -38,7 +38,7 @@ def connect_once(family: int, address: tuple, timeout_seconds: float) -> tuple[f
         sock.close()
 
 
-class TcpProbe:
+class TcpProbe(PerTargetProbe):
     """Times ``count`` TCP connects per target; targets run concurrently in threads."""
 
     name = "tcp"
@@ -56,15 +56,6 @@ class TcpProbe:
         self.default_port = default_port
         self.concurrency = max(1, concurrency)
         self._resolve = resolve
-
-    def run(self, targets: Sequence[Target]) -> dict[str, ProbeResult]:
-        """Probe all targets concurrently; one result per server id, never raises."""
-        if not targets:
-            return {}
-        workers = min(self.concurrency, len(targets))
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tcp") as pool:
-            results = list(pool.map(self.probe, targets))
-        return {target.server_id: result for target, result in zip(targets, results)}
 
     def probe(self, target: Target) -> ProbeResult:
         """Connect ``count`` times to one target; a name that does not resolve is a failure."""
