@@ -24,8 +24,10 @@ from tests.pg import PgCluster, why_unavailable
 from tests.seeding import seed_history
 
 BACKENDS = ("sqlite", "postgres")
+# For a test that parametrises over the backends itself: @pytest.mark.parametrize("backend", BACKEND_PARAMS, ...).
+BACKEND_PARAMS = [pytest.param(b, marks=[pytest.mark.postgres] if b == "postgres" else []) for b in BACKENDS]
 # The fixtures that put a test on the database: a test whose fixtures reach one of them runs on every backend.
-DATABASE_FIXTURES = ("writer",)
+DATABASE_FIXTURES = ("writer", "empty_database_url")
 
 SERVERS = [
     {"partner": "Safari Voice", "country": "Kenya", "ip": "127.0.0.1", "dn_ext": "sip.safari.example"},
@@ -68,8 +70,14 @@ def pytest_generate_tests(metafunc):
         return
     if any("backend" in _argnames(m) for m in metafunc.definition.iter_markers("parametrize")):
         return  # the test chose its backends itself
-    metafunc.parametrize("backend", [pytest.param(b, marks=[pytest.mark.postgres] if b == "postgres" else [])
-                                     for b in BACKENDS], indirect=True)
+    metafunc.parametrize("backend", BACKEND_PARAMS, indirect=True)
+
+
+def pytest_collection_modifyitems(config, items):
+    """A test that asks for the PostgreSQL cluster itself is a postgres test too (so `-m postgres` selects it)."""
+    for item in items:
+        if {"pg_cluster", "pg_database"} & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.postgres)
 
 
 def _argnames(mark) -> list[str]:
@@ -116,6 +124,17 @@ def pg_database(pg_cluster):
     name = pg_cluster.take_database()
     yield pg_cluster.url(name)
     pg_cluster.give_back(name)
+
+
+@pytest.fixture
+def empty_database_url(backend, tmp_path, request) -> str:
+    """The URL of a new database of the test's backend without any table (for schema creation and upgrades)."""
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path / 'empty.db'}"
+    cluster = request.getfixturevalue("pg_cluster")
+    name = cluster.create_database()
+    request.addfinalizer(lambda: cluster.drop_database(name))
+    return cluster.url(name)
 
 
 @pytest.fixture
