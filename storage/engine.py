@@ -157,6 +157,10 @@ def is_postgresql(url: str) -> bool:
 def _server_engine(url: str, readonly: bool) -> Engine:
     """An engine on a database server; on PostgreSQL a read-only one starts every transaction READ ONLY."""
     connect_args = {}
+    parsed = make_url(url)
+    if parsed.drivername == "postgresql":
+        # A bare postgresql:// means psycopg2 to SQLAlchemy; the pinned driver is psycopg (3).
+        parsed = parsed.set(drivername="postgresql+psycopg")
     if is_postgresql(url):
         # The SQLite readers' mode=ro on PostgreSQL: the server refuses any write in a read-only transaction
         # ("cannot execute INSERT in a read-only transaction"), whatever the role may do. A role's grants are the
@@ -165,7 +169,7 @@ def _server_engine(url: str, readonly: bool) -> Engine:
         if readonly:
             connect_args["options"] = "-c default_transaction_read_only=on"
     # pre_ping: a server restart or a dropped connection costs one retry at checkout instead of a failed request.
-    return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
+    return create_engine(parsed, pool_pre_ping=True, connect_args=connect_args)
 
 
 def make_engine(url: str, readonly: bool = False) -> Engine:

@@ -25,8 +25,9 @@ SUPERUSER = "postgres"    # the cluster's bootstrap role
 TEMPLATE = "lm_template"  # holds the current schema; every test database is a copy of it
 START_TIMEOUT_SECONDS = 60
 # Durability is worthless for a database that lives for one test; these make each COMMIT and CREATE DATABASE cheap.
-FAST_SETTINGS = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off", "max_connections": "300",
-                 "shared_buffers": "64MB", "log_min_messages": "warning"}
+# The server's time zone is not UTC on purpose: stored times are naive UTC, and no query may depend on the zone.
+SERVER_SETTINGS = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off", "max_connections": "300",
+                   "shared_buffers": "64MB", "log_min_messages": "warning", "timezone": "Africa/Nairobi"}
 
 
 def pg_bin_dir() -> Path | None:
@@ -100,7 +101,7 @@ class PgCluster:
         self._run("initdb", "-D", str(self.data), "-U", SUPERUSER, "-A", "trust", "-E", "UTF8", "--locale=C",
                   "--no-sync", "--no-instructions")
         options = " ".join([f"-p {self.port}", f"-k {self.socket_dir}", "-c listen_addresses=127.0.0.1",
-                            *(f"-c {k}={v}" for k, v in FAST_SETTINGS.items())])
+                            *(f"-c {k}={v}" for k, v in SERVER_SETTINGS.items())])
         self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log_file), "-o", options, "-w",
                   "-t", str(START_TIMEOUT_SECONDS), "start")
         return self
