@@ -88,7 +88,8 @@ def _insert_rounds(conn, collector: str, batch: list[tuple[datetime, datetime, l
         # sort_by_parameter_order: the ids come back in the order of the records, as the rows below need.
         returning = insert(rounds).returning(rounds.c.id, sort_by_parameter_order=True)
         round_ids = list(conn.execute(returning, records).scalars())
-    rows = [_result_row(row, round_id, collector) for round_id, (_s, _f, rows) in zip(round_ids, batch) for row in rows]
+    rows = [_result_row(result, round_id, collector)
+            for round_id, (_started, _finished, results) in zip(round_ids, batch) for result in results]
     if rows:
         conn.execute(insert(ping_results), rows)
     return round_ids
