@@ -112,6 +112,20 @@ def test_a_failing_result_insert_leaves_no_round_behind(writer):
     assert count(writer.engine, rounds) == 2
 
 
+def test_a_batch_of_rounds_keeps_each_rounds_rows_with_it(writer):
+    batch = [(T0 + timedelta(minutes=i), T0 + timedelta(minutes=i, seconds=1),
+              [full_row(server_id=f"s{k}", timestamp=T0 + timedelta(minutes=i)) for k in range(n)])
+             for i, n in enumerate([3, 0, 1, 2])]
+    ids = writer.write_rounds("lab-1", batch)
+    assert ids == sorted(ids) and len(set(ids)) == 4
+    with writer.engine.connect() as conn:
+        for round_id, (started, _finished, rows) in zip(ids, batch):
+            stored = conn.execute(select(rounds.c.started_at, rounds.c.servers).where(rounds.c.id == round_id)).one()
+            assert tuple(stored) == (started, len(rows))
+            times = conn.execute(select(ping_results.c.timestamp).where(ping_results.c.round_id == round_id)).scalars()
+            assert list(times) == [started] * len(rows)
+
+
 def test_an_empty_round_is_still_recorded(writer):
     round_id = writer.write_round("lab-1", T0, T0, [])
     with writer.engine.connect() as conn:
