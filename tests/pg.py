@@ -8,6 +8,7 @@ its folder removed at the end.
 """
 from __future__ import annotations
 
+import atexit
 import itertools
 import os
 from collections import deque
@@ -128,6 +129,7 @@ class PgCluster:
                             *(f"-c {k}={v}" for k, v in SERVER_SETTINGS.items())])
         self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log_file), "-o", options, "-w",
                   "-t", str(START_TIMEOUT_SECONDS), "start")
+        atexit.register(self.stop)  # a session that dies past its fixture's teardown leaves no server behind
         return self
 
     def stop(self) -> None:
