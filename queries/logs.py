@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from queries.filters import QueryError
+from queries.querystring import without_nul
 from storage.schema import logs
 from common.timeutil import iso_z
 
@@ -30,6 +31,7 @@ def recent_logs(engine: Engine, limit: int = 10, level: str | None = None, modul
                 since: datetime | None = None, search: str | None = None) -> pd.DataFrame:
     """Up to `limit` log rows matching the filters, newest first."""
     stmt = select(logs).where(logs.c.level.in_(levels_at_least(level)))
+    module, search = (None if v is None else without_nul(name, v) for name, v in (("module", module), ("search", search)))
     if module:
         # autoescape: a % or _ in the name is matched literally, not as a LIKE wildcard.
         stmt = stmt.where(logs.c.module.startswith(module, autoescape=True))

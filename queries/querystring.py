@@ -39,6 +39,14 @@ def time_window(range_name: str | None, start: str | None, end: str | None,
     return name, start_at, end_at
 
 
+def without_nul(param: str, value: str) -> str:
+    """The value, unless it holds a NUL character: PostgreSQL text cannot store one, so no stored row could match
+    it, and binding it there fails the whole query."""
+    if "\x00" in value:
+        raise QueryError(param, "must not contain a NUL character (%00)")
+    return value
+
+
 def repeated_values(args, name: str) -> tuple[str, ...]:
     """A repeatable parameter's values, also comma-separated; blanks and duplicates dropped, at most MAX_VALUES."""
     getlist = getattr(args, "getlist", None)
@@ -48,7 +56,7 @@ def repeated_values(args, name: str) -> tuple[str, ...]:
     out = []
     for item in raw or []:
         items = item if isinstance(item, (list, tuple)) else str(item).split(",")
-        out.extend(str(v).strip() for v in items if str(v).strip())
+        out.extend(without_nul(name, str(v).strip()) for v in items if str(v).strip())
     unique = tuple(dict.fromkeys(out))
     if len(unique) > MAX_VALUES:
         raise QueryError(name, f"at most {MAX_VALUES} values may be given, got {len(unique)}")

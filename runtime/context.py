@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 
 from settings import Config
 from collector.service import Collector
-from storage.engine import is_sqlite, make_engine
+from storage.engine import make_engine
 from common.timeutil import iso_z
 from storage.writer import Writer
 
@@ -44,8 +44,8 @@ def get_runtime() -> Runtime:
 
 
 def read_engine_for(url: str) -> Engine:
-    """Readers get their own engine; on SQLite it is read-only so a reader can never write."""
-    return make_engine(url, readonly=is_sqlite(url))
+    """Readers get their own engine, read-only (a SQLite read-only connection, a PostgreSQL read-only session)."""
+    return make_engine(url, readonly=True)
 
 
 def collector_state(runtime: Runtime) -> dict:
