@@ -132,8 +132,10 @@ def test_the_target_carries_on_after_the_copied_ids(history, pg_target):
 
 def _rows_like(config, at) -> list[dict]:
     from collector.measure import measure
-    from tests.seeding import _row, steady_profile
-    return [_row(config, s, measure(steady_profile(k, 0), config.thresholds), at) for k, s in enumerate(config.servers)]
+    from collector.rows import result_row, server_labels
+    from tests.seeding import steady_profile
+    return [result_row(measure(steady_profile(k, 0), config.thresholds), server_labels(s, "ping"), at,
+                       config.thresholds, config.alert_conditions) for k, s in enumerate(config.servers)]
 
 
 def test_an_interrupted_copy_resumes_after_the_highest_copied_key(history, pg_target):

@@ -17,7 +17,7 @@ from sqlalchemy.exc import DBAPIError, ProgrammingError
 
 from collector import cli
 from settings import validate_config
-from collector.stale import StaleWatcher
+from runtime.stale import StaleWatcher
 from storage import make_engine, open_writer
 from storage.alertstore import apply_events
 from storage.retention import prune
@@ -127,8 +127,7 @@ def test_the_web_role_reads_and_writes_only_alerts_and_logs(documented_setup, tm
             with runtime.writer.engine.connect() as conn, pytest.raises(ProgrammingError, match="permission denied"):
                 conn.execute(text(statement))
     finally:
-        runtime.read_engine.dispose()
-        runtime.writer.engine.dispose()
+        app.close()
 
 
 def test_a_read_engine_session_refuses_every_write(pg_database):

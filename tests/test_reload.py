@@ -253,9 +253,9 @@ def test_python_app_py_reloads_an_edited_config_file(tmp_path):
     assert "changed; reloading: 2 servers (1 added, 0 removed)" in proc.stderr.read()
 
 
-def test_an_invalid_edit_is_reported_by_healthz_and_the_dashboard_until_fixed(config_file, writer):
+def test_an_invalid_edit_is_reported_by_healthz_and_the_dashboard_until_fixed(config_file):
     from callbacks import overview as overview_cb
-    app = create_app(load_config(config_file), start_collector=False, writer=writer)
+    app = create_app(load_config(config_file), start_collector=False)
     watcher = app.runtime.services.start_config_watcher(interval_seconds=3600)  # polled by hand below
     client = app.server.test_client()
     try:

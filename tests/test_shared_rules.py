@@ -24,10 +24,10 @@ def x_step_seconds(trace) -> float:
 
 
 @pytest.fixture
-def five_minute_app(tmp_path, writer):
+def five_minute_app(config, writer):
     """An app whose collector runs every 300 s, with 3 h of 5-minute rounds."""
     from app import create_app
-    config = validate_config(make_config_dict(tmp_path, interval_seconds=300), source=str(tmp_path / "c.json"))
+    config = config.replace(interval_seconds=300)
     seed_history(writer, config, utcnow().replace(microsecond=0), rounds=36, interval_seconds=300)
     app = create_app(config, start_collector=False, writer=writer)
     yield app
