@@ -164,7 +164,7 @@ def _server_engine(url: str, readonly: bool) -> Engine:
     if is_postgresql(url):
         # The SQLite readers' mode=ro on PostgreSQL: the server refuses any write in a read-only transaction
         # ("cannot execute INSERT in a read-only transaction"), whatever the role may do. A role's grants are the
-        # second fence (docs/postgresql.md). application_name tells the two apart in pg_stat_activity.
+        # second fence (README, PostgreSQL). application_name tells the two apart in pg_stat_activity.
         connect_args = {"application_name": "latency-monitor-" + ("reader" if readonly else "writer")}
         if readonly:
             connect_args["options"] = "-c default_transaction_read_only=on"

@@ -119,7 +119,7 @@ def _init_db_once(engine: Engine) -> int:
         found = current_version(conn)
         if found == SCHEMA_VERSION:
             # Nothing to do, and nothing written: a role that may only read and write rows (the web app's,
-            # docs/postgresql.md) can start on a database the collector's role has created.
+            # README, PostgreSQL) can start on a database the collector's role has created.
             return found
         version = max(found, 0)
         if found < 0:  # a new, empty database: create everything, nothing to carry over

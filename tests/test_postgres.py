@@ -34,11 +34,9 @@ DOC_ROLES = ("monitor_collector", "monitor_web")
 
 
 def setup_text() -> str:
-    """The PostgreSQL set-up section: in the README once merged there, else docs/postgresql.md."""
+    """The README's PostgreSQL set-up section."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    if "GRANT SELECT ON ALL TABLES" in readme:
-        return readme
-    return (ROOT / "docs" / "postgresql.md").read_text(encoding="utf-8")
+    return readme.split("## PostgreSQL", 1)[1].split("\n## ", 1)[0]
 
 
 def sql_blocks(markdown: str) -> list[list[str]]:
