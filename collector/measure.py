@@ -98,18 +98,38 @@ def measure(result: ProbeResult, thresholds: dict[str, float]) -> Measurement:
     )
 
 
-def concerns(m: Measurement, thresholds: dict[str, float], max_loss_pct: float, max_jitter_ms: float) -> list[str]:
-    """Human-readable conditions worth a warning in this round (stored in ping_results.concerns)."""
-    found = []
+@dataclass(frozen=True)
+class Concern:
+    """One condition worth a warning in a round: its kind (down, latency, loss, jitter), value, limit and text."""
+
+    kind: str
+    value: float | None
+    limit: float | None
+    text: str
+
+    def as_dict(self) -> dict:
+        """The stored form (one entry of ping_results.concern_data)."""
+        return {"kind": self.kind, "value": self.value, "limit": self.limit, "text": self.text}
+
+
+def find_concerns(m: Measurement, thresholds: dict[str, float], max_loss_pct: float,
+                  max_jitter_ms: float) -> list[Concern]:
+    """The conditions worth a warning in this round, as data (stored in ping_results.concern_data)."""
     if m.error:
-        found.append(f"probe failed: {m.error}")
-    elif not m.success:
-        found.append("no reply (100% loss)")
-    else:
-        if m.is_high_latency:
-            found.append(f"high latency {m.avg_time:.1f} ms ({m.latency_class})")
-        if m.loss_percentage > max_loss_pct:
-            found.append(f"packet loss {m.loss_percentage:.1f}%")
-        if m.jitter_time is not None and m.jitter_time > max_jitter_ms:
-            found.append(f"jitter {m.jitter_time:.1f} ms")
+        return [Concern("down", None, None, f"probe failed: {m.error}")]
+    if not m.success:
+        return [Concern("down", 100.0, None, "no reply (100% loss)")]
+    found = []
+    if m.is_high_latency:
+        found.append(Concern("latency", m.avg_time, thresholds["fair"],
+                             f"high latency {m.avg_time:.1f} ms ({m.latency_class})"))
+    if m.loss_percentage > max_loss_pct:
+        found.append(Concern("loss", m.loss_percentage, max_loss_pct, f"packet loss {m.loss_percentage:.1f}%"))
+    if m.jitter_time is not None and m.jitter_time > max_jitter_ms:
+        found.append(Concern("jitter", m.jitter_time, max_jitter_ms, f"jitter {m.jitter_time:.1f} ms"))
     return found
+
+
+def concerns(m: Measurement, thresholds: dict[str, float], max_loss_pct: float, max_jitter_ms: float) -> list[str]:
+    """The texts of find_concerns() (the seed's ping_results.concerns column joins them with '; ')."""
+    return [c.text for c in find_concerns(m, thresholds, max_loss_pct, max_jitter_ms)]

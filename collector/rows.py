@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from collector.measure import Measurement, concerns
+import json
+
+from collector.measure import Measurement, find_concerns
 from settings import AlertConditions, Server
 
 
@@ -17,5 +19,7 @@ def server_labels(server: Server, probe: str) -> dict:
 def result_row(m: Measurement, labels: dict, at: datetime, thresholds: dict[str, float],
                limits: AlertConditions) -> dict:
     """The row of one server's round: measured values, labels, and the concerns the limits find."""
-    found = concerns(m, thresholds, limits.max_packet_loss, limits.max_jitter)
-    return dict(m.as_row(), **labels, timestamp=at, concerns="; ".join(found) or None)
+    found = find_concerns(m, thresholds, limits.max_packet_loss, limits.max_jitter)
+    # The seed's text column stays, filled from the same data that concern_data stores structured.
+    return dict(m.as_row(), **labels, timestamp=at, concerns="; ".join(c.text for c in found) or None,
+                concern_data=json.dumps([c.as_dict() for c in found]) if found else None)

@@ -5,6 +5,7 @@ resolved in the window. Staleness shows even before the stale watcher has raised
 """
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 import pandas as pd
@@ -23,14 +24,14 @@ from common.timeutil import utcnow
 
 WARNING_COLUMNS = ["id", "server_id", "partner", "country", "ip", "kind", "severity", "state", "message",
                    "started_at", "resolved_at", "at"]
-# Prefixes of the texts collector.measure.concerns() writes, and what each one means.
+# Prefixes of the concern texts and their kinds: only for rows stored before concern_data existed (schema 4).
 CONCERN_KINDS = (("probe failed", "down"), ("no reply", "down"), ("high latency", "latency"),
                  ("packet loss", "loss"), ("jitter", "jitter"))
 SEVERITY_RANK = {"critical": 0, "warning": 1}
 
 
 def concern_kind(text: str) -> str:
-    """down, latency, loss, jitter or other for one stored concern text."""
+    """down, latency, loss, jitter or other for one concern text of a row stored before concern_data."""
     lowered = (text or "").strip().lower()
     return next((kind for prefix, kind in CONCERN_KINDS if lowered.startswith(prefix)), "other")
 
@@ -40,6 +41,13 @@ def split_concerns(text) -> list[str]:
     if not isinstance(text, str):
         return []
     return [part.strip() for part in text.split(";") if part.strip()]
+
+
+def round_concerns(data, text) -> list[tuple[str, str]]:
+    """(kind, text) of each concern of one stored round: from concern_data, else (older rows) from the text."""
+    if isinstance(data, str) and data:
+        return [(c["kind"], c["text"]) for c in json.loads(data)]
+    return [(concern_kind(t), t) for t in split_concerns(text)]
 
 
 def panel_rows(alerts: pd.DataFrame, config: Config) -> pd.DataFrame:
@@ -101,7 +109,7 @@ def current_warnings(engine: Engine, config: Config, now: datetime | None = None
 
 def concern_history(engine: Engine, server_id: str, filters: Filters, limit: int = 200) -> pd.DataFrame:
     """A server's rounds with concerns in the window (timestamp, concerns), newest first."""
-    stmt = (where_filters(select(pr.c.timestamp, pr.c.concerns), filters)
+    stmt = (where_filters(select(pr.c.timestamp, pr.c.concerns, pr.c.concern_data), filters)
             .where(pr.c.server_id == server_id, pr.c.concerns.is_not(None), pr.c.concerns != "")
             .order_by(pr.c.timestamp.desc()).limit(limit))
     with engine.connect() as conn:
@@ -113,8 +121,8 @@ def concern_history(engine: Engine, server_id: str, filters: Filters, limit: int
 def concern_summary(history: pd.DataFrame) -> pd.DataFrame:
     """Per kind of concern: rounds flagged, first and last time, and the latest text; most recent first."""
     columns = ["kind", "rounds", "first", "last", "latest"]
-    rows = [{"kind": concern_kind(t), "at": r["timestamp"], "text": t}
-            for r in history.to_dict("records") for t in split_concerns(r["concerns"])]
+    rows = [{"kind": kind, "at": r["timestamp"], "text": text} for r in history.to_dict("records")
+            for kind, text in round_concerns(r.get("concern_data"), r["concerns"])]
     if not rows:
         return pd.DataFrame(columns=columns)
     long = pd.DataFrame(rows).sort_values("at", ascending=False)

@@ -74,7 +74,13 @@ def _upgrade_add_country_rollups(conn: Connection) -> None:
     rollups.rebuild_country_rollups(conn)
 
 
-UPGRADES = {0: _upgrade_from_seed, 1: _upgrade_add_rollups, 2: _upgrade_add_country_rollups}
+def _upgrade_add_concern_data(conn: Connection) -> None:
+    """Version 3 to 4: ping_results.concern_data (rows stored before keep only the concerns text)."""
+    _add_missing_columns(conn, ping_results)
+
+
+UPGRADES = {0: _upgrade_from_seed, 1: _upgrade_add_rollups, 2: _upgrade_add_country_rollups,
+            3: _upgrade_add_concern_data}
 
 
 # The key of the transaction-level advisory lock that serialises schema changes on PostgreSQL (any fixed bigint;

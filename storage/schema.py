@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import (Boolean, Column, DateTime, Float, ForeignKey, Index, Integer, MetaData, String,
                         Table, Text)
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 metadata = MetaData()
 
@@ -58,6 +58,8 @@ ping_results = Table(
     Column("error", Text),
     Column("r_factor", Float),
     Column("mos", Float),
+    # The concerns as data: a JSON list of {kind, value, limit, text}; `concerns` holds the texts joined by "; ".
+    Column("concern_data", Text),
     Index("ix_ping_results_server_time", "server_id", "timestamp"),
     Index("ix_ping_results_country_time", "country", "timestamp"),
     Index("ix_ping_results_time", "timestamp"),

@@ -124,3 +124,31 @@ def test_the_seeder_and_the_collector_store_the_same_row(tmp_path, writer, confi
     for key in ("server_id", "partner", "country", "dn_ext", "probe", "avg_time", "jitter_time", "mos"):
         assert getattr(stored, key) == pytest.approx(built[key]) if isinstance(built[key], float) \
             else getattr(stored, key) == built[key]
+
+
+def test_concerns_are_stored_as_data_and_the_seed_text_is_filled_from_it(tmp_path, writer, config):
+    import json
+
+    from sqlalchemy import select
+
+    from collector.probes.base import ProbeResult
+    from collector.service import Collector
+    from storage.schema import ping_results
+    result = ProbeResult(transmitted=4, received=3, samples_ms=[20.0, 25.0, None, 200.0])
+    Collector(config, writer, probe_factory=lambda kind: OneResultProbe(result), auto_kind="ping").run_round()
+    with writer.engine.connect() as conn:
+        stored = conn.execute(select(ping_results.c.concerns, ping_results.c.concern_data).limit(1)).one()
+    data = json.loads(stored.concern_data)
+    assert [(c["kind"], c["value"], c["limit"]) for c in data] == [("loss", 25.0, 1), ("jitter", 90.0, 30)]
+    assert stored.concerns == "; ".join(c["text"] for c in data)
+
+
+def test_the_concern_summary_reads_kinds_from_data_and_falls_back_to_text_for_older_rows():
+    from queries.warnings import concern_summary
+    at = pd.Timestamp("2026-11-01 10:00")
+    history = pd.DataFrame([
+        {"timestamp": at, "concerns": "odd wording 12 ms",  # only the data says what kind this is
+         "concern_data": '[{"kind": "jitter", "value": 12.0, "limit": 5, "text": "odd wording 12 ms"}]'},
+        {"timestamp": at - pd.Timedelta(minutes=1), "concerns": "packet loss 5.0%", "concern_data": None}])
+    summary = concern_summary(history).set_index("kind")
+    assert summary.loc["jitter", "latest"] == "odd wording 12 ms" and summary.loc["loss", "rounds"] == 1
