@@ -126,7 +126,7 @@ def refresh_server_graphs(pathname, search, _n, dark, previous):
           Output(ids.SERVER_LOGS, "children"),
           Input(ids.URL, "pathname"), Input(ids.URL, "search"), Input(ids.REFRESH, "n_intervals"))
 def refresh_server_tables(pathname, search, _n):
-    """Recent rounds, the warnings in the range and log lines that mention the server."""
+    """Recent rounds, the warnings in the range and the log lines stored as being about the server."""
     server_id, server = _server(pathname)
     if server is None:
         return None, None, None
@@ -135,7 +135,7 @@ def refresh_server_tables(pathname, search, _n):
     filters = replace(filters, countries=(), partners=(), servers=(server_id,))
     rounds, r_err = fetch("the rounds", server_rounds, rt.read_engine, server_id, filters, 100)
     history, c_err = fetch("the warnings", concern_history, rt.read_engine, server_id, filters)
-    logs, l_err = fetch("the log", recent_logs, rt.read_engine, limit=50, search=server_id)
+    logs, l_err = fetch("the log", recent_logs, rt.read_engine, limit=50, server_id=server_id)
     return (error_notice("the rounds", r_err) if r_err else rounds_table(rounds),
             error_notice("the warnings", c_err) if c_err else concern_list(concern_summary(history)),
             error_notice("the log", l_err) if l_err else log_list(logs))

@@ -27,9 +27,13 @@ def levels_at_least(level: str | None) -> tuple[str, ...]:
 
 
 def recent_logs(engine: Engine, limit: int = 10, level: str | None = None, module: str | None = None,
-                since: datetime | None = None, search: str | None = None) -> pd.DataFrame:
-    """Up to `limit` log rows matching the filters, newest first."""
+                since: datetime | None = None, search: str | None = None,
+                server_id: str | None = None) -> pd.DataFrame:
+    """Up to `limit` log rows matching the filters, newest first; `server_id`: only the lines stored as being
+    about that server (logs.server_id), never lines that merely mention its address."""
     stmt = select(logs).where(logs.c.level.in_(levels_at_least(level)))
+    if server_id is not None:
+        stmt = stmt.where(logs.c.server_id == server_id)
     if module:
         # autoescape: a % or _ in the name is matched literally, not as a LIKE wildcard.
         stmt = stmt.where(logs.c.module.startswith(module, autoescape=True))
