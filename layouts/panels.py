@@ -8,8 +8,10 @@ import pandas as pd
 from dash import dcc, html
 
 from common import format as fmt
+from common import timezones as tzs
 from layouts.alerts import kind_icon, severity_pill
 from layouts.status import server_href
+from queries.logs import ROUTINE_PREFIXES
 
 WARNING_ICONS = {"down": "bi-x-octagon-fill", "stale": "bi-hourglass-split", "latency": "bi-speedometer2",
                  "loss": "bi-graph-down-arrow", "jitter": "bi-activity", "other": "bi-exclamation-triangle-fill"}
@@ -79,21 +81,50 @@ def warnings_list(warnings: pd.DataFrame, now: datetime, search: str | None, lim
     return html.Div(parts, className="lm-warn-list")
 
 
-def _log_entry(row: dict) -> html.Div:
+def _log_count(row: dict) -> int:
+    """How many lines a viewer row stands for (1 unless queries.logs.viewer_logs folded a routine run)."""
+    count = row.get("count")
+    return 1 if fmt.is_missing(count) else int(count)
+
+
+def _log_time(row: dict, tz: str | None) -> str:
+    """When the line was written; for a folded run, from its first line to its last."""
+    last = tzs.time_text(row.get("timestamp"), tz, seconds=True)
+    if _log_count(row) == 1:
+        return last
+    first = row.get("first_timestamp")
+    same_day = tzs.time_text(first, tz)[:10] == last[:10]
+    return f"{tzs.clock_text(first, tz) if same_day else tzs.time_text(first, tz)} – {last}"
+
+
+def _log_message(row: dict) -> list:
+    """The message; a folded run says how many lines it stands for, then its newest one."""
+    message = row.get("message") or ""
+    count = _log_count(row)
+    if count == 1:
+        return [message]
+    head = next((p for p in ROUTINE_PREFIXES if message.startswith(p)), "similar lines")
+    return [html.Strong(f"{head} × {count:,}"), html.Span(f" · latest: {message}", className="text-body-secondary")]
+
+
+def _log_entry(row: dict, tz: str | None = None) -> html.Div:
     level = str(row.get("level") or "")
+    folded = _log_count(row) > 1
     return html.Div([
         html.Div([html.Span(level, className=f"badge text-bg-{LEVEL_CLASSES.get(level, 'secondary')}"),
-                  html.Span(fmt.utc(row.get("timestamp"), seconds=True), className="lm-log-time"),
+                  html.Span(_log_time(row, tz), className="lm-log-time"),
                   html.Span(row.get("module") or "", className="lm-log-source")], className="lm-log-meta"),
-        html.Div(row.get("message") or "", className="lm-log-msg"),
-    ], className=f"lm-log-entry lm-log-{level.lower()}")
+        html.Div(_log_message(row), className="lm-log-msg"),
+    ], className=f"lm-log-entry lm-log-{level.lower()}" + (" lm-log-folded" if folded else ""),
+        **({"data-count": str(_log_count(row))} if folded else {}))
 
 
-def log_list(logs: pd.DataFrame) -> html.Div:
-    """Log lines, newest first: level, time and source above the message (reads well in a narrow column)."""
+def log_list(logs: pd.DataFrame, tz: str | None = None) -> html.Div:
+    """Log lines, newest first: level, time (in the display zone) and source above the message (reads well in a
+    narrow column); a folded run of routine lines reads as one line with its count."""
     if logs.empty:
         return empty_text("No log lines match.")
-    return html.Div([_log_entry(r) for r in fmt.records(logs)], className="lm-log-list lm-scroll")
+    return html.Div([_log_entry(r, tz) for r in fmt.records(logs)], className="lm-log-list lm-scroll")
 
 
 def _round_cell(column: str, value):

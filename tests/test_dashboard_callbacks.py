@@ -17,6 +17,7 @@ from sqlalchemy.exc import OperationalError
 import callbacks.export as export_cb
 import callbacks.graphs as graphs_cb
 import callbacks.smoke as smoke_cb
+import callbacks.logs as logs_cb
 import callbacks.overview as overview_cb
 import callbacks.server as server_cb
 import callbacks.shell as shell_cb
@@ -184,10 +185,10 @@ def test_log_viewer_filters_by_level_and_text(writer, ctx):
     writer.write_logs([{"timestamp": now, "level": "INFO", "message": "round finished", "module": "collector"},
                        {"timestamp": now, "level": "WARNING", "message": "Lagos Link: jitter 40 ms",
                         "module": "collector"}])
-    assert "round finished" in text_of(overview_cb.refresh_logs("INFO", "", 0))
-    warning_only = text_of(overview_cb.refresh_logs("WARNING", None, 0))
+    assert "round finished" in text_of(logs_cb.refresh_logs("INFO", "", 0))
+    warning_only = text_of(logs_cb.refresh_logs("WARNING", None, 0))
     assert "jitter 40 ms" in warning_only and "round finished" not in warning_only
-    assert "No log lines" in text_of(overview_cb.refresh_logs("INFO", "nothing like this", 0))
+    assert "No log lines" in text_of(logs_cb.refresh_logs("INFO", "nothing like this", 0))
 
 
 # -- graphs ------------------------------------------------------------------------------------
