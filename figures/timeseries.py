@@ -7,7 +7,7 @@ from datetime import datetime
 import pandas as pd
 import plotly.graph_objects as go
 
-from figures.alerts import mark_alerts
+from figures.alerts import add_series_halos, add_series_starts, host_alerts, mark_alerts
 from figures.frames import (bucket_grid, has_sub_ms, insert_gaps, ms_labels, series_names, trace_uid, value_ceiling,
                             value_matrix)
 from figures.theme import CLASS_COLORS, palette, series_colour, template
@@ -124,16 +124,18 @@ def latency_figure(df: pd.DataFrame, thresholds: dict[str, float], *, group: str
                    gap_seconds: float, window=None, dark: bool = False, uirevision: str = "",
                    colors: dict[str, str] | None = None, alerts: pd.DataFrame | None = None,
                    x_uirevision: str | None = None, zoomed: bool = False) -> go.Figure:
-    """Mean latency per bucket and key over the threshold bands, with the alerts' spans: a ribbon for each,
-    the whole height shaded while a critical one was open."""
+    """Mean latency per bucket and key over the threshold bands. An alert marks the line of the series it belongs
+    to (a halo while it was open, a mark where it began); one about the monitoring host, which concerns every
+    series, shades the chart (the whole height while critical, a ribbon along the top for warnings)."""
     fig = base_figure(dark, window, uirevision, x_uirevision=x_uirevision)
     add_bucket_note(fig, bucket_seconds, zoomed)
     top = value_ceiling(df.get("latency_ms", pd.Series(dtype=float)), float(thresholds["excellent"]) * 1.2)
     add_threshold_bands(fig, thresholds, top, dark)
+    on_series = {"group": group, "column": "latency_ms", "window": window, "bucket_seconds": bucket_seconds}
+    add_series_halos(fig, alerts, df, **on_series)  # first, so the halos lie behind the lines
     _lines(fig, insert_gaps(df, bucket_seconds, gap_seconds), "latency_ms", series_names(df, group), "ms", colors)
-    # Over many servers some warning is nearly always open (one slow partner is enough); shading the whole
-    # height for those would tint the entire graph, so warnings keep to the ribbon here.
-    mark_alerts(fig, alerts, window=window, top=top, tint=("critical",))
+    add_series_starts(fig, alerts, df, **on_series)
+    mark_alerts(fig, host_alerts(alerts), window=window, top=top, tint=("critical",))
     fig.update_yaxes(range=[0, top], title_text="latency (ms)", ticksuffix="")
     return fig
 
