@@ -14,7 +14,7 @@ LOG_LINES = 100
 
 
 @callback(Output(ids.LOG_TABLE, "children"), Input(ids.LOG_LEVEL, "value"), Input(ids.LOG_SEARCH, "value"),
-          Input(ids.REFRESH, "n_intervals"))
+          Input(ids.REFRESH, "n_intervals"), Input(ids.DISPLAY_TZ, "data"))
 def refresh_logs(level, text, _n, tz=None):
     """Up to LOG_LINES lines at or above the level containing the search text, each run of routine lines
     ("round finished ...") between them shown as one line with its count; times in the display zone."""

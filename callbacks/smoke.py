@@ -131,9 +131,11 @@ def packets_view(rounds, names, config, filters, mode: str, common: dict):
                         gap_seconds=gap_seconds_for(bucket, config.interval_seconds), note=note, **common)
 
 
-def smoke_view(wide: bool, frame, names, config, filters, mode: str, dark: bool):
-    """The smoke figure: the rollup summary for a wide window, else the per-packet view of the mode."""
-    common = {"window": window_of(filters), "dark": dark, "uirevision": view_key(filters, mode, tuple(names))}
+def smoke_view(wide: bool, frame, names, config, filters, mode: str, dark: bool, tz: str | None = None):
+    """The smoke figure: the rollup summary for a wide window, else the per-packet view of the mode; times in
+    the display zone tz."""
+    common = {"window": window_of(filters), "dark": dark, "uirevision": view_key(filters, mode, tuple(names), tz),
+              "tz": tz}
     if frame.empty:
         return message_figure(NO_DATA, dark, height=figure_height(1))
     if not wide:
@@ -150,8 +152,9 @@ def smoke_failed(error: str, dark: bool) -> tuple:
 
 @callback(Output(ids.SMOKE_GRAPH, "figure"), Output(ids.SMOKE_GRAPH, "style"), Output(ids.SMOKE_SIGNATURE, "data"),
           Input(ids.URL, "search"), Input(ids.REFRESH, "n_intervals"), Input(ids.SMOKE_SERVERS, "value"),
-          Input(ids.SMOKE_MODE, "value"), Input(ids.THEME_SWITCH, "value"), State(ids.SMOKE_SIGNATURE, "data"))
-def refresh_smoke(search, _n, selected, mode, dark, previous):
+          Input(ids.SMOKE_MODE, "value"), Input(ids.THEME_SWITCH, "value"), State(ids.SMOKE_SIGNATURE, "data"),
+          Input(ids.DISPLAY_TZ, "data"))
+def refresh_smoke(search, _n, selected, mode, dark, previous, tz=None):
     """The RTT spread of the chosen servers; unchanged data sends nothing."""
     rt, dark = get_runtime(), bool(dark)
     names = smoke_names(rt.config, (selected or [])[:SMOKE_MAX_SERVERS])
@@ -162,7 +165,7 @@ def refresh_smoke(search, _n, selected, mode, dark, previous):
     version, error = fetch("the samples", data_version, rt.read_engine, filters)
     if error:
         return smoke_failed(error, dark)
-    sig = signature(version, view_key(filters, mode, tuple(names)), dark)
+    sig = signature(version, view_key(filters, mode, tuple(names)), dark, tz)
     if sig == previous:
         return no_update, no_update, no_update
     # The number of rounds in the window decides, before reading any, how to draw them.
@@ -172,5 +175,5 @@ def refresh_smoke(search, _n, selected, mode, dark, previous):
     data, error = fetch("the samples", smoke_data, rt.read_engine, filters, names, rounds, rt.config)
     if error:
         return smoke_failed(error, dark)
-    fig = smoke_view(*data, names, rt.config, filters, mode, dark)
+    fig = smoke_view(*data, names, rt.config, filters, mode, dark, tz)
     return fig, {"height": f"{fig.layout.height}px"}, sig

@@ -36,6 +36,14 @@ def _merge(intervals: pd.DataFrame) -> list[tuple]:
     return [tuple(m) for m in merged]
 
 
+def _ends(resolved: pd.Series, end: pd.Timestamp):
+    """When each alert ended inside the window: its resolve time, or `end` while still open (in ns, the unit
+    `end` is in, since pandas will not fill a coarser datetime column with a finer Timestamp)."""
+    times = pd.to_datetime(resolved).astype("datetime64[ns]")
+    end = pd.Timestamp(end).as_unit("ns")
+    return times.fillna(end).clip(upper=end).to_numpy()
+
+
 def alert_spans(alerts: pd.DataFrame, start, end) -> pd.DataFrame:
     """Per severity, the stretches of [start, end] when at least one alert was open, overlaps merged;
     an alert still open lasts until `end`."""
@@ -44,7 +52,7 @@ def alert_spans(alerts: pd.DataFrame, start, end) -> pd.DataFrame:
     start, end = pd.Timestamp(start), pd.Timestamp(end)
     frame = pd.DataFrame({"severity": alerts["severity"].to_numpy(),
                           "x0": pd.to_datetime(alerts["started_at"]).clip(lower=start).to_numpy(),
-                          "x1": pd.to_datetime(alerts["resolved_at"]).fillna(end).clip(upper=end).to_numpy()})
+                          "x1": _ends(alerts["resolved_at"], end)})
     frame = frame[frame["x1"] > frame["x0"]]
     rows = [(severity, x0, x1) for severity in SEVERITY_ORDER
             for x0, x1 in _merge(frame[frame["severity"] == severity])]
@@ -138,7 +146,7 @@ def series_alert_spans(alerts: pd.DataFrame | None, start, end, key_column: str)
     start, end = pd.Timestamp(start), pd.Timestamp(end)
     frame = pd.DataFrame({"key": mine[key_column].astype(str).to_numpy(), "severity": mine["severity"].to_numpy(),
                           "x0": pd.to_datetime(mine["started_at"]).clip(lower=start).to_numpy(),
-                          "x1": pd.to_datetime(mine["resolved_at"]).fillna(end).clip(upper=end).to_numpy(),
+                          "x1": _ends(mine["resolved_at"], end),
                           "text": [f"{sev}: {msg}" for sev, msg in zip(mine["severity"], mine["message"])]})
     frame = frame[frame["x1"] > frame["x0"]]
     rows = [(key, severity, x0, x1, text) for (key, severity), part in frame.groupby(["key", "severity"], sort=True)

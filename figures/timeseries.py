@@ -8,9 +8,10 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from figures.alerts import add_series_halos, add_series_starts, host_alerts, mark_alerts
-from figures.frames import (bucket_grid, has_sub_ms, insert_gaps, ms_labels, series_names, trace_uid, value_ceiling,
-                            value_matrix)
+from figures.frames import (bucket_grid, has_sub_ms, in_zone, insert_gaps, ms_labels, series_names, trace_uid,
+                            value_ceiling, value_matrix, window_in, zone_note)
 from figures.theme import CLASS_COLORS, palette, series_colour, template
+from common import timezones as tzs
 
 BAND_NAMES = ("excellent", "good", "fair", "poor", "critical")
 BAND_OPACITY = {False: 0.07, True: 0.12}
@@ -72,10 +73,11 @@ def bucket_label(seconds: int) -> str:
     return f"{seconds}-s"
 
 
-def bucket_note(bucket_seconds: int, zoomed: bool = False) -> str:
-    """The small text under the time axis: the bucket size, and how to leave a zoom."""
+def bucket_note(bucket_seconds: int, zoomed: bool = False, zone: str | None = None) -> str:
+    """The small text under the time axis: the bucket size, the zone the times are in, how to leave a zoom."""
     note = f"{bucket_label(bucket_seconds)} buckets"
-    return note + " · zoomed in: double-click for the whole range" if zoomed else note
+    note += " · zoomed in: double-click for the whole range" if zoomed else ""
+    return note + (f" · {zone}" if zone else "")
 
 
 def base_figure(dark: bool, window: tuple[datetime, datetime] | None, uirevision: str, title: str = "",
@@ -94,10 +96,14 @@ def base_figure(dark: bool, window: tuple[datetime, datetime] | None, uirevision
     return fig
 
 
-def add_bucket_note(fig: go.Figure, bucket_seconds: int, zoomed: bool = False) -> None:
-    """Write the bucket size small under the time axis."""
-    fig.update_xaxes(title={"text": bucket_note(bucket_seconds, zoomed), "font": {"size": NOTE_FONT_SIZE},
-                            "standoff": 4})
+def add_bucket_note(fig: go.Figure, bucket_seconds: int, zoomed: bool = False, tz: str | None = None,
+                    window=None) -> None:
+    """Write the bucket size and the time zone small under the time axis."""
+    fig.update_xaxes(title={"text": bucket_note(bucket_seconds, zoomed, zone_note(tz, window)),
+                            "font": {"size": NOTE_FONT_SIZE}, "standoff": 4})
+
+
+ALERT_TIMES = ("started_at", "resolved_at")
 
 
 def _lines(fig: go.Figure, df: pd.DataFrame, column: str, names: dict[str, str], unit: str,
@@ -123,12 +129,14 @@ def _hover(values: pd.Series, unit: str) -> dict:
 def latency_figure(df: pd.DataFrame, thresholds: dict[str, float], *, group: str, bucket_seconds: int,
                    gap_seconds: float, window=None, dark: bool = False, uirevision: str = "",
                    colors: dict[str, str] | None = None, alerts: pd.DataFrame | None = None,
-                   x_uirevision: str | None = None, zoomed: bool = False) -> go.Figure:
+                   x_uirevision: str | None = None, zoomed: bool = False, tz: str | None = None) -> go.Figure:
     """Mean latency per bucket and key over the threshold bands. An alert marks the line of the series it belongs
     to (a halo while it was open, a mark where it began); one about the monitoring host, which concerns every
-    series, shades the chart (the whole height while critical, a ribbon along the top for warnings)."""
-    fig = base_figure(dark, window, uirevision, x_uirevision=x_uirevision)
-    add_bucket_note(fig, bucket_seconds, zoomed)
+    series, shades the chart (the whole height while critical, a ribbon along the top for warnings). Times are
+    drawn in the display zone tz."""
+    fig = base_figure(dark, window_in(window, tz), uirevision, x_uirevision=x_uirevision)
+    add_bucket_note(fig, bucket_seconds, zoomed, tz, window)
+    df, alerts, window = in_zone(df, ["bucket"], tz), in_zone(alerts, ALERT_TIMES, tz), window_in(window, tz)
     top = value_ceiling(df.get("latency_ms", pd.Series(dtype=float)), float(thresholds["excellent"]) * 1.2)
     add_threshold_bands(fig, thresholds, top, dark)
     on_series = {"group": group, "column": "latency_ms", "window": window, "bucket_seconds": bucket_seconds}
@@ -143,10 +151,11 @@ def latency_figure(df: pd.DataFrame, thresholds: dict[str, float], *, group: str
 def metric_figure(df: pd.DataFrame, column: str, *, group: str, bucket_seconds: int, gap_seconds: float,
                   unit: str, axis_title: str, limit: float | None = None, floor: float = 1.0, window=None,
                   dark: bool = False, uirevision: str = "", colors: dict[str, str] | None = None,
-                  x_uirevision: str | None = None, zoomed: bool = False) -> go.Figure:
-    """One metric (loss %, jitter ms) per bucket and key, with the alert limit as a dashed line."""
-    fig = base_figure(dark, window, uirevision, x_uirevision=x_uirevision)
-    add_bucket_note(fig, bucket_seconds, zoomed)
+                  x_uirevision: str | None = None, zoomed: bool = False, tz: str | None = None) -> go.Figure:
+    """One metric (loss %, jitter ms) per bucket and key, with the alert limit as a dashed line; times in tz."""
+    fig = base_figure(dark, window_in(window, tz), uirevision, x_uirevision=x_uirevision)
+    add_bucket_note(fig, bucket_seconds, zoomed, tz, window)
+    df = in_zone(df, ["bucket"], tz)
     _lines(fig, insert_gaps(df, bucket_seconds, gap_seconds), column, series_names(df, group), unit, colors,
            shape="hv" if column == "loss_pct" else "linear")
     top = value_ceiling(df.get(column, pd.Series(dtype=float)), max(floor, (limit or 0) * 1.5))
@@ -180,15 +189,17 @@ LOSS_TICKS = ((-ZERO_BAND_PCT / 2, "0"), (20, "20"), (50, "50"), (100, "100"))
 
 def loss_heatmap(df: pd.DataFrame, *, group: str, bucket_seconds: int, window, dark: bool = False,
                  uirevision: str = "", colors: dict[str, str] | None = None, x_uirevision: str | None = None,
-                 zoomed: bool = False) -> go.Figure:
+                 zoomed: bool = False, tz: str | None = None) -> go.Figure:
     """Packet loss as a strip per country or server: one cell per bucket, blank where nothing was measured
-    (colours encode loss here, so `colors` is accepted for a common signature and not used)."""
-    fig = base_figure(dark, window, uirevision, x_uirevision=x_uirevision)
-    add_bucket_note(fig, bucket_seconds, zoomed)
+    (colours encode loss here, so `colors` is accepted for a common signature and not used); times in tz."""
+    fig = base_figure(dark, window_in(window, tz), uirevision, x_uirevision=x_uirevision)
+    add_bucket_note(fig, bucket_seconds, zoomed, tz, window)
+    # The grid is laid in UTC, where the buckets are aligned (a +05:30 zone would shift them off its hours).
     matrix = value_matrix(df, "loss_pct", bucket_grid(window, bucket_seconds))
     names = series_names(df, group)
     fig.add_trace(go.Heatmap(
-        z=matrix.to_numpy(), x=matrix.columns, y=[names.get(str(k), str(k)) for k in matrix.index],
+        z=matrix.to_numpy(), x=tzs.to_display(pd.DatetimeIndex(matrix.columns), tz),
+        y=[names.get(str(k), str(k)) for k in matrix.index],
         zmin=-ZERO_BAND_PCT, zmax=100, colorscale=LOSS_SCALE, hoverongaps=False,
         colorbar={"title": {"text": "loss %", "side": "right"}, "thickness": 10, "len": 0.9, "outlinewidth": 0,
                   "tickmode": "array", "tickvals": [v for v, _ in LOSS_TICKS],

@@ -1,4 +1,4 @@
-"""The filter bar: countries, partners, time range (with a custom UTC window) and the CSV export."""
+"""The filter bar: countries, partners, time range (with a custom window in the display zone) and the CSV export."""
 from __future__ import annotations
 
 import dash_bootstrap_components as dbc
@@ -27,17 +27,24 @@ def range_buttons() -> dbc.RadioItems:
                           labelCheckedClassName="active")
 
 
+def _clock_input(id_: str, label: str) -> dbc.Input:
+    """A 24-hour HH:MM field. Text, not type=time: a browser shows that in its locale's 12-hour form."""
+    return dbc.Input(id=id_, type="text", value="00:00", size="sm", className="lm-time", debounce=True,
+                     inputMode="numeric", pattern=r"([01]?[0-9]|2[0-3]):[0-5][0-9]", maxLength=5, placeholder="HH:MM",
+                     name=label)
+
+
 def custom_window() -> html.Div:
-    """Start and end date-time pickers, in UTC, shown when the range is Custom."""
+    """Start and end date-time pickers, in the display zone (named in the badge), shown when the range is Custom."""
     return html.Div([
         html.Span("Dates", className="text-body-secondary"),
         dcc.DatePickerRange(id=ids.CUSTOM_DATES, display_format="YYYY-MM-DD", first_day_of_week=1,
                             minimum_nights=0, className="lm-dates"),
         html.Span("from", className="text-body-secondary"),
-        dbc.Input(id=ids.START_TIME, type="time", value="00:00", size="sm", className="lm-time", debounce=True),
+        _clock_input(ids.START_TIME, "start time"),
         html.Span("to", className="text-body-secondary"),
-        dbc.Input(id=ids.END_TIME, type="time", value="00:00", size="sm", className="lm-time", debounce=True),
-        html.Span("UTC", className="badge text-bg-secondary"),
+        _clock_input(ids.END_TIME, "end time"),
+        html.Span("UTC", id=ids.CUSTOM_ZONE, className="badge text-bg-secondary"),
     ], id=ids.CUSTOM_ROW, className="lm-custom", hidden=True)
 
 

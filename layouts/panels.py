@@ -16,7 +16,7 @@ from queries.logs import ROUTINE_PREFIXES
 WARNING_ICONS = {"down": "bi-x-octagon-fill", "stale": "bi-hourglass-split", "latency": "bi-speedometer2",
                  "loss": "bi-graph-down-arrow", "jitter": "bi-activity", "other": "bi-exclamation-triangle-fill"}
 LEVEL_CLASSES = {"DEBUG": "secondary", "INFO": "info", "WARNING": "warning", "ERROR": "danger", "CRITICAL": "danger"}
-ROUND_COLUMNS = (("timestamp", "Time (UTC)"), ("avg_time", "Avg"), ("min_time", "Min"), ("max_time", "Max"),
+ROUND_COLUMNS = (("timestamp", "Time"), ("avg_time", "Avg"), ("min_time", "Min"), ("max_time", "Max"),
                  ("jitter_time", "Jitter"), ("loss_percentage", "Loss"), ("mos", "MOS"), ("latency_class", "Class"),
                  ("concerns", "Concerns"))
 
@@ -127,9 +127,9 @@ def log_list(logs: pd.DataFrame, tz: str | None = None) -> html.Div:
     return html.Div([_log_entry(r, tz) for r in fmt.records(logs)], className="lm-log-list lm-scroll")
 
 
-def _round_cell(column: str, value):
+def _round_cell(column: str, value, tz: str | None = None):
     if column == "timestamp":
-        return fmt.utc(value, seconds=True)
+        return tzs.time_text(value, tz, seconds=True)
     if column in ("avg_time", "min_time", "max_time", "jitter_time"):
         return fmt.ms(value)
     if column == "loss_percentage":
@@ -139,26 +139,36 @@ def _round_cell(column: str, value):
     return "" if value is None else str(value)
 
 
-def rounds_table(rounds: pd.DataFrame, limit: int = 100) -> html.Div:
-    """A server's recent rounds, newest first."""
+def _round_label(column: str, label: str, zone: str) -> str:
+    """A column header; the time's names its zone ('Time (UTC+03:00)')."""
+    return f"{label} ({zone})" if column == "timestamp" else label
+
+
+def rounds_table(rounds: pd.DataFrame, limit: int = 100, tz: str | None = None) -> html.Div:
+    """A server's recent rounds, newest first, times in the display zone tz (named in the header). On a phone
+    each row reads as a card (assets/31_phone.css): every cell carries its column's name."""
     if rounds.empty:
         return empty_text("No rounds in this time range.")
-    head = html.Thead(html.Tr([html.Th(label) for _, label in ROUND_COLUMNS]))
-    body = html.Tbody([html.Tr([html.Td(_round_cell(c, r.get(c))) for c, _ in ROUND_COLUMNS],
+    zone = tzs.short_label(tz, pd.Timestamp(rounds["timestamp"].max()).to_pydatetime())
+    labels = [(c, _round_label(c, label, zone)) for c, label in ROUND_COLUMNS]
+    head = html.Thead(html.Tr([html.Th(label) for _, label in labels]))
+    body = html.Tbody([html.Tr([html.Td(_round_cell(c, r.get(c), tz), **{"data-label": label}) for c, label in labels],
                                className="lm-row-flagged" if fmt.has_text(r.get("concerns")) else None)
                        for r in fmt.records(rounds.head(limit))])
     return html.Div(dbc.Table([head, body], size="sm", hover=True, className="lm-table mb-0"), className="lm-scroll")
 
 
-def concern_list(summary: pd.DataFrame) -> html.Div:
-    """A server's kinds of concern in the window: how many rounds, when first and last, latest text."""
+def concern_list(summary: pd.DataFrame, tz: str | None = None) -> html.Div:
+    """A server's kinds of concern in the window: how many rounds, when first and last (in the display zone tz),
+    latest text."""
     if summary.empty:
         return empty_text("No warnings in this time range.")
     items = [html.Div([
         html.I(className=f"bi {WARNING_ICONS.get(r['kind'], WARNING_ICONS['other'])} lm-warn-icon"),
         html.Div([html.Div([html.Strong(r["latest"]),
                             html.Span(f" · {r['rounds']} rounds", className="text-body-secondary")]),
-                  html.Div(f"{fmt.utc(r['first'])} → {fmt.utc(r['last'])} UTC", className="lm-warn-text")],
+                  html.Div(f"{tzs.time_text(r['first'], tz)} → {tzs.time_text(r['last'], tz)} "
+                           f"{tzs.short_label(tz, pd.Timestamp(r['last']).to_pydatetime())}", className="lm-warn-text")],
                  className="lm-warn-body"),
     ], className=f"lm-warn lm-warn-{'danger' if r['kind'] == 'down' else 'warning'}")
         for r in fmt.records(summary)]
