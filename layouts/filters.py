@@ -11,6 +11,24 @@ RANGE_OPTIONS = [{"label": "1 h", "value": "1h"}, {"label": "24 h", "value": "24
 DEFAULT_RANGE = "24h"
 
 
+STATE_WORDS = (("down", "down"), ("degraded", "degraded"), ("stale", "stale"))
+
+
+def state_label(name: str, state: str, counts: dict[str, int]) -> html.Span:
+    """A country's or partner's option: a dot in the colour of its worst server, its name, and how many of its
+    servers are down, degraded or stale (nothing when all are up)."""
+    trouble = " · ".join(f"{counts[key]} {word}" for key, word in STATE_WORDS if counts.get(key))
+    return html.Span([html.Span(className=f"lm-dot lm-dot-{state}", title=state), html.Span(name, className="lm-opt-name"),
+                      html.Span(trouble, className="lm-opt-count") if trouble else None],
+                     className="lm-opt", **{"data-state": state})
+
+
+def state_options(entries: list[tuple[str, str, dict]]) -> list[dict]:
+    """Dropdown options from (name, worst state, counts) entries; searchable by name."""
+    return [{"label": state_label(name, state, counts), "value": name, "search": name}
+            for name, state, counts in entries]
+
+
 def _multi(id_: str, options: list[str], placeholder: str, icon: str) -> html.Div:
     """A labelled multi-select dropdown (empty = all)."""
     return html.Div([
@@ -65,6 +83,7 @@ def filter_bar(countries: list[str], partners: list[str]) -> html.Section:
             custom_window(),
             html.Div(export_button(), className="lm-filter lm-export"),
         ], className="lm-filterbar"),
+        dcc.Store(id=ids.FILTER_STATES),
         dbc.Alert(id=ids.FILTER_ALERT, color="warning", is_open=False, dismissable=True, className="mt-2 mb-0"),
         dbc.Alert(id=ids.EXPORT_ALERT, color="danger", is_open=False, dismissable=True, className="mt-2 mb-0"),
     ], className="lm-filters", **{"aria-label": "filters"})

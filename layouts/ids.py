@@ -29,6 +29,7 @@ START_TIME = PREFIX + "start-time"
 END_TIME = PREFIX + "end-time"
 CUSTOM_ZONE = PREFIX + "custom-zone"
 FILTER_ALERT = PREFIX + "filter-alert"
+FILTER_STATES = PREFIX + "filter-states"  # what the country/partner options were last drawn from
 EXPORT_BUTTON = PREFIX + "export-button"
 EXPORT_DOWNLOAD = PREFIX + "export-download"
 EXPORT_ALERT = PREFIX + "export-alert"
