@@ -4,14 +4,15 @@ Everything is stored and queried in naive UTC (common.timeutil); only what a per
 zone, named by an IANA name ("UTC", "Africa/Nairobi"). LOCAL stands for the browser's own zone, which only the
 browser knows (the dashboard asks it and passes the name it gives). Plotly's date axes know no zones, so a
 figure draws wall-clock times of the display zone: a DST change shows as a step in the time axis.
+
+pandas is imported where a function takes pandas values, not at the top: the settings layer (validating
+display_timezone) and so the collector alone must not load it (tests/test_layers.py).
 """
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-import pandas as pd
 
 UTC_NAME = "UTC"
 LOCAL = "local"  # the browser's own zone
@@ -45,6 +46,7 @@ def is_utc(name: str | None) -> bool:
 def to_display(values, name: str | None):
     """Stored naive-UTC times (a datetime, Timestamp, Series or DatetimeIndex) as naive wall-clock times of the
     zone; missing values stay missing; UTC returns the values unchanged."""
+    import pandas as pd
     if is_utc(name) or values is None:
         return values
     zone = zone_name(name)
@@ -100,6 +102,7 @@ def short_label(name: str | None, at: datetime) -> str:
 
 def time_text(value, name: str | None, seconds: bool = False, missing: str = "–") -> str:
     """A stored (naive UTC) time as 'YYYY-MM-DD HH:MM[:SS]' (24-hour) in the zone."""
+    import pandas as pd
     if value is None or value is pd.NaT or (not isinstance(value, str) and pd.isna(value)):
         return missing
     stamp = to_display(pd.Timestamp(value), name)
@@ -108,6 +111,7 @@ def time_text(value, name: str | None, seconds: bool = False, missing: str = "�
 
 def clock_text(value, name: str | None, seconds: bool = False, missing: str = "–") -> str:
     """A stored (naive UTC) time as 'HH:MM[:SS]' (24-hour) in the zone."""
+    import pandas as pd
     if value is None or value is pd.NaT or (not isinstance(value, str) and pd.isna(value)):
         return missing
     return to_display(pd.Timestamp(value), name).strftime("%H:%M:%S" if seconds else "%H:%M")
