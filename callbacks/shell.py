@@ -18,6 +18,7 @@ from layouts.overview import overview_layout
 from layouts.server import not_found_layout, server_layout
 from layouts.shell import zone_options
 from queries.catalog import servers_frame
+from queries.coverage import first_stored_at
 from queries.status import server_status
 from runtime import get_runtime
 from common.timeutil import utcnow
@@ -70,6 +71,24 @@ def _alert(search: str | None) -> str | None:
     return error or tz_error(search)
 
 
+# Until the database holds this much, a page whose URL names no range opens on FRESH_RANGE, which shows it.
+FRESH_SECONDS = 3600
+FRESH_RANGE = "1h"
+
+
+def fresh_search(search: str | None, engine, now) -> str | None:
+    """On a fresh install (less than FRESH_SECONDS stored, or nothing yet), the query string with range=1h for a
+    URL that names no range, so the first minutes fill the graphs instead of their right-most pixel; else None."""
+    args = query_args(search)
+    if any(args.get(key) for key in ("range", "start", "end")):
+        return None
+    first, error = fetch("the oldest stored round", first_stored_at, engine)
+    if error or (first is not None and (now - first).total_seconds() >= FRESH_SECONDS):
+        return None
+    args.add("range", FRESH_RANGE)
+    return "?" + urlencode(list(args.items(multi=True)))
+
+
 def sync_from_url(search: str | None, browser_zone: str | None, saved, default: str, shown_zone=None) -> dict:
     """The outputs that bring the controls in line with the URL; a URL without tz= gets the saved choice."""
     named = controls_from_query(search)["tz"]
@@ -119,7 +138,10 @@ def sync_filters(search, countries, partners, range_name, start_date, end_date, 
     if trigger == ids.TZ_SELECT:
         out = sync_from_zone(search, tz, browser_zone, default, shown_zone)
     elif trigger in (None, ids.URL, ids.BROWSER_TZ, ids.TZ_SAVED):
-        out = sync_from_url(search, browser_zone, saved, default, shown_zone)
+        fresh = fresh_search(search, get_runtime().read_engine, utcnow())
+        out = sync_from_url(fresh or search, browser_zone, saved, default, shown_zone)
+        if fresh and out["search"] is no_update:
+            out["search"] = fresh
         if out["tz"] == tz:
             out["tz"] = no_update
     else:

@@ -9,7 +9,7 @@ from plotly.subplots import make_subplots
 from figures.alerts import mark_alerts
 from figures.frames import band_polygon, in_zone, insert_gaps, ms_labels, value_ceiling, window_in, zone_note
 from figures.theme import ACCENT_COLOR, CLASS_COLORS, SERIES_COLORS, palette, series_colour, template
-from figures.timeseries import add_threshold_bands
+from figures.timeseries import add_threshold_bands, data_start, mark_data_start
 
 JITTER_COLOR = SERIES_COLORS[4]  # a second hue, apart from the latency line's
 
@@ -58,6 +58,7 @@ def server_history_figure(df: pd.DataFrame, thresholds: dict[str, float], *, buc
     alerts were open; the mean line has the server's series_colour when its id is given; times in tz."""
     fig = _grid(dark, uirevision, window_in(window, tz))
     fig.update_xaxes(title={"text": zone_note(tz, window), "font": {"size": 10}, "standoff": 4}, row=3, col=1)
+    mark_data_start(fig, data_start(df.get("bucket"), window), dark, tz, yref="paper")
     df, alerts, window = in_zone(df, ["bucket"], tz), in_zone(alerts, ("started_at", "resolved_at"), tz), \
         window_in(window, tz)
     rows = insert_gaps(df, bucket_seconds, gap_seconds)

@@ -11,7 +11,7 @@ from plotly.subplots import make_subplots
 
 from figures.frames import band_polygon, has_sub_ms, in_zone, insert_gaps, ms_labels, value_ceiling, window_in, zone_note
 from figures.theme import palette, template
-from figures.timeseries import add_threshold_bands, bucket_label
+from figures.timeseries import add_threshold_bands, bucket_label, data_start, mark_data_start
 
 ROW_HEIGHT = 170
 # (lower, upper, opacity): the outer band is faintest, as in SmokePing.
@@ -122,6 +122,7 @@ def smoke_figure(bands: pd.DataFrame, names: dict[str, str], thresholds: dict[st
     """Quantile bands (min-max, p10-p90, p25-p75) and the median per server, over the threshold bands; times
     in the display zone tz."""
     fig = _grid(names, dark, uirevision, window_in(window, tz))
+    mark_data_start(fig, data_start(bands.get("bucket"), window), dark, tz, yref="paper")
     bands = in_zone(bands, ["bucket"], tz)
     colors = palette(dark)
     for row, sid in enumerate(names, start=1):
@@ -143,6 +144,7 @@ def summary_figure(bands: pd.DataFrame, names: dict[str, str], thresholds: dict[
     """The wide-window smoke view from rollups: fastest-to-slowest band and the mean per server and bucket; times
     in the display zone tz."""
     fig = _grid(names, dark, uirevision, window_in(window, tz))
+    mark_data_start(fig, data_start(bands.get("bucket"), window), dark, tz, yref="paper")
     bands = in_zone(bands, ["bucket"], tz)
     colors = palette(dark)
     for row, sid in enumerate(names, start=1):
@@ -205,6 +207,7 @@ def samples_figure(samples: pd.DataFrame, names: dict[str, str], thresholds: dic
     in the display zone tz."""
     fig = _grid(names, dark, uirevision, window_in(window, tz))
     smoke = palette(dark)["smoke"]
+    mark_data_start(fig, data_start(samples.get("timestamp"), window), dark, tz, yref="paper")
     lost = in_zone(lost_per_round(samples, rounds), ["timestamp"], tz)
     samples = in_zone(samples, ["timestamp"], tz)
     for row, sid in enumerate(names, start=1):

@@ -104,6 +104,35 @@ def add_bucket_note(fig: go.Figure, bucket_seconds: int, zoomed: bool = False, t
 
 
 ALERT_TIMES = ("started_at", "resolved_at")
+# Data that starts this far into the window (a fresh install, a server added since) gets a line saying when.
+DATA_START_SHARE = 0.04
+
+
+def data_start(times, window) -> pd.Timestamp | None:
+    """The first time with data when it lies noticeably after the window's start (else None): a fresh install's
+    few minutes at the right edge of a 24-hour axis look like nothing at all without it."""
+    if window is None or times is None or len(times) == 0:
+        return None
+    first = pd.to_datetime(pd.Series(times)).min()
+    start, end = pd.Timestamp(window[0]), pd.Timestamp(window[1])
+    if pd.isna(first) or first - start <= DATA_START_SHARE * (end - start):
+        return None
+    return first
+
+
+def mark_data_start(fig: go.Figure, first: pd.Timestamp | None, dark: bool, tz: str | None = None,
+                    xref: str = "x", yref: str = "y domain") -> None:
+    """A dotted line where the data starts and 'data starts HH:MM' beside it (first in naive UTC; drawn and
+    written in the display zone tz). Shapes and annotations as dicts: add_vline's annotation fails on dates."""
+    if first is None:
+        return
+    at = tzs.to_display(pd.Timestamp(first), tz)
+    muted = palette(dark)["muted"]
+    fig.add_shape(type="line", xref=xref, x0=at, x1=at, yref=yref, y0=0, y1=1,
+                  line={"color": muted, "width": 1, "dash": "dot"}, layer="above")
+    fig.add_annotation(x=at, xref=xref, y=1, yref=yref, text=f"data starts {at:%H:%M}", showarrow=False,
+                       xanchor="right", yanchor="top", xshift=-4, font={"size": NOTE_FONT_SIZE + 1, "color": muted},
+                       bgcolor=palette(dark)["hover"], opacity=0.9, name="data-start")
 
 
 def _lines(fig: go.Figure, df: pd.DataFrame, column: str, names: dict[str, str], unit: str,
@@ -136,6 +165,7 @@ def latency_figure(df: pd.DataFrame, thresholds: dict[str, float], *, group: str
     drawn in the display zone tz."""
     fig = base_figure(dark, window_in(window, tz), uirevision, x_uirevision=x_uirevision)
     add_bucket_note(fig, bucket_seconds, zoomed, tz, window)
+    first = data_start(df.get("bucket"), window)  # in UTC, before the frames move into the zone
     df, alerts, window = in_zone(df, ["bucket"], tz), in_zone(alerts, ALERT_TIMES, tz), window_in(window, tz)
     top = value_ceiling(df.get("latency_ms", pd.Series(dtype=float)), float(thresholds["excellent"]) * 1.2)
     add_threshold_bands(fig, thresholds, top, dark)
@@ -144,6 +174,7 @@ def latency_figure(df: pd.DataFrame, thresholds: dict[str, float], *, group: str
     _lines(fig, insert_gaps(df, bucket_seconds, gap_seconds), "latency_ms", series_names(df, group), "ms", colors)
     add_series_starts(fig, alerts, df, **on_series)
     mark_alerts(fig, host_alerts(alerts), window=window, top=top, tint=("critical",))
+    mark_data_start(fig, first, dark, tz)
     fig.update_yaxes(range=[0, top], title_text="latency (ms)", ticksuffix="")
     return fig
 
@@ -155,6 +186,7 @@ def metric_figure(df: pd.DataFrame, column: str, *, group: str, bucket_seconds: 
     """One metric (loss %, jitter ms) per bucket and key, with the alert limit as a dashed line; times in tz."""
     fig = base_figure(dark, window_in(window, tz), uirevision, x_uirevision=x_uirevision)
     add_bucket_note(fig, bucket_seconds, zoomed, tz, window)
+    mark_data_start(fig, data_start(df.get("bucket"), window), dark, tz)
     df = in_zone(df, ["bucket"], tz)
     _lines(fig, insert_gaps(df, bucket_seconds, gap_seconds), column, series_names(df, group), unit, colors,
            shape="hv" if column == "loss_pct" else "linear")
@@ -194,6 +226,7 @@ def loss_heatmap(df: pd.DataFrame, *, group: str, bucket_seconds: int, window, d
     (colours encode loss here, so `colors` is accepted for a common signature and not used); times in tz."""
     fig = base_figure(dark, window_in(window, tz), uirevision, x_uirevision=x_uirevision)
     add_bucket_note(fig, bucket_seconds, zoomed, tz, window)
+    mark_data_start(fig, data_start(df.get("bucket"), window), dark, tz)
     # The grid is laid in UTC, where the buckets are aligned (a +05:30 zone would shift them off its hours).
     matrix = value_matrix(df, "loss_pct", bucket_grid(window, bucket_seconds))
     names = series_names(df, group)

@@ -54,8 +54,9 @@ def series(minutes: range, latency: float = 40.0) -> pd.DataFrame:
 
 
 def alert_shapes(fig) -> list:
-    """The shapes spanning time (x in data units); threshold bands and limit lines span the x domain instead."""
-    return [s for s in fig.layout.shapes if "domain" not in str(s.xref)]
+    """The shaded stretches of time (x in data units); threshold bands and limit lines span the x domain instead,
+    and the dotted 'data starts' line is a line, not a stretch."""
+    return [s for s in fig.layout.shapes if "domain" not in str(s.xref) and s.type != "line"]
 
 
 def vrects(fig, color: str) -> list:
