@@ -32,7 +32,14 @@ SYNC_OUTPUTS = (("search", ids.URL, "search"), ("countries", ids.COUNTRY, "value
                 ("end_time", ids.END_TIME, "value"), ("tz", ids.TZ_SELECT, "value"),
                 ("custom_hidden", ids.CUSTOM_ROW, "hidden"), ("alert", ids.FILTER_ALERT, "children"),
                 ("alert_open", ids.FILTER_ALERT, "is_open"), ("zone", ids.DISPLAY_TZ, "data"),
-                ("zone_badge", ids.CUSTOM_ZONE, "children"), ("saved", ids.TZ_SAVED, "data"))
+                ("zone_badge", ids.CUSTOM_ZONE, "children"), ("saved", ids.TZ_SAVED, "data"),
+                ("visible_month", ids.CUSTOM_DATES, "initial_visible_month"))
+
+
+def visible_month(end_date: str | None, zone: str | None) -> str:
+    """The month the date picker's calendar opens on: the custom window's end (today for the default last 24 h,
+    which may start in the month before), else today in the zone."""
+    return end_date or tzs.to_display(utcnow(), zone).strftime("%Y-%m-%d")
 
 
 @callback(Output(ids.PAGE, "children"), Output(ids.COUNTRY, "disabled"), Output(ids.PARTNER, "disabled"),
@@ -100,17 +107,17 @@ def sync_from_url(search: str | None, browser_zone: str | None, saved, default: 
     return dict(values, tz=choice, search=with_tz(search, choice, default) if adopt else no_update,
                 custom_hidden=values["range"] != "custom", alert=alert, alert_open=bool(alert),
                 zone=zone if zone != shown_zone else no_update, zone_badge=tzs.short_label(zone, utcnow()),
-                saved=no_update)
+                saved=no_update, visible_month=visible_month(values["end_date"], zone))
 
 
 def sync_from_controls(current_search: str | None, values: dict, now, zone: str | None = None,
                        tz: str | None = None, default: str = tzs.UTC_NAME) -> dict:
     """The outputs after a filter control changed: a new query string (and a prefilled custom window)."""
-    out = {key: no_update for key in (*CONTROL_KEYS, "tz", "zone", "zone_badge", "saved")}
+    out = {key: no_update for key in (*CONTROL_KEYS, "tz", "zone", "zone_badge", "saved", "visible_month")}
     if values["range"] == "custom" and not (values["start_date"] and values["end_date"]):
         window = default_custom_window(now, zone)
         values = dict(values, **window)
-        out.update(window)
+        out.update(window, visible_month=window["end_date"])
     query = query_from_controls(*(values[k] for k in CONTROL_KEYS), tz=tz, zone=zone, default_tz=default)
     alert = _alert(query)
     return dict(out, search=query if query != (current_search or "") else no_update,

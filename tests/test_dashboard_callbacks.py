@@ -134,6 +134,7 @@ def test_choosing_custom_prefills_the_last_day():
         ("2026-11-01", "10:16", "2026-11-02", "10:16")
     assert out["search"] == "?range=custom&start=2026-11-01T10%3A16%3A00Z&end=2026-11-02T10%3A16%3A00Z"
     assert out["custom_hidden"] is False and out["alert"] is None
+    assert out["visible_month"] == "2026-11-02"  # the calendar opens on the window's end: this month
     assert default_custom_window(datetime(2026, 11, 2, 10, 15))["end_time"] == "10:16"
 
 
