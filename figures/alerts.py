@@ -178,8 +178,8 @@ def halo_points(line: pd.DataFrame, column: str, x0, x1, bucket_seconds: int) ->
 
 def add_series_halos(fig: go.Figure, alerts: pd.DataFrame | None, df: pd.DataFrame, *, group: str, column: str,
                      window, bucket_seconds: int) -> pd.DataFrame:
-    """Draw a halo along each series' line while its alerts were open (call before drawing the lines, so the
-    halo lies behind them); returns the spans drawn (series_alert_spans)."""
+    """Draw a halo along each series' line while its alerts were open, behind the lines (zorder -1: the series
+    lines stay the first traces); returns the spans drawn (series_alert_spans)."""
     if alerts is None or alerts.empty or df.empty:
         return pd.DataFrame(columns=SERIES_SPAN_COLUMNS)
     start, end = _window_of(alerts, window)
@@ -192,7 +192,7 @@ def add_series_halos(fig: go.Figure, alerts: pd.DataFrame | None, df: pd.DataFra
         if not xs:
             continue
         fig.add_trace(go.Scatter(
-            x=xs, y=ys, mode="lines", name=ALERT_TRACE, meta=span.key, showlegend=False, connectgaps=True,
+            x=xs, y=ys, mode="lines", name=ALERT_TRACE, meta=span.key, showlegend=False, connectgaps=True, zorder=-1,
             opacity=HALO_OPACITY, line={"color": ALERT_COLORS[span.severity], "width": HALO_WIDTH,
                                         "dash": "dot" if bridged else "solid"},
             text=[span.text] * len(xs), hovertemplate="%{text}<extra>alert</extra>"))

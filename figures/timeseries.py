@@ -170,8 +170,8 @@ def latency_figure(df: pd.DataFrame, thresholds: dict[str, float], *, group: str
     top = value_ceiling(df.get("latency_ms", pd.Series(dtype=float)), float(thresholds["excellent"]) * 1.2)
     add_threshold_bands(fig, thresholds, top, dark)
     on_series = {"group": group, "column": "latency_ms", "window": window, "bucket_seconds": bucket_seconds}
-    add_series_halos(fig, alerts, df, **on_series)  # first, so the halos lie behind the lines
     _lines(fig, insert_gaps(df, bucket_seconds, gap_seconds), "latency_ms", series_names(df, group), "ms", colors)
+    add_series_halos(fig, alerts, df, **on_series)  # after the lines, drawn behind them (zorder)
     add_series_starts(fig, alerts, df, **on_series)
     mark_alerts(fig, host_alerts(alerts), window=window, top=top, tint=("critical",))
     mark_data_start(fig, first, dark, tz)

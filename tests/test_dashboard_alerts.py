@@ -241,8 +241,8 @@ def test_latency_figure_marks_an_alert_on_its_own_series_line_only():
     (halo,) = halos(fig)
     assert halo.meta == "Nigeria" and halo.line.color == ALERT_COLORS["critical"] and set(halo.y) == {90.0}
     assert pd.Timestamp(halo.x[0]) == T0 + pd.Timedelta(hours=2) and pd.Timestamp(halo.x[-1]) == pd.Timestamp(WINDOW[1])
-    names = [t.name for t in fig.data]
-    assert names.index(ALERT_TRACE) < names.index("Kenya") < names.index("Nigeria")  # the halo lies behind
+    assert [t.name for t in fig.data][:2] == ["Kenya", "Nigeria"]  # the series lines stay the first traces
+    assert halo.zorder < min(t.zorder or 0 for t in fig.data[:2])  # and the halo lies behind them
     (mark,) = [t for t in fig.data if t.name == ALERT_TRACE and t.mode == "markers"]
     assert list(mark.y) == [90.0] and "High latency on Lagos Link" in mark.text[0]
     plain = latency_figure(df, THRESHOLDS, group="country", bucket_seconds=300, gap_seconds=600, window=WINDOW)
