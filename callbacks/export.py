@@ -9,6 +9,7 @@ from callbacks.registry import callback
 
 from callbacks.common import fetch, filters_from_search
 from callbacks.urlstate import server_id_from_path
+from common import timezones as tzs
 from layouts import ids
 from queries.export import export_filename, iter_csv
 from queries.filters import Filters
@@ -39,20 +40,40 @@ def too_large(rows: int, search: str | None) -> list:
             "Narrow the filters or use ", html.A("the streaming export", href=href), "."]
 
 
+def download_name(filters: Filters, fmt: str, tz: str | None = None) -> str:
+    """The download's file name: the API's (UTC, with a Z) in UTC, else the window in the display zone with its
+    offset, e.g. latency-20261101T030000+0300-20261102T030000+0300.csv (the rows inside stay UTC)."""
+    if tzs.is_utc(tz):
+        return export_filename(filters, fmt)
+    ends = [f"{tzs.to_display(t, tz):%Y%m%dT%H%M%S}{tzs.offset_text(tzs.utc_offset(tz, t), compact=True)}"
+            for t in (filters.start, filters.end)]
+    return f"latency-{ends[0]}-{ends[1]}.{fmt}"
+
+
+def exported(rows: int, filename: str) -> list:
+    """The confirmation after a download: how many rows went out, into which file."""
+    if rows == 0:
+        return ["No rows match the filters: ", html.Code(filename), " holds the header line only."]
+    return [html.I(className="bi bi-check-circle-fill me-2"), f"Exported {rows:,} row{'s' if rows != 1 else ''} to ",
+            html.Code(filename), "."]
+
+
 @callback(Output(ids.EXPORT_DOWNLOAD, "data"), Output(ids.EXPORT_ALERT, "children"),
-          Output(ids.EXPORT_ALERT, "is_open"),
+          Output(ids.EXPORT_ALERT, "is_open"), Output(ids.EXPORT_ALERT, "color"),
           Input(ids.EXPORT_BUTTON, "n_clicks"), State(ids.URL, "search"), State(ids.URL, "pathname"),
-          prevent_initial_call=True)
-def export_csv(_clicks, search, pathname):
-    """Send the filtered rows as a CSV download, or say why not."""
+          State(ids.DISPLAY_TZ, "data"), prevent_initial_call=True)
+def export_csv(_clicks, search, pathname, tz=None):
+    """Send the filtered rows as a CSV download and say how many went out, or say why not."""
     engine = get_runtime().read_engine
     filters = export_filters(search, pathname)
     rows, error = fetch("the export", row_count, engine, filters)
     if error:
-        return no_update, f"Could not export: {error}", True
+        return no_update, f"Could not export: {error}", True, "danger"
     if rows > MAX_EXPORT_ROWS:
-        return no_update, too_large(rows, search), True
+        return no_update, too_large(rows, search), True, "danger"
     text, error = fetch("the export", rows_csv, engine, filters)
     if error:
-        return no_update, f"Could not export: {error}", True
-    return {"content": text, "filename": export_filename(filters, "csv"), "type": "text/csv"}, None, False
+        return no_update, f"Could not export: {error}", True, "danger"
+    name = download_name(filters, "csv", tz)
+    return ({"content": text, "filename": name, "type": "text/csv"}, exported(rows, name), True,
+            "success" if rows else "warning")

@@ -38,12 +38,15 @@ def zoom_key(filters: Filters, shown: Filters) -> tuple | None:
     return window_of(shown) if window_of(shown) != window_of(filters) else None
 
 
-def series_view(config, filters: Filters, shown: Filters, group: str, bucket: int, dark: bool) -> dict:
+def series_view(config, filters: Filters, shown: Filters, group: str, bucket: int, dark: bool,
+                tz: str | None = None) -> dict:
     """The keyword arguments the three series figures share: the legend state lives under the view's
-    uirevision, the time axis under one that also names the zoom, so a zoom or a reset applies its window."""
+    uirevision, the time axis under one that also names the zoom and the zone, so a zoom, a reset or another
+    zone applies its window."""
     key, zoom = view_key(filters, group), zoom_key(filters, shown)
     return {"group": group, "bucket_seconds": bucket, "window": window_of(shown), "dark": dark, "uirevision": key,
-            "x_uirevision": f"{key}|{zoom}", "zoomed": zoom is not None, "colors": series_colors(config, group)}
+            "x_uirevision": f"{key}|{zoom}|{tz}", "zoomed": zoom is not None, "colors": series_colors(config, group),
+            "tz": tz}
 
 
 def series_gap_seconds(df: pd.DataFrame, bucket: int, interval_seconds: float) -> float:
@@ -53,10 +56,11 @@ def series_gap_seconds(df: pd.DataFrame, bucket: int, interval_seconds: float) -
     return max(gap_seconds_for(bucket, interval_seconds), 2 * typical_step(steps))
 
 
-def series_figures(df, config, filters, group: str, bucket: int, dark: bool, alerts=None, shown=None) -> tuple:
-    """(latency, loss, jitter) figures of a ping_series frame; the latency graph shades the alerts' spans.
-    `shown` is the zoomed part of the filters' window, if any."""
-    view = series_view(config, filters, shown or filters, group, bucket, dark)
+def series_figures(df, config, filters, group: str, bucket: int, dark: bool, alerts=None, shown=None,
+                   tz: str | None = None) -> tuple:
+    """(latency, loss, jitter) figures of a ping_series frame; the latency graph marks the alerts on their
+    series. `shown` is the zoomed part of the filters' window, if any; times in the display zone tz."""
+    view = series_view(config, filters, shown or filters, group, bucket, dark, tz)
     if df.empty and not view["zoomed"]:  # a zoom keeps its axes (and the double-click back) even when empty
         return (message_figure(NO_DATA, dark),) * 3
     gap = series_gap_seconds(df, bucket, config.interval_seconds)
@@ -79,8 +83,9 @@ def series_failed(error: str, dark: bool) -> tuple:
 @callback(Output(ids.LATENCY_GRAPH, "figure"), Output(ids.LOSS_GRAPH, "figure"), Output(ids.JITTER_GRAPH, "figure"),
           Output(ids.SERIES_SIGNATURE, "data"),
           Input(ids.URL, "search"), Input(ids.REFRESH, "n_intervals"), Input(ids.GROUP_TOGGLE, "value"),
-          Input(ids.THEME_SWITCH, "value"), State(ids.SERIES_SIGNATURE, "data"), Input(ids.SERIES_ZOOM, "data"))
-def refresh_series(search, _n, group, dark, previous, zoom=None):  # Dash passes arguments in declared order
+          Input(ids.THEME_SWITCH, "value"), State(ids.SERIES_SIGNATURE, "data"), Input(ids.SERIES_ZOOM, "data"),
+          Input(ids.DISPLAY_TZ, "data"))
+def refresh_series(search, _n, group, dark, previous, zoom=None, tz=None):  # Dash passes them in declared order
     """Latency, loss and jitter per country or server for the filters (only the zoomed part of the window,
     in finer buckets, while zoomed); unchanged data sends nothing."""
     rt, dark = get_runtime(), bool(dark)
@@ -90,7 +95,7 @@ def refresh_series(search, _n, group, dark, previous, zoom=None):  # Dash passes
     version, error = fetch("the measurements", versions, rt.read_engine, shown)
     if error:
         return series_failed(error, dark)
-    sig = signature(version, view_key(filters, group), zoom_key(filters, shown), dark)
+    sig = signature(version, view_key(filters, group), zoom_key(filters, shown), dark, tz)
     if sig == previous:
         return no_update, no_update, no_update, no_update
     bucket = series_bucket_seconds(shown, rt.config.interval_seconds, rt.config.retention.as_dict())
@@ -98,4 +103,4 @@ def refresh_series(search, _n, group, dark, previous, zoom=None):  # Dash passes
     alerts, alert_error = fetch("the alerts", list_alerts, rt.read_engine, "all", shown)
     if error or alert_error:
         return series_failed(error or alert_error, dark)
-    return (*series_figures(df, rt.config, filters, group, bucket, dark, alerts, shown), sig)
+    return (*series_figures(df, rt.config, filters, group, bucket, dark, alerts, shown, tz), sig)

@@ -1,5 +1,5 @@
-"""The overview's status callbacks: counts and cards (with open alerts), the startup notice, the alerts panel
-and the log viewer."""
+"""The overview's status callbacks: counts and cards (with open alerts), the startup notice and the alerts panel
+(the log viewer's is in callbacks/logs.py)."""
 from __future__ import annotations
 
 import pandas as pd
@@ -9,17 +9,15 @@ from callbacks.registry import callback
 
 from callbacks.common import fetch, filters_from_search
 from layouts import ids
-from layouts.panels import error_notice, log_list, notice, warnings_list
+from layouts.panels import error_notice, notice, warnings_list
 from layouts.status import counts_bar, country_groups, empty_cards_note, startup_message, status_counts
 from queries.catalog import matching
-from queries.logs import recent_logs
 from queries.status import recent_rounds, server_status
 from queries.warnings import current_warnings
 from runtime import collector_problem, config_problem, get_runtime
 from common.timeutil import utcnow
 
 HEARTBEAT_ROUNDS = 30
-LOG_LINES = 100
 
 
 def first_round_seconds(config) -> float:
@@ -69,13 +67,3 @@ def refresh_warnings(search, _n):
     if error:
         return error_notice("the warnings", error)
     return warnings_list(warnings, now, search)
-
-
-@callback(Output(ids.LOG_TABLE, "children"), Input(ids.LOG_LEVEL, "value"), Input(ids.LOG_SEARCH, "value"),
-          Input(ids.REFRESH, "n_intervals"))
-def refresh_logs(level, text, _n):
-    """The latest log lines at or above the level, containing the search text."""
-    rt = get_runtime()
-    logs, error = fetch("the log", recent_logs, rt.read_engine, limit=LOG_LINES, level=level or None,
-                        search=(text or "").strip() or None)
-    return error_notice("the log", error) if error else log_list(logs)

@@ -55,16 +55,17 @@ def refresh_header(pathname, _n):
     return server_header(server, rows[0] if rows else None)
 
 
-def server_figures(series, rounds, config, filters, bucket: int, dark: bool, alerts=None, every: int = 1) -> tuple:
-    """(history, distribution) figures of one server; the history shades when its alerts were open.
-    `every`: the distribution was drawn from every n-th round."""
-    key = view_key(filters)
+def server_figures(series, rounds, config, filters, bucket: int, dark: bool, alerts=None, every: int = 1,
+                   tz: str | None = None) -> tuple:
+    """(history, distribution) figures of one server; the history shades when its alerts were open, its times in
+    the display zone tz. `every`: the distribution was drawn from every n-th round."""
+    key = view_key(filters, tz)
     if series.empty:
         return message_figure(NO_DATA, dark), message_figure(NO_DATA, dark)
     history = server_history_figure(series, config.thresholds, bucket_seconds=bucket, limits=config.alert_conditions.as_dict(),
                                     gap_seconds=gap_seconds_for(bucket, config.interval_seconds),
                                     window=window_of(filters), dark=dark, uirevision=key, alerts=alerts,
-                                    server_id=str(series["key"].iloc[0]) if "key" in series else None)
+                                    server_id=str(series["key"].iloc[0]) if "key" in series else None, tz=tz)
     values = rtt_values(rounds)
     return history, rtt_histogram(values, distribution_summary(values), config.thresholds, dark=dark, uirevision=key,
                                   every=every)
@@ -96,8 +97,8 @@ def history_failed(error: str, dark: bool) -> tuple:
 @callback(Output(ids.SERVER_HISTORY, "figure"), Output(ids.SERVER_DISTRIBUTION, "figure"),
           Output(ids.SERVER_SIGNATURE, "data"),
           Input(ids.URL, "pathname"), Input(ids.URL, "search"), Input(ids.REFRESH, "n_intervals"),
-          Input(ids.THEME_SWITCH, "value"), State(ids.SERVER_SIGNATURE, "data"))
-def refresh_server_graphs(pathname, search, _n, dark, previous):
+          Input(ids.THEME_SWITCH, "value"), State(ids.SERVER_SIGNATURE, "data"), Input(ids.DISPLAY_TZ, "data"))
+def refresh_server_graphs(pathname, search, _n, dark, previous, tz=None):
     """History and RTT distribution of the server in the time range; unchanged data sends nothing."""
     rt, dark = get_runtime(), bool(dark)
     server_id, server = _server(pathname)
@@ -108,7 +109,7 @@ def refresh_server_graphs(pathname, search, _n, dark, previous):
     version, error = fetch("the history", versions, rt.read_engine, filters)
     if error:
         return history_failed(error, dark)
-    sig = signature(version, view_key(filters), dark)
+    sig = signature(version, view_key(filters), dark, tz)
     if sig == previous:
         return no_update, no_update, no_update
     bucket = series_bucket_seconds(filters, rt.config.interval_seconds, rt.config.retention.as_dict())
@@ -119,14 +120,15 @@ def refresh_server_graphs(pathname, search, _n, dark, previous):
     series, rounds, alerts, error = _load_server_data(rt, filters, server_id, bucket, every)
     if error:
         return history_failed(error, dark)
-    return (*server_figures(series, rounds, rt.config, filters, bucket, dark, alerts, every), sig)
+    return (*server_figures(series, rounds, rt.config, filters, bucket, dark, alerts, every, tz), sig)
 
 
 @callback(Output(ids.SERVER_ROUNDS, "children"), Output(ids.SERVER_CONCERNS, "children"),
           Output(ids.SERVER_LOGS, "children"),
-          Input(ids.URL, "pathname"), Input(ids.URL, "search"), Input(ids.REFRESH, "n_intervals"))
-def refresh_server_tables(pathname, search, _n):
-    """Recent rounds, the warnings in the range and log lines that mention the server."""
+          Input(ids.URL, "pathname"), Input(ids.URL, "search"), Input(ids.REFRESH, "n_intervals"),
+          Input(ids.DISPLAY_TZ, "data"))
+def refresh_server_tables(pathname, search, _n, tz=None):
+    """Recent rounds, the warnings in the range and the log lines stored as being about the server."""
     server_id, server = _server(pathname)
     if server is None:
         return None, None, None
@@ -135,7 +137,7 @@ def refresh_server_tables(pathname, search, _n):
     filters = replace(filters, countries=(), partners=(), servers=(server_id,))
     rounds, r_err = fetch("the rounds", server_rounds, rt.read_engine, server_id, filters, 100)
     history, c_err = fetch("the warnings", concern_history, rt.read_engine, server_id, filters)
-    logs, l_err = fetch("the log", recent_logs, rt.read_engine, limit=50, search=server_id)
-    return (error_notice("the rounds", r_err) if r_err else rounds_table(rounds),
-            error_notice("the warnings", c_err) if c_err else concern_list(concern_summary(history)),
-            error_notice("the log", l_err) if l_err else log_list(logs))
+    logs, l_err = fetch("the log", recent_logs, rt.read_engine, limit=50, server_id=server_id)
+    return (error_notice("the rounds", r_err) if r_err else rounds_table(rounds, tz=tz),
+            error_notice("the warnings", c_err) if c_err else concern_list(concern_summary(history), tz),
+            error_notice("the log", l_err) if l_err else log_list(logs, tz))

@@ -1,18 +1,45 @@
-"""The shell's callbacks: routing, filters <-> URL, refresh interval, theme and the update clock."""
+"""The shell's callbacks: routing, filters and time zone <-> URL, refresh interval, theme and the update clock."""
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
+import pandas as pd
 from dash import ClientsideFunction, Input, Output, State, ctx, no_update
 
 from callbacks.registry import callback, clientside_callback
 
-from callbacks.common import filters_from_search
-from callbacks.urlstate import controls_from_query, default_custom_window, query_from_controls, server_id_from_path
+from callbacks.common import fetch, filters_from_search, query_args, signature
+from callbacks.urlstate import (TZ_PARAM, controls_from_query, default_custom_window, display_zone,
+                                query_from_controls, server_id_from_path, tz_choice, tz_error)
+from common import timezones as tzs
 from layouts import ids
+from layouts.filters import state_options
 from layouts.overview import overview_layout
 from layouts.server import not_found_layout, server_layout
+from layouts.shell import zone_options
+from queries.catalog import servers_frame
+from queries.coverage import first_stored_at
+from queries.status import server_status
+from runtime import get_runtime
 from common.timeutil import utcnow
 
 CONTROL_KEYS = ("countries", "partners", "range", "start_date", "end_date", "start_time", "end_time")
+# What sync_filters writes, in its Output order: the URL, the controls, the zone choice, the custom row, the
+# filter alert, the display zone (every time on the page), the custom window's zone badge and the saved choice.
+SYNC_OUTPUTS = (("search", ids.URL, "search"), ("countries", ids.COUNTRY, "value"), ("partners", ids.PARTNER, "value"),
+                ("range", ids.RANGE, "value"), ("start_date", ids.CUSTOM_DATES, "start_date"),
+                ("end_date", ids.CUSTOM_DATES, "end_date"), ("start_time", ids.START_TIME, "value"),
+                ("end_time", ids.END_TIME, "value"), ("tz", ids.TZ_SELECT, "value"),
+                ("custom_hidden", ids.CUSTOM_ROW, "hidden"), ("alert", ids.FILTER_ALERT, "children"),
+                ("alert_open", ids.FILTER_ALERT, "is_open"), ("zone", ids.DISPLAY_TZ, "data"),
+                ("zone_badge", ids.CUSTOM_ZONE, "children"), ("saved", ids.TZ_SAVED, "data"),
+                ("visible_month", ids.CUSTOM_DATES, "initial_visible_month"))
+
+
+def visible_month(end_date: str | None, zone: str | None) -> str:
+    """The month the date picker's calendar opens on: the custom window's end (today for the default last 24 h,
+    which may start in the month before), else today in the zone."""
+    return end_date or tzs.to_display(utcnow(), zone).strftime("%Y-%m-%d")
 
 
 @callback(Output(ids.PAGE, "children"), Output(ids.COUNTRY, "disabled"), Output(ids.PARTNER, "disabled"),
@@ -31,43 +58,153 @@ def page_for(pathname: str | None, search: str | None) -> tuple:
     return not_found_layout(pathname), False, False
 
 
-def sync_from_url(search: str | None) -> dict:
-    """The outputs that bring the controls in line with the URL (the URL itself stays)."""
-    values = controls_from_query(search)
+def default_choice() -> str:
+    """The zone choice a page opens in when neither the URL nor local storage names one (config display_timezone)."""
+    return tz_choice(get_runtime().config.display_timezone) or tzs.UTC_NAME
+
+
+def with_tz(search: str | None, choice: str, default: str) -> str:
+    """The query string with tz= set to the choice (left out when it is the default)."""
+    args = query_args(search)
+    args.poplist(TZ_PARAM)
+    if choice != default:
+        args.add(TZ_PARAM, choice)
+    return "?" + urlencode(list(args.items(multi=True)))
+
+
+def _alert(search: str | None) -> str | None:
+    """Why the URL's filters or time zone are not used as given, or None."""
     _, error = filters_from_search(search)
-    return dict(values, search=no_update, custom_hidden=values["range"] != "custom", alert=error)
+    return error or tz_error(search)
 
 
-def sync_from_controls(current_search: str | None, values: dict, now) -> dict:
-    """The outputs after a control changed: a new query string (and a prefilled custom window)."""
-    out = {key: no_update for key in CONTROL_KEYS}
+# Until the database holds this much, a page whose URL names no range opens on FRESH_RANGE, which shows it.
+FRESH_SECONDS = 3600
+FRESH_RANGE = "1h"
+
+
+def fresh_search(search: str | None, engine, now) -> str | None:
+    """On a fresh install (less than FRESH_SECONDS stored, or nothing yet), the query string with range=1h for a
+    URL that names no range, so the first minutes fill the graphs instead of their right-most pixel; else None."""
+    args = query_args(search)
+    if any(args.get(key) for key in ("range", "start", "end")):
+        return None
+    first, error = fetch("the oldest stored round", first_stored_at, engine)
+    if error or (first is not None and (now - first).total_seconds() >= FRESH_SECONDS):
+        return None
+    args.add("range", FRESH_RANGE)
+    return "?" + urlencode(list(args.items(multi=True)))
+
+
+def sync_from_url(search: str | None, browser_zone: str | None, saved, default: str, shown_zone=None) -> dict:
+    """The outputs that bring the controls in line with the URL; a URL without tz= gets the saved choice."""
+    named = controls_from_query(search)["tz"]
+    choice = named or tz_choice(saved) or default
+    zone = display_zone(choice, browser_zone)
+    values = controls_from_query(search, zone)
+    adopt = named is None and choice != default  # the choice kept in local storage goes into the URL
+    alert = _alert(search)
+    return dict(values, tz=choice, search=with_tz(search, choice, default) if adopt else no_update,
+                custom_hidden=values["range"] != "custom", alert=alert, alert_open=bool(alert),
+                zone=zone if zone != shown_zone else no_update, zone_badge=tzs.short_label(zone, utcnow()),
+                saved=no_update, visible_month=visible_month(values["end_date"], zone))
+
+
+def sync_from_controls(current_search: str | None, values: dict, now, zone: str | None = None,
+                       tz: str | None = None, default: str = tzs.UTC_NAME) -> dict:
+    """The outputs after a filter control changed: a new query string (and a prefilled custom window)."""
+    out = {key: no_update for key in (*CONTROL_KEYS, "tz", "zone", "zone_badge", "saved", "visible_month")}
     if values["range"] == "custom" and not (values["start_date"] and values["end_date"]):
-        window = default_custom_window(now)
+        window = default_custom_window(now, zone)
         values = dict(values, **window)
-        out.update(window)
-    query = query_from_controls(*(values[k] for k in CONTROL_KEYS))
-    _, error = filters_from_search(query)
+        out.update(window, visible_month=window["end_date"])
+    query = query_from_controls(*(values[k] for k in CONTROL_KEYS), tz=tz, zone=zone, default_tz=default)
+    alert = _alert(query)
     return dict(out, search=query if query != (current_search or "") else no_update,
-                custom_hidden=values["range"] != "custom", alert=error)
+                custom_hidden=values["range"] != "custom", alert=alert, alert_open=bool(alert))
 
 
-@callback(Output(ids.URL, "search"), *(Output(i, p) for i, p in (
-    (ids.COUNTRY, "value"), (ids.PARTNER, "value"), (ids.RANGE, "value"), (ids.CUSTOM_DATES, "start_date"),
-    (ids.CUSTOM_DATES, "end_date"), (ids.START_TIME, "value"), (ids.END_TIME, "value"))),
-    Output(ids.CUSTOM_ROW, "hidden"), Output(ids.FILTER_ALERT, "children"), Output(ids.FILTER_ALERT, "is_open"),
-    Input(ids.URL, "search"), Input(ids.COUNTRY, "value"), Input(ids.PARTNER, "value"), Input(ids.RANGE, "value"),
-    Input(ids.CUSTOM_DATES, "start_date"), Input(ids.CUSTOM_DATES, "end_date"), Input(ids.START_TIME, "value"),
-    Input(ids.END_TIME, "value"))
-def sync_filters(search, countries, partners, range_name, start_date, end_date, start_time, end_time):
-    """Keep the URL query string and the filter controls in step, whichever one changed."""
-    if ctx.triggered_id in (None, ids.URL):
-        out = sync_from_url(search)
+def sync_from_zone(current_search: str | None, choice, browser_zone: str | None, default: str, shown_zone) -> dict:
+    """The outputs after the time zone choice changed: tz= in the URL, the custom window shown in the new zone
+    (the same instants: the URL keeps them in UTC), and the choice saved in local storage."""
+    choice = tz_choice(choice) or default
+    query = with_tz(current_search, choice, default)
+    out = sync_from_url(query, browser_zone, None, default, shown_zone)
+    return dict(out, search=query if query != (current_search or "") else no_update, tz=no_update, saved=choice)
+
+
+@callback(*(Output(i, p) for _, i, p in SYNC_OUTPUTS),
+          Input(ids.URL, "search"), Input(ids.COUNTRY, "value"), Input(ids.PARTNER, "value"), Input(ids.RANGE, "value"),
+          Input(ids.CUSTOM_DATES, "start_date"), Input(ids.CUSTOM_DATES, "end_date"), Input(ids.START_TIME, "value"),
+          Input(ids.END_TIME, "value"), Input(ids.TZ_SELECT, "value"), Input(ids.BROWSER_TZ, "data"),
+          Input(ids.TZ_SAVED, "data"), State(ids.DISPLAY_TZ, "data"))
+def sync_filters(search, countries, partners, range_name, start_date, end_date, start_time, end_time,
+                 tz=None, browser_zone=None, saved=None, shown_zone=None):
+    """Keep the URL query string, the filter controls and the time zone in step, whichever one changed."""
+    default, trigger = default_choice(), ctx.triggered_id
+    if trigger == ids.TZ_SELECT:
+        out = sync_from_zone(search, tz, browser_zone, default, shown_zone)
+    elif trigger in (None, ids.URL, ids.BROWSER_TZ, ids.TZ_SAVED):
+        fresh = fresh_search(search, get_runtime().read_engine, utcnow())
+        out = sync_from_url(fresh or search, browser_zone, saved, default, shown_zone)
+        if fresh and out["search"] is no_update:
+            out["search"] = fresh
+        if out["tz"] == tz:
+            out["tz"] = no_update
     else:
         values = dict(zip(CONTROL_KEYS, (countries, partners, range_name, start_date, end_date, start_time,
                                          end_time)))
-        out = sync_from_controls(search, values, utcnow())
-    return (out["search"], *(out[k] for k in CONTROL_KEYS), out["custom_hidden"], out["alert"],
-            bool(out["alert"]))
+        choice = tz_choice(tz) or default
+        out = sync_from_controls(search, values, utcnow(), display_zone(choice, browser_zone), choice, default)
+    return tuple(out[key] for key, _, _ in SYNC_OUTPUTS)
+
+
+# A country's or partner's state is its worst server's; the order to compare them in.
+STATE_ORDER = ("down", "degraded", "stale", "up", "unknown")
+
+
+def entry_states(status: pd.DataFrame, column: str) -> list[tuple[str, str, dict]]:
+    """(name, worst state, counts per state) of each country or partner (`column`) in a server_status frame,
+    by name."""
+    out = []
+    for name, rows in status.groupby(column, sort=True):
+        counts = {state: int(n) for state, n in rows["status"].value_counts().items()}
+        worst = next((state for state in STATE_ORDER if counts.get(state)), "unknown")
+        out.append((str(name), worst, counts))
+    return out
+
+
+def filter_states(config, engine, now) -> tuple[list, list]:
+    """The country and partner entries of the configured servers with their states (unknown if the status
+    cannot be read: the names must still be offered)."""
+    status, error = fetch("the server status", server_status, engine, config, now)
+    if error:
+        status = servers_frame(config).assign(status="unknown")
+    return entry_states(status, "country"), entry_states(status, "partner")
+
+
+@callback(Output(ids.COUNTRY, "options"), Output(ids.PARTNER, "options"), Output(ids.FILTER_STATES, "data"),
+          Input(ids.REFRESH, "n_intervals"), State(ids.FILTER_STATES, "data"))
+def refresh_filter_options(_n, previous):
+    """The countries and partners of the running config, each with its state (a coloured dot, how many servers
+    are down or degraded); a country the config gains appears at the next refresh, without a reload.
+    Unchanged entries send nothing, so an open dropdown is left alone."""
+    rt = get_runtime()
+    countries, partners = filter_states(rt.config, rt.read_engine, utcnow())
+    sig = signature(countries, partners)
+    if sig == previous:
+        return no_update, no_update, no_update
+    return state_options(countries), state_options(partners), sig
+
+
+@callback(Output(ids.TZ_SELECT, "options"), Input(ids.BROWSER_TZ, "data"), Input(ids.URL, "search"))
+def zone_choices(browser_zone, search):
+    """UTC, the browser's zone (named once known), the config's zone, and a zone a shared link names."""
+    options = zone_options(get_runtime().config.display_timezone, browser_zone)
+    named = controls_from_query(search)["tz"]
+    if named and named not in {o["value"] for o in options}:
+        options.append({"label": named, "value": named})
+    return options
 
 
 @callback(Output(ids.NAV_HOME, "href"), Input(ids.URL, "search"))
@@ -93,13 +230,18 @@ def refresh_settings(seconds, paused):
     return period * 1000, bool(paused)
 
 
-@callback(Output(ids.UPDATED_AT, "children"), Input(ids.REFRESH, "n_intervals"), Input(ids.URL, "search"))
-def updated_at(_n, _search):
-    """When the page last asked for fresh data."""
-    return f"updated {utcnow():%H:%M:%S} UTC"
+@callback(Output(ids.UPDATED_AT, "children"), Input(ids.REFRESH, "n_intervals"), Input(ids.URL, "search"),
+          Input(ids.DISPLAY_TZ, "data"))
+def updated_at(_n, _search, zone=None):
+    """When the page last asked for fresh data, in the display zone, which it names."""
+    now = utcnow()
+    return f"updated {tzs.clock_text(now, zone, seconds=True)} {tzs.short_label(zone, now)}"
 
 
 # The theme is a class on <html>, so it is set in the browser (assets/20_dashboard.js) without a round trip.
 CLIENTSIDE_CALLBACKS: list = []
 clientside_callback(CLIENTSIDE_CALLBACKS, ClientsideFunction(namespace="latencyMonitor", function_name="applyTheme"),
                     Output(ids.THEME_SINK, "data"), Input(ids.THEME_SWITCH, "value"))
+# The browser's own zone, for the "Local" choice (assets/21_timezone.js); asked once the page has a URL.
+clientside_callback(CLIENTSIDE_CALLBACKS, ClientsideFunction(namespace="latencyMonitorTime", function_name="browserZone"),
+                    Output(ids.BROWSER_TZ, "data"), Input(ids.URL, "pathname"))

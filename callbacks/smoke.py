@@ -22,7 +22,9 @@ from queries.history import (data_version, row_count, explode_samples, rollup_ba
                              summary_bucket_seconds)
 from queries.pingdata import bucket_seconds_for
 from queries.series import gap_seconds_for
+from queries.status import server_status
 from runtime import get_runtime
+from common.timeutil import utcnow
 
 SMOKE_DEFAULT_SERVERS = 4
 SMOKE_MAX_SERVERS = 8
@@ -36,21 +38,51 @@ MAX_SMOKE_SAMPLES = 100_000
 SMOKE_MAX_POINTS = 600
 
 
-def smoke_choices(config, filters, selected) -> tuple[list[dict], list[str]]:
-    """Options (servers matching the filters) and the selection kept from before, or the first few."""
+# How much trouble a server is in, most first: the order the smoke view picks its default servers in.
+STATUS_TROUBLE = {"down": 0, "degraded": 1, "stale": 2, "up": 3, "unknown": 4}
+SEVERITY_TROUBLE = {"critical": 0, "warning": 1}
+
+
+CLASS_TROUBLE = {name: rank for rank, name in enumerate(("down", "critical", "poor", "fair", "good", "excellent"))}
+
+
+def trouble_key(row: dict) -> tuple:
+    """Sort key putting the servers in most trouble first: by state (down, degraded, stale, up, never measured),
+    then the worst open alert, then the latency class of the latest round; ties keep config order (a stable
+    sort), so healthy servers a few ms apart do not swap places."""
+    alerts = row.get("open_alerts") or []
+    worst_alert = min((SEVERITY_TROUBLE.get(a.get("severity"), 2) for a in alerts), default=2)
+    return (STATUS_TROUBLE.get(row.get("status"), 4), worst_alert,
+            CLASS_TROUBLE.get(row.get("latency_class"), len(CLASS_TROUBLE)))
+
+
+def worst_first(shown: pd.DataFrame, status: pd.DataFrame | None) -> list[str]:
+    """The ids of the shown servers, the ones in most trouble first (config order without a status)."""
+    ids_in_order = list(shown["server_id"])
+    if status is None or status.empty:
+        return ids_in_order
+    rows = {r["server_id"]: r for r in status.astype(object).where(status.notna(), None).to_dict("records")}
+    return sorted(ids_in_order, key=lambda sid: trouble_key(rows.get(sid, {})))
+
+
+def smoke_choices(config, filters, selected, status: pd.DataFrame | None = None) -> tuple[list[dict], list[str]]:
+    """Options (servers matching the filters) and the selection kept from before, or else the few servers in most
+    trouble (server_status rows in `status`), worst first."""
     shown = matching(servers_frame(config), filters.countries, filters.partners)
     options = [{"label": f"{r['partner']} · {r['ip']} ({r['country']})", "value": r["server_id"]}
                for r in shown.to_dict("records")]
     valid = [s for s in (selected or []) if s in set(shown["server_id"])]
-    return options, valid or list(shown["server_id"][:SMOKE_DEFAULT_SERVERS])
+    return options, valid or worst_first(shown, status)[:SMOKE_DEFAULT_SERVERS]
 
 
 @callback(Output(ids.SMOKE_SERVERS, "options"), Output(ids.SMOKE_SERVERS, "value"),
           Input(ids.URL, "search"), State(ids.SMOKE_SERVERS, "value"))
 def smoke_servers(search, selected):
-    """The smoke view offers the servers the filters select."""
+    """The smoke view offers the servers the filters select, and starts with those in most trouble."""
+    rt = get_runtime()
     filters, _ = filters_from_search(search)
-    return smoke_choices(get_runtime().config, filters, selected)
+    status, _ = fetch("the server status", server_status, rt.read_engine, rt.config, utcnow())
+    return smoke_choices(rt.config, filters, selected, status)
 
 
 def smoke_names(config, server_ids: list[str]) -> dict[str, str]:
@@ -99,9 +131,11 @@ def packets_view(rounds, names, config, filters, mode: str, common: dict):
                         gap_seconds=gap_seconds_for(bucket, config.interval_seconds), note=note, **common)
 
 
-def smoke_view(wide: bool, frame, names, config, filters, mode: str, dark: bool):
-    """The smoke figure: the rollup summary for a wide window, else the per-packet view of the mode."""
-    common = {"window": window_of(filters), "dark": dark, "uirevision": view_key(filters, mode, tuple(names))}
+def smoke_view(wide: bool, frame, names, config, filters, mode: str, dark: bool, tz: str | None = None):
+    """The smoke figure: the rollup summary for a wide window, else the per-packet view of the mode; times in
+    the display zone tz."""
+    common = {"window": window_of(filters), "dark": dark, "uirevision": view_key(filters, mode, tuple(names), tz),
+              "tz": tz}
     if frame.empty:
         return message_figure(NO_DATA, dark, height=figure_height(1))
     if not wide:
@@ -118,8 +152,9 @@ def smoke_failed(error: str, dark: bool) -> tuple:
 
 @callback(Output(ids.SMOKE_GRAPH, "figure"), Output(ids.SMOKE_GRAPH, "style"), Output(ids.SMOKE_SIGNATURE, "data"),
           Input(ids.URL, "search"), Input(ids.REFRESH, "n_intervals"), Input(ids.SMOKE_SERVERS, "value"),
-          Input(ids.SMOKE_MODE, "value"), Input(ids.THEME_SWITCH, "value"), State(ids.SMOKE_SIGNATURE, "data"))
-def refresh_smoke(search, _n, selected, mode, dark, previous):
+          Input(ids.SMOKE_MODE, "value"), Input(ids.THEME_SWITCH, "value"), State(ids.SMOKE_SIGNATURE, "data"),
+          Input(ids.DISPLAY_TZ, "data"))
+def refresh_smoke(search, _n, selected, mode, dark, previous, tz=None):
     """The RTT spread of the chosen servers; unchanged data sends nothing."""
     rt, dark = get_runtime(), bool(dark)
     names = smoke_names(rt.config, (selected or [])[:SMOKE_MAX_SERVERS])
@@ -130,7 +165,7 @@ def refresh_smoke(search, _n, selected, mode, dark, previous):
     version, error = fetch("the samples", data_version, rt.read_engine, filters)
     if error:
         return smoke_failed(error, dark)
-    sig = signature(version, view_key(filters, mode, tuple(names)), dark)
+    sig = signature(version, view_key(filters, mode, tuple(names)), dark, tz)
     if sig == previous:
         return no_update, no_update, no_update
     # The number of rounds in the window decides, before reading any, how to draw them.
@@ -140,5 +175,5 @@ def refresh_smoke(search, _n, selected, mode, dark, previous):
     data, error = fetch("the samples", smoke_data, rt.read_engine, filters, names, rounds, rt.config)
     if error:
         return smoke_failed(error, dark)
-    fig = smoke_view(*data, names, rt.config, filters, mode, dark)
+    fig = smoke_view(*data, names, rt.config, filters, mode, dark, tz)
     return fig, {"height": f"{fig.layout.height}px"}, sig

@@ -11,13 +11,14 @@ from dataclasses import replace
 from datetime import datetime
 
 import pandas as pd
-from dash import Input, Output, ctx, no_update
+from dash import Input, Output, State, ctx, no_update
 
 from callbacks.registry import callback
 
 from callbacks.common import filters_from_search
 from layouts import ids
 from queries.filters import Filters
+from common import timezones as tzs
 from common.timeutil import to_naive_utc
 
 # What parse_relayout returns for a double-click (autorange): back to the whole window.
@@ -27,8 +28,8 @@ WHOLE_WINDOW_SHARE = 0.98
 
 
 def _axis_time(value) -> datetime | None:
-    """A date axis end as Plotly sends it ('2026-11-20 08:30:12.3456', ISO with 'T' or 'Z', epoch ms),
-    as naive UTC (the figures draw naive UTC times); None when unreadable."""
+    """A date axis end as Plotly sends it ('2026-11-20 08:30:12.3456', ISO with 'T' or 'Z', epoch ms), as a
+    naive time of the axis (the display zone's wall clock; zoom_change makes it UTC); None when unreadable."""
     try:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             stamp = pd.Timestamp(value, unit="ms")
@@ -81,23 +82,25 @@ def zoomed_filters(filters: Filters, zoom: dict | None) -> Filters | None:
     return replace(filters, start=start, end=end)
 
 
-def zoom_change(relayout, filters: Filters):
-    """The SERIES_ZOOM value after a graph's relayout: a window, None (whole window) or no_update."""
+def zoom_change(relayout, filters: Filters, tz: str | None = None):
+    """The SERIES_ZOOM value after a graph's relayout: a window (in UTC; the axis shows the display zone tz),
+    None (whole window) or no_update."""
     parsed = parse_relayout(relayout)
     if parsed is None:
         return no_update
     if parsed == RESET:
         return None
-    value = zoom_value(parsed)
+    value = zoom_value((tzs.to_utc(parsed[0], tz), tzs.to_utc(parsed[1], tz)))
     return value if zoomed_filters(filters, value) is not None else None
 
 
 @callback(Output(ids.SERIES_ZOOM, "data"),
           Input(ids.LATENCY_GRAPH, "relayoutData"), Input(ids.LOSS_GRAPH, "relayoutData"),
-          Input(ids.JITTER_GRAPH, "relayoutData"), Input(ids.URL, "search"), prevent_initial_call=True)
-def track_zoom(latency, loss, jitter, search):
+          Input(ids.JITTER_GRAPH, "relayoutData"), Input(ids.URL, "search"), State(ids.DISPLAY_TZ, "data"),
+          prevent_initial_call=True)
+def track_zoom(latency, loss, jitter, search, tz=None):
     """Keep the window the user zoomed any of the three graphs to; a filter change starts unzoomed."""
     changed = {ids.LATENCY_GRAPH: latency, ids.LOSS_GRAPH: loss, ids.JITTER_GRAPH: jitter}
     if ctx.triggered_id not in changed:
         return None
-    return zoom_change(changed[ctx.triggered_id], filters_from_search(search)[0])
+    return zoom_change(changed[ctx.triggered_id], filters_from_search(search)[0], tz)

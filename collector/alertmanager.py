@@ -19,13 +19,15 @@ log = logging.getLogger("collector.alerts")
 
 def log_event(event: AlertEvent, logger: logging.Logger = log) -> None:
     """One line per alert change: WARNING/ERROR (by severity) on open and escalate, INFO on resolve."""
+    about = {"server_id": event.server_id}  # stored with the line (collector.logsetup), for the server's page
     if event.action == "resolve":
-        logger.info("alert resolved: %s", event.message)
+        logger.info("alert resolved: %s", event.message, extra=about)
     elif event.action in ("open", "escalate"):
         level = logging.ERROR if event.severity == "critical" else logging.WARNING
-        logger.log(level, "alert %s: %s", "opened" if event.action == "open" else "escalated", event.message)
+        logger.log(level, "alert %s: %s", "opened" if event.action == "open" else "escalated", event.message,
+                   extra=about)
     else:  # 'update' (a worse peak) happens many times and is visible in the alerts table
-        logger.debug("alert updated: %s", event.message)
+        logger.debug("alert updated: %s", event.message, extra=about)
 
 
 def publish(events: list[AlertEvent], notifier=None, logger: logging.Logger = log) -> None:

@@ -40,8 +40,11 @@ class DatabaseHandler(logging.Handler):
     def _row(self, record: logging.LogRecord) -> dict:
         tb = "".join(traceback.format_exception(*record.exc_info)) if record.exc_info else None
         at = datetime.fromtimestamp(record.created, timezone.utc).replace(tzinfo=None)
+        # server_id: set by a logger call with extra={"server_id": ...} (alert lines), so a server's page selects
+        # the lines about it by id, not by searching the text for its address.
         return {"timestamp": at, "level": record.levelname, "message": record.getMessage(),
-                "module": record.name, "traceback": tb, "collector": self.collector}
+                "module": record.name, "traceback": tb, "collector": self.collector,
+                "server_id": getattr(record, "server_id", None)}
 
 
 def configure_logging(writer: Writer | None, collector: str, log_file: str | None,

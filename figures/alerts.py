@@ -1,6 +1,9 @@
-"""When alerts were open: shaded vertical spans behind a time series, and a hover mark where each began.
+"""When alerts were open: on a graph of many series, a halo along the line of the series each alert belongs to
+(its country or server); on one server's graph, or for an alert about the monitoring host (every series),
+shaded vertical spans; and a hover mark where each alert began.
 
-Pure functions: a list_alerts frame (started_at, resolved_at, severity, message) in, shapes and a trace out.
+Pure functions: a list_alerts frame (started_at, resolved_at, severity, message, server_id, country) in, shapes
+and traces out.
 """
 from __future__ import annotations
 
@@ -15,7 +18,11 @@ TINT_OPACITY = {"warning": 0.10, "critical": 0.14}
 RIBBON = (0.965, 1.0)
 RIBBON_OPACITY = 0.75
 SEVERITY_ORDER = ("warning", "critical")  # critical drawn last, on top
-ALERT_TRACE = "alerts"  # the name of the trace holding the marks, so tests and callers can tell it apart
+ALERT_TRACE = "alerts"  # the name of every trace alerts add (marks, halos), so tests and callers can tell them apart
+# A halo: the series' own line retraced wide and translucent in the alert's colour, behind the line itself.
+HALO_WIDTH = 10
+HALO_OPACITY = 0.4
+SERIES_SPAN_COLUMNS = ["key", "severity", "x0", "x1", "text"]
 
 
 def _merge(intervals: pd.DataFrame) -> list[tuple]:
@@ -29,6 +36,14 @@ def _merge(intervals: pd.DataFrame) -> list[tuple]:
     return [tuple(m) for m in merged]
 
 
+def _ends(resolved: pd.Series, end: pd.Timestamp):
+    """When each alert ended inside the window: its resolve time, or `end` while still open (in ns, the unit
+    `end` is in, since pandas will not fill a coarser datetime column with a finer Timestamp)."""
+    times = pd.to_datetime(resolved).astype("datetime64[ns]")
+    end = pd.Timestamp(end).as_unit("ns")
+    return times.fillna(end).clip(upper=end).to_numpy()
+
+
 def alert_spans(alerts: pd.DataFrame, start, end) -> pd.DataFrame:
     """Per severity, the stretches of [start, end] when at least one alert was open, overlaps merged;
     an alert still open lasts until `end`."""
@@ -37,7 +52,7 @@ def alert_spans(alerts: pd.DataFrame, start, end) -> pd.DataFrame:
     start, end = pd.Timestamp(start), pd.Timestamp(end)
     frame = pd.DataFrame({"severity": alerts["severity"].to_numpy(),
                           "x0": pd.to_datetime(alerts["started_at"]).clip(lower=start).to_numpy(),
-                          "x1": pd.to_datetime(alerts["resolved_at"]).fillna(end).clip(upper=end).to_numpy()})
+                          "x1": _ends(alerts["resolved_at"], end)})
     frame = frame[frame["x1"] > frame["x0"]]
     rows = [(severity, x0, x1) for severity in SEVERITY_ORDER
             for x0, x1 in _merge(frame[frame["severity"] == severity])]
@@ -94,3 +109,118 @@ def _add_start_marks(fig: go.Figure, starts: pd.DataFrame, y: float, where: dict
                 "line": {"width": 0}},
         text=[f"{sev}: {msg}" for sev, msg in zip(starts["severity"], starts["message"])],
         hovertemplate="%{text}<extra>alert</extra>", cliponaxis=False), **where)
+
+
+# -- alerts on the series they belong to -------------------------------------------------------------------
+def alert_key_column(group: str) -> str:
+    """The alerts column naming the series an alert belongs to: its country, or its server per server."""
+    return "server_id" if group == "server" else "country"
+
+
+def host_alerts(alerts: pd.DataFrame | None) -> pd.DataFrame | None:
+    """The alerts about the monitoring host itself (no server): they concern every series."""
+    if alerts is None or alerts.empty or "server_id" not in alerts:
+        return alerts
+    return alerts[alerts["server_id"].isna()]
+
+
+def _merge_texts(rows: pd.DataFrame) -> list[tuple]:
+    """Overlapping (x0, x1, text) intervals joined, their texts kept once each, in time order."""
+    merged: list[list] = []
+    for x0, x1, text in rows.sort_values("x0")[["x0", "x1", "text"]].itertuples(index=False):
+        if merged and x0 <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], x1)
+            if text not in merged[-1][2]:
+                merged[-1][2].append(text)
+        else:
+            merged.append([x0, x1, [text]])
+    return [(x0, x1, "<br>".join(texts)) for x0, x1, texts in merged]
+
+
+def series_alert_spans(alerts: pd.DataFrame | None, start, end, key_column: str) -> pd.DataFrame:
+    """Per series key and severity, the stretches of [start, end] when its alerts were open (overlaps merged,
+    an open alert lasting until `end`), with their messages; alerts about no server are left out."""
+    if alerts is None or alerts.empty or key_column not in alerts:
+        return pd.DataFrame(columns=SERIES_SPAN_COLUMNS)
+    mine = alerts[alerts[key_column].notna() & alerts["server_id"].notna()]
+    start, end = pd.Timestamp(start), pd.Timestamp(end)
+    frame = pd.DataFrame({"key": mine[key_column].astype(str).to_numpy(), "severity": mine["severity"].to_numpy(),
+                          "x0": pd.to_datetime(mine["started_at"]).clip(lower=start).to_numpy(),
+                          "x1": _ends(mine["resolved_at"], end),
+                          "text": [f"{sev}: {msg}" for sev, msg in zip(mine["severity"], mine["message"])]})
+    frame = frame[frame["x1"] > frame["x0"]]
+    rows = [(key, severity, x0, x1, text) for (key, severity), part in frame.groupby(["key", "severity"], sort=True)
+            for x0, x1, text in _merge_texts(part)]
+    out = pd.DataFrame(rows, columns=SERIES_SPAN_COLUMNS)
+    order = {name: i for i, name in enumerate(SEVERITY_ORDER)}  # critical last, so drawn on top
+    return out.sort_values(["severity", "key", "x0"], key=lambda c: c.map(order) if c.name == "severity" else c,
+                           ignore_index=True)
+
+
+def halo_points(line: pd.DataFrame, column: str, x0, x1, bucket_seconds: int) -> tuple[list, list, bool]:
+    """(xs, ys, bridged) of the halo over [x0, x1] along one series (rows with bucket and `column`): its points
+    in the span, from x0 to x1; where it has none (a server that is down has no latency), a straight bridge at
+    its last level before (or first after), bridged=True; ([], [], False) when the series has no value at all."""
+    values = line[["bucket", column]].dropna().sort_values("bucket")
+    if values.empty:
+        return [], [], False
+    x0, x1 = pd.Timestamp(x0), pd.Timestamp(x1)
+    buckets = pd.to_datetime(values["bucket"])
+    inside = values[(buckets + pd.Timedelta(seconds=int(bucket_seconds)) > x0) & (buckets <= x1)]
+    if inside.empty:
+        before = values[buckets < x0]
+        level = float((before if not before.empty else values)[column].iloc[-1 if not before.empty else 0])
+        return [x0, x1], [level, level], True
+    xs = [x0, *[max(x0, pd.Timestamp(b)) for b in inside["bucket"]], x1]
+    ys = [float(inside[column].iloc[0]), *map(float, inside[column]), float(inside[column].iloc[-1])]
+    return xs, ys, False
+
+
+def add_series_halos(fig: go.Figure, alerts: pd.DataFrame | None, df: pd.DataFrame, *, group: str, column: str,
+                     window, bucket_seconds: int) -> pd.DataFrame:
+    """Draw a halo along each series' line while its alerts were open, behind the lines (zorder -1: the series
+    lines stay the first traces); returns the spans drawn (series_alert_spans)."""
+    if alerts is None or alerts.empty or df.empty:
+        return pd.DataFrame(columns=SERIES_SPAN_COLUMNS)
+    start, end = _window_of(alerts, window)
+    spans = series_alert_spans(alerts, start, end, alert_key_column(group))
+    lines = {str(k): rows for k, rows in df.groupby("key", sort=False)}
+    for span in spans.itertuples(index=False):
+        if span.key not in lines:
+            continue
+        xs, ys, bridged = halo_points(lines[span.key], column, span.x0, span.x1, bucket_seconds)
+        if not xs:
+            continue
+        fig.add_trace(go.Scatter(
+            x=xs, y=ys, mode="lines", name=ALERT_TRACE, meta=span.key, showlegend=False, connectgaps=True, zorder=-1,
+            opacity=HALO_OPACITY, line={"color": ALERT_COLORS[span.severity], "width": HALO_WIDTH,
+                                        "dash": "dot" if bridged else "solid"},
+            text=[span.text] * len(xs), hovertemplate="%{text}<extra>alert</extra>"))
+    return spans
+
+
+def add_series_starts(fig: go.Figure, alerts: pd.DataFrame | None, df: pd.DataFrame, *, group: str, column: str,
+                      window, bucket_seconds: int) -> None:
+    """A mark on the series' line where each of its alerts began inside the window, with its message on hover."""
+    key_column = alert_key_column(group)
+    if alerts is None or alerts.empty or df.empty or key_column not in alerts:
+        return
+    start, end = _window_of(alerts, window)
+    mine = alerts[alerts["server_id"].notna() & alerts[key_column].notna()]
+    mine = mine.assign(key=mine[key_column].astype(str), started_at=pd.to_datetime(mine["started_at"]))
+    mine = mine[(mine["started_at"] >= pd.Timestamp(start)) & (mine["started_at"] <= pd.Timestamp(end))]
+    lines = {str(k): rows for k, rows in df.groupby("key", sort=False)}
+    xs, ys, colors, texts = [], [], [], []
+    for row in mine.sort_values("started_at").itertuples(index=False):
+        points, levels, _ = (halo_points(lines[row.key], column, row.started_at, row.started_at, bucket_seconds)
+                             if row.key in lines else ([], [], False))
+        if points:
+            xs.append(row.started_at)
+            ys.append(levels[0])
+            colors.append(ALERT_COLORS.get(row.severity, ALERT_COLORS["warning"]))
+            texts.append(f"{row.severity}: {row.message}")
+    if xs:
+        fig.add_trace(go.Scatter(
+            x=xs, y=ys, mode="markers", name=ALERT_TRACE, showlegend=False,
+            marker={"symbol": "triangle-down", "size": 11, "color": colors, "line": {"width": 1, "color": "#ffffff"}},
+            text=texts, hovertemplate="%{text}<extra>alert began</extra>", cliponaxis=False))

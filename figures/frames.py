@@ -6,6 +6,7 @@ import hashlib
 import numpy as np
 import pandas as pd
 
+from common import timezones as tzs
 from common.format import ms_number
 
 
@@ -106,3 +107,25 @@ def has_sub_ms(values) -> bool:
     """True when some value is above 0 and below 1 ms, where the '%{y:.1f}' hover would read 0.0."""
     numbers = _floats(values)
     return bool(((numbers > 0) & (numbers < 1)).any())
+
+
+def in_zone(df: pd.DataFrame | None, columns, tz: str | None) -> pd.DataFrame | None:
+    """A copy of df with its stored naive-UTC time columns as wall-clock times of the display zone tz (plotly's
+    date axes know no zones, so a figure draws what a person in that zone reads); unchanged for UTC."""
+    if df is None or df.empty or tzs.is_utc(tz):
+        return df
+    present = [c for c in columns if c in df.columns]
+    return df.assign(**{c: tzs.to_display(pd.to_datetime(df[c]), tz) for c in present})
+
+
+def window_in(window, tz: str | None):
+    """A (start, end) window of naive UTC times in the display zone; None stays None."""
+    if window is None or tzs.is_utc(tz):
+        return window
+    return tuple(tzs.to_display(pd.Timestamp(t), tz).to_pydatetime() for t in window)
+
+
+def zone_note(tz: str | None, window=None) -> str:
+    """'UTC' or 'UTC+03:00': which zone the time axis is in, for the note under it."""
+    at = pd.Timestamp(window[1]).to_pydatetime() if window is not None else pd.Timestamp.now("UTC").tz_localize(None)
+    return f"times {tzs.short_label(tz, at)}"

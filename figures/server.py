@@ -7,9 +7,9 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from figures.alerts import mark_alerts
-from figures.frames import band_polygon, insert_gaps, ms_labels, value_ceiling
+from figures.frames import band_polygon, in_zone, insert_gaps, ms_labels, value_ceiling, window_in, zone_note
 from figures.theme import ACCENT_COLOR, CLASS_COLORS, SERIES_COLORS, palette, series_colour, template
-from figures.timeseries import add_threshold_bands
+from figures.timeseries import add_threshold_bands, data_start, mark_data_start
 
 JITTER_COLOR = SERIES_COLORS[4]  # a second hue, apart from the latency line's
 
@@ -53,10 +53,14 @@ def _lower_rows(fig: go.Figure, rows: pd.DataFrame, limits: dict) -> None:
 def server_history_figure(df: pd.DataFrame, thresholds: dict[str, float], *, bucket_seconds: int,
                           gap_seconds: float, limits: dict, window=None, dark: bool = False,
                           uirevision: str = "", alerts: pd.DataFrame | None = None,
-                          server_id: str | None = None) -> go.Figure:
+                          server_id: str | None = None, tz: str | None = None) -> go.Figure:
     """Latency (mean and min-max), loss % and jitter of one server's ping_series rows, shaded where its
-    alerts were open; the mean line has the server's series_colour when its id is given."""
-    fig = _grid(dark, uirevision, window)
+    alerts were open; the mean line has the server's series_colour when its id is given; times in tz."""
+    fig = _grid(dark, uirevision, window_in(window, tz))
+    fig.update_xaxes(title={"text": zone_note(tz, window), "font": {"size": 10}, "standoff": 4}, row=3, col=1)
+    mark_data_start(fig, data_start(df.get("bucket"), window), dark, tz, yref="paper")
+    df, alerts, window = in_zone(df, ["bucket"], tz), in_zone(alerts, ("started_at", "resolved_at"), tz), \
+        window_in(window, tz)
     rows = insert_gaps(df, bucket_seconds, gap_seconds)
     top = value_ceiling(df.get("latency_ms", pd.Series(dtype=float)) * 1.25, float(thresholds["excellent"]) * 1.2)
     add_threshold_bands(fig, thresholds, top, dark, row=1, col=1)

@@ -9,9 +9,9 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from figures.frames import band_polygon, has_sub_ms, insert_gaps, ms_labels, value_ceiling
+from figures.frames import band_polygon, has_sub_ms, in_zone, insert_gaps, ms_labels, value_ceiling, window_in, zone_note
 from figures.theme import palette, template
-from figures.timeseries import add_threshold_bands, bucket_label
+from figures.timeseries import add_threshold_bands, bucket_label, data_start, mark_data_start
 
 ROW_HEIGHT = 170
 # (lower, upper, opacity): the outer band is faintest, as in SmokePing.
@@ -50,7 +50,8 @@ def figure_height(servers: int) -> int:
 
 
 def _grid(names: dict[str, str], dark: bool, uirevision: str, window) -> go.Figure:
-    """Stacked rows sharing the time axis, one per server, titled on the left."""
+    """Stacked rows sharing the time axis, one per server, titled on the left (window already in the display
+    zone)."""
     rows = max(len(names), 1)
     fig = make_subplots(rows=rows, cols=1, shared_xaxes=True, vertical_spacing=min(0.08, 0.35 / rows),
                         subplot_titles=list(names.values()))
@@ -96,9 +97,11 @@ def _loss_marks(fig: go.Figure, rows: pd.DataFrame, column: str, top: float, row
                                      "line": {"width": 0}}), row=row, col=1)
 
 
-def _note(fig: go.Figure, text: str, rows: int) -> None:
-    """Say under the bottom axis what the figure shows (the resolution changes with the window)."""
-    fig.update_xaxes(title={"text": text, "font": {"size": NOTE_FONT_SIZE}, "standoff": 6}, row=max(rows, 1), col=1)
+def _note(fig: go.Figure, text: str, rows: int, tz: str | None = None, window=None) -> None:
+    """Say under the bottom axis what the figure shows (the resolution changes with the window) and which zone
+    its times are in."""
+    fig.update_xaxes(title={"text": f"{text} · {zone_note(tz, window)}", "font": {"size": NOTE_FONT_SIZE},
+                            "standoff": 6}, row=max(rows, 1), col=1)
 
 
 def _rows_of(bands: pd.DataFrame, sid: str, bucket_seconds: int, gap_seconds: float) -> pd.DataFrame:
@@ -115,9 +118,12 @@ def _summary_top(rows: pd.DataFrame, thresholds: dict[str, float]) -> float:
 
 def smoke_figure(bands: pd.DataFrame, names: dict[str, str], thresholds: dict[str, float], *, bucket_seconds: int,
                  gap_seconds: float, window=None, dark: bool = False, uirevision: str = "",
-                 note: str | None = None) -> go.Figure:
-    """Quantile bands (min-max, p10-p90, p25-p75) and the median per server, over the threshold bands."""
-    fig = _grid(names, dark, uirevision, window)
+                 note: str | None = None, tz: str | None = None) -> go.Figure:
+    """Quantile bands (min-max, p10-p90, p25-p75) and the median per server, over the threshold bands; times
+    in the display zone tz."""
+    fig = _grid(names, dark, uirevision, window_in(window, tz))
+    mark_data_start(fig, data_start(bands.get("bucket"), window), dark, tz, yref="paper")
+    bands = in_zone(bands, ["bucket"], tz)
     colors = palette(dark)
     for row, sid in enumerate(names, start=1):
         rows = _rows_of(bands, sid, bucket_seconds, gap_seconds)
@@ -128,14 +134,18 @@ def smoke_figure(bands: pd.DataFrame, names: dict[str, str], thresholds: dict[st
         _center_line(fig, rows, "median", colors["text"], row)
         _loss_marks(fig, rows, "median", top, row)
         fig.update_yaxes(range=[0, top], title_text="ms", row=row, col=1)
-    _note(fig, note or packets_note(bucket_seconds), len(names))
+    _note(fig, note or packets_note(bucket_seconds), len(names), tz, window)
     return fig
 
 
 def summary_figure(bands: pd.DataFrame, names: dict[str, str], thresholds: dict[str, float], *, bucket_seconds: int,
-                   gap_seconds: float, window=None, dark: bool = False, uirevision: str = "") -> go.Figure:
-    """The wide-window smoke view from rollups: fastest-to-slowest band and the mean per server and bucket."""
-    fig = _grid(names, dark, uirevision, window)
+                   gap_seconds: float, window=None, dark: bool = False, uirevision: str = "",
+                   tz: str | None = None) -> go.Figure:
+    """The wide-window smoke view from rollups: fastest-to-slowest band and the mean per server and bucket; times
+    in the display zone tz."""
+    fig = _grid(names, dark, uirevision, window_in(window, tz))
+    mark_data_start(fig, data_start(bands.get("bucket"), window), dark, tz, yref="paper")
+    bands = in_zone(bands, ["bucket"], tz)
     colors = palette(dark)
     for row, sid in enumerate(names, start=1):
         rows = _rows_of(bands, sid, bucket_seconds, gap_seconds)
@@ -145,7 +155,7 @@ def summary_figure(bands: pd.DataFrame, names: dict[str, str], thresholds: dict[
         _center_line(fig, rows, "rtt_mean", colors["text"], row)
         _loss_marks(fig, rows, "rtt_mean", top, row)
         fig.update_yaxes(range=[0, top], title_text="ms", row=row, col=1)
-    _note(fig, summary_note(bucket_seconds), len(names))
+    _note(fig, summary_note(bucket_seconds), len(names), tz, window)
     return fig
 
 
@@ -190,12 +200,16 @@ def _sample_hover(values: pd.Series) -> dict:
 
 
 def samples_figure(samples: pd.DataFrame, names: dict[str, str], thresholds: dict[str, float], *, window=None,
-                   dark: bool = False, uirevision: str = "", rounds: pd.DataFrame | None = None) -> go.Figure:
+                   dark: bool = False, uirevision: str = "", rounds: pd.DataFrame | None = None,
+                   tz: str | None = None) -> go.Figure:
     """Every answered sample as a translucent dot per server, and a mark at the top where a round lost packets
-    (counted from `rounds`' packet counters when given, else from the null samples; see lost_per_round)."""
-    fig = _grid(names, dark, uirevision, window)
+    (counted from `rounds`' packet counters when given, else from the null samples; see lost_per_round); times
+    in the display zone tz."""
+    fig = _grid(names, dark, uirevision, window_in(window, tz))
     smoke = palette(dark)["smoke"]
-    lost = lost_per_round(samples, rounds)
+    mark_data_start(fig, data_start(samples.get("timestamp"), window), dark, tz, yref="paper")
+    lost = in_zone(lost_per_round(samples, rounds), ["timestamp"], tz)
+    samples = in_zone(samples, ["timestamp"], tz)
     for row, sid in enumerate(names, start=1):
         rows = samples[(samples["server_id"] == sid) & samples["rtt_ms"].notna()]
         # The 98th percentile, not the max, sets the scale: one spike must not flatten the smoke.
@@ -208,5 +222,5 @@ def samples_figure(samples: pd.DataFrame, names: dict[str, str], thresholds: dic
                       row=row, col=1)
         _lost_marks(fig, lost[lost["server_id"] == sid], top, row)
         fig.update_yaxes(range=[0, top], title_text="ms", row=row, col=1)
-    _note(fig, SAMPLES_NOTE, len(names))
+    _note(fig, SAMPLES_NOTE, len(names), tz, window)
     return fig

@@ -7,10 +7,11 @@ from datetime import datetime
 import pandas as pd
 import plotly.graph_objects as go
 
-from figures.alerts import mark_alerts
-from figures.frames import (bucket_grid, has_sub_ms, insert_gaps, ms_labels, series_names, trace_uid, value_ceiling,
-                            value_matrix)
+from figures.alerts import add_series_halos, add_series_starts, host_alerts, mark_alerts
+from figures.frames import (bucket_grid, has_sub_ms, in_zone, insert_gaps, ms_labels, series_names, trace_uid,
+                            value_ceiling, value_matrix, window_in, zone_note)
 from figures.theme import CLASS_COLORS, palette, series_colour, template
+from common import timezones as tzs
 
 BAND_NAMES = ("excellent", "good", "fair", "poor", "critical")
 BAND_OPACITY = {False: 0.07, True: 0.12}
@@ -72,10 +73,11 @@ def bucket_label(seconds: int) -> str:
     return f"{seconds}-s"
 
 
-def bucket_note(bucket_seconds: int, zoomed: bool = False) -> str:
-    """The small text under the time axis: the bucket size, and how to leave a zoom."""
+def bucket_note(bucket_seconds: int, zoomed: bool = False, zone: str | None = None) -> str:
+    """The small text under the time axis: the bucket size, the zone the times are in, how to leave a zoom."""
     note = f"{bucket_label(bucket_seconds)} buckets"
-    return note + " · zoomed in: double-click for the whole range" if zoomed else note
+    note += " · zoomed in: double-click for the whole range" if zoomed else ""
+    return note + (f" · {zone}" if zone else "")
 
 
 def base_figure(dark: bool, window: tuple[datetime, datetime] | None, uirevision: str, title: str = "",
@@ -94,10 +96,43 @@ def base_figure(dark: bool, window: tuple[datetime, datetime] | None, uirevision
     return fig
 
 
-def add_bucket_note(fig: go.Figure, bucket_seconds: int, zoomed: bool = False) -> None:
-    """Write the bucket size small under the time axis."""
-    fig.update_xaxes(title={"text": bucket_note(bucket_seconds, zoomed), "font": {"size": NOTE_FONT_SIZE},
-                            "standoff": 4})
+def add_bucket_note(fig: go.Figure, bucket_seconds: int, zoomed: bool = False, tz: str | None = None,
+                    window=None) -> None:
+    """Write the bucket size and the time zone small under the time axis."""
+    fig.update_xaxes(title={"text": bucket_note(bucket_seconds, zoomed, zone_note(tz, window)),
+                            "font": {"size": NOTE_FONT_SIZE}, "standoff": 4})
+
+
+ALERT_TIMES = ("started_at", "resolved_at")
+# Data that starts this far into the window (a fresh install, a server added since) gets a line saying when.
+DATA_START_SHARE = 0.04
+
+
+def data_start(times, window) -> pd.Timestamp | None:
+    """The first time with data when it lies noticeably after the window's start (else None): a fresh install's
+    few minutes at the right edge of a 24-hour axis look like nothing at all without it."""
+    if window is None or times is None or len(times) == 0:
+        return None
+    first = pd.to_datetime(pd.Series(times)).min()
+    start, end = pd.Timestamp(window[0]), pd.Timestamp(window[1])
+    if pd.isna(first) or first - start <= DATA_START_SHARE * (end - start):
+        return None
+    return first
+
+
+def mark_data_start(fig: go.Figure, first: pd.Timestamp | None, dark: bool, tz: str | None = None,
+                    xref: str = "x", yref: str = "y domain") -> None:
+    """A dotted line where the data starts and 'data starts HH:MM' beside it (first in naive UTC; drawn and
+    written in the display zone tz). Shapes and annotations as dicts: add_vline's annotation fails on dates."""
+    if first is None:
+        return
+    at = tzs.to_display(pd.Timestamp(first), tz)
+    muted = palette(dark)["muted"]
+    fig.add_shape(type="line", xref=xref, x0=at, x1=at, yref=yref, y0=0, y1=1,
+                  line={"color": muted, "width": 1, "dash": "dot"}, layer="above")
+    fig.add_annotation(x=at, xref=xref, y=1, yref=yref, text=f"data starts {at:%H:%M}", showarrow=False,
+                       xanchor="right", yanchor="top", xshift=-4, font={"size": NOTE_FONT_SIZE + 1, "color": muted},
+                       bgcolor=palette(dark)["hover"], opacity=0.9, name="data-start")
 
 
 def _lines(fig: go.Figure, df: pd.DataFrame, column: str, names: dict[str, str], unit: str,
@@ -123,17 +158,23 @@ def _hover(values: pd.Series, unit: str) -> dict:
 def latency_figure(df: pd.DataFrame, thresholds: dict[str, float], *, group: str, bucket_seconds: int,
                    gap_seconds: float, window=None, dark: bool = False, uirevision: str = "",
                    colors: dict[str, str] | None = None, alerts: pd.DataFrame | None = None,
-                   x_uirevision: str | None = None, zoomed: bool = False) -> go.Figure:
-    """Mean latency per bucket and key over the threshold bands, with the alerts' spans: a ribbon for each,
-    the whole height shaded while a critical one was open."""
-    fig = base_figure(dark, window, uirevision, x_uirevision=x_uirevision)
-    add_bucket_note(fig, bucket_seconds, zoomed)
+                   x_uirevision: str | None = None, zoomed: bool = False, tz: str | None = None) -> go.Figure:
+    """Mean latency per bucket and key over the threshold bands. An alert marks the line of the series it belongs
+    to (a halo while it was open, a mark where it began); one about the monitoring host, which concerns every
+    series, shades the chart (the whole height while critical, a ribbon along the top for warnings). Times are
+    drawn in the display zone tz."""
+    fig = base_figure(dark, window_in(window, tz), uirevision, x_uirevision=x_uirevision)
+    add_bucket_note(fig, bucket_seconds, zoomed, tz, window)
+    first = data_start(df.get("bucket"), window)  # in UTC, before the frames move into the zone
+    df, alerts, window = in_zone(df, ["bucket"], tz), in_zone(alerts, ALERT_TIMES, tz), window_in(window, tz)
     top = value_ceiling(df.get("latency_ms", pd.Series(dtype=float)), float(thresholds["excellent"]) * 1.2)
     add_threshold_bands(fig, thresholds, top, dark)
+    on_series = {"group": group, "column": "latency_ms", "window": window, "bucket_seconds": bucket_seconds}
     _lines(fig, insert_gaps(df, bucket_seconds, gap_seconds), "latency_ms", series_names(df, group), "ms", colors)
-    # Over many servers some warning is nearly always open (one slow partner is enough); shading the whole
-    # height for those would tint the entire graph, so warnings keep to the ribbon here.
-    mark_alerts(fig, alerts, window=window, top=top, tint=("critical",))
+    add_series_halos(fig, alerts, df, **on_series)  # after the lines, drawn behind them (zorder)
+    add_series_starts(fig, alerts, df, **on_series)
+    mark_alerts(fig, host_alerts(alerts), window=window, top=top, tint=("critical",))
+    mark_data_start(fig, first, dark, tz)
     fig.update_yaxes(range=[0, top], title_text="latency (ms)", ticksuffix="")
     return fig
 
@@ -141,10 +182,12 @@ def latency_figure(df: pd.DataFrame, thresholds: dict[str, float], *, group: str
 def metric_figure(df: pd.DataFrame, column: str, *, group: str, bucket_seconds: int, gap_seconds: float,
                   unit: str, axis_title: str, limit: float | None = None, floor: float = 1.0, window=None,
                   dark: bool = False, uirevision: str = "", colors: dict[str, str] | None = None,
-                  x_uirevision: str | None = None, zoomed: bool = False) -> go.Figure:
-    """One metric (loss %, jitter ms) per bucket and key, with the alert limit as a dashed line."""
-    fig = base_figure(dark, window, uirevision, x_uirevision=x_uirevision)
-    add_bucket_note(fig, bucket_seconds, zoomed)
+                  x_uirevision: str | None = None, zoomed: bool = False, tz: str | None = None) -> go.Figure:
+    """One metric (loss %, jitter ms) per bucket and key, with the alert limit as a dashed line; times in tz."""
+    fig = base_figure(dark, window_in(window, tz), uirevision, x_uirevision=x_uirevision)
+    add_bucket_note(fig, bucket_seconds, zoomed, tz, window)
+    mark_data_start(fig, data_start(df.get("bucket"), window), dark, tz)
+    df = in_zone(df, ["bucket"], tz)
     _lines(fig, insert_gaps(df, bucket_seconds, gap_seconds), column, series_names(df, group), unit, colors,
            shape="hv" if column == "loss_pct" else "linear")
     top = value_ceiling(df.get(column, pd.Series(dtype=float)), max(floor, (limit or 0) * 1.5))
@@ -178,15 +221,18 @@ LOSS_TICKS = ((-ZERO_BAND_PCT / 2, "0"), (20, "20"), (50, "50"), (100, "100"))
 
 def loss_heatmap(df: pd.DataFrame, *, group: str, bucket_seconds: int, window, dark: bool = False,
                  uirevision: str = "", colors: dict[str, str] | None = None, x_uirevision: str | None = None,
-                 zoomed: bool = False) -> go.Figure:
+                 zoomed: bool = False, tz: str | None = None) -> go.Figure:
     """Packet loss as a strip per country or server: one cell per bucket, blank where nothing was measured
-    (colours encode loss here, so `colors` is accepted for a common signature and not used)."""
-    fig = base_figure(dark, window, uirevision, x_uirevision=x_uirevision)
-    add_bucket_note(fig, bucket_seconds, zoomed)
+    (colours encode loss here, so `colors` is accepted for a common signature and not used); times in tz."""
+    fig = base_figure(dark, window_in(window, tz), uirevision, x_uirevision=x_uirevision)
+    add_bucket_note(fig, bucket_seconds, zoomed, tz, window)
+    mark_data_start(fig, data_start(df.get("bucket"), window), dark, tz)
+    # The grid is laid in UTC, where the buckets are aligned (a +05:30 zone would shift them off its hours).
     matrix = value_matrix(df, "loss_pct", bucket_grid(window, bucket_seconds))
     names = series_names(df, group)
     fig.add_trace(go.Heatmap(
-        z=matrix.to_numpy(), x=matrix.columns, y=[names.get(str(k), str(k)) for k in matrix.index],
+        z=matrix.to_numpy(), x=tzs.to_display(pd.DatetimeIndex(matrix.columns), tz),
+        y=[names.get(str(k), str(k)) for k in matrix.index],
         zmin=-ZERO_BAND_PCT, zmax=100, colorscale=LOSS_SCALE, hoverongaps=False,
         colorbar={"title": {"text": "loss %", "side": "right"}, "thickness": 10, "len": 0.9, "outlinewidth": 0,
                   "tickmode": "array", "tickvals": [v for v, _ in LOSS_TICKS],

@@ -11,7 +11,8 @@ def build_layout() -> html.Div:
     from queries.catalog import filter_choices
     from runtime import get_runtime
     choices = filter_choices(get_runtime().config)
-    return shell_layout(choices["countries"], choices["partners"])
+    config = get_runtime().config
+    return shell_layout(choices["countries"], choices["partners"], config.display_timezone)
 
 
 def validation_layout() -> html.Div:

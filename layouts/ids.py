@@ -12,6 +12,12 @@ THEME_SWITCH = PREFIX + "theme-switch"
 THEME_SINK = PREFIX + "theme-sink"
 UPDATED_AT = PREFIX + "updated-at"
 NAV_HOME = PREFIX + "nav-home"
+# Time zone: the choice (UTC, local or a name; in the URL as tz=), the last choice kept in local storage, the
+# browser's own zone (asked by assets/21_timezone.js) and the zone every time on the page is shown in.
+TZ_SELECT = PREFIX + "tz-select"
+TZ_SAVED = PREFIX + "tz-saved"
+BROWSER_TZ = PREFIX + "browser-tz"
+DISPLAY_TZ = PREFIX + "display-tz"
 
 # Filters (shared by every page; mirrored in the URL query string)
 COUNTRY = PREFIX + "country"
@@ -21,7 +27,9 @@ CUSTOM_ROW = PREFIX + "custom-range"
 CUSTOM_DATES = PREFIX + "custom-dates"
 START_TIME = PREFIX + "start-time"
 END_TIME = PREFIX + "end-time"
+CUSTOM_ZONE = PREFIX + "custom-zone"
 FILTER_ALERT = PREFIX + "filter-alert"
+FILTER_STATES = PREFIX + "filter-states"  # what the country/partner options were last drawn from
 EXPORT_BUTTON = PREFIX + "export-button"
 EXPORT_DOWNLOAD = PREFIX + "export-download"
 EXPORT_ALERT = PREFIX + "export-alert"

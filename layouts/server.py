@@ -24,7 +24,7 @@ def server_layout(search: str | None) -> html.Div:
             panel("Warnings in range", html.Div(id=ids.SERVER_CONCERNS), "bi-bell"),
             panel("Recent rounds", html.Div(id=ids.SERVER_ROUNDS), "bi-table"),
         ], className="lm-server-tables"),
-        panel("Log lines mentioning this server", html.Div(id=ids.SERVER_LOGS), "bi-journal-text"),
+        panel("Log lines about this server", html.Div(id=ids.SERVER_LOGS), "bi-journal-text"),
         dcc.Store(id=ids.SERVER_SIGNATURE),
     ], className="lm-server")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from common import timezones as tzs
 from layouts import ids
 from layouts.filters import filter_bar
 
@@ -20,10 +21,28 @@ def _brand() -> dcc.Link:
                     href="/", id=ids.NAV_HOME, className="lm-brand")
 
 
-def _controls() -> html.Div:
-    """Last update time, refresh interval, pause and theme switches."""
+def zone_options(display_timezone: str = tzs.UTC_NAME, browser_zone: str | None = None) -> list[dict]:
+    """The time zone choices: UTC, the browser's own zone, and the config's display_timezone if it names another."""
+    local = f"Local ({browser_zone})" if browser_zone else "Local (browser)"
+    options = [{"label": "UTC", "value": tzs.UTC_NAME}, {"label": local, "value": tzs.LOCAL}]
+    if display_timezone not in (tzs.UTC_NAME, tzs.LOCAL):
+        options.append({"label": display_timezone, "value": display_timezone})
+    return options
+
+
+def _zone_select(display_timezone: str) -> html.Div:
+    """Which time zone every time on the page is in (kept in the URL as tz= and in local storage)."""
+    return html.Div([html.I(className="bi bi-globe", title="time zone of every time shown"),
+                     dbc.Select(id=ids.TZ_SELECT, options=zone_options(display_timezone), value=display_timezone,
+                                size="sm", className="lm-tz", name="time zone")],
+                    className="lm-control")
+
+
+def _controls(display_timezone: str = tzs.UTC_NAME) -> html.Div:
+    """Last update time, time zone, refresh interval, pause and theme switches."""
     return html.Div([
         html.Span(id=ids.UPDATED_AT, className="lm-updated"),
+        _zone_select(display_timezone),
         html.Div([html.I(className="bi bi-arrow-repeat", title="auto-refresh every"),
                   dbc.Select(id=ids.REFRESH_SELECT, options=REFRESH_CHOICES, value=str(DEFAULT_REFRESH_SECONDS),
                              size="sm", className="lm-refresh", persistence=True, persistence_type="local")],
@@ -36,19 +55,22 @@ def _controls() -> html.Div:
     ], className="lm-controls")
 
 
-def navbar() -> html.Header:
+def navbar(display_timezone: str = tzs.UTC_NAME) -> html.Header:
     """The top bar."""
-    return html.Header(html.Div([_brand(), _controls()], className="lm-navbar-inner"), className="lm-navbar")
+    return html.Header(html.Div([_brand(), _controls(display_timezone)], className="lm-navbar-inner"),
+                       className="lm-navbar")
 
 
-def shell_layout(countries: list[str], partners: list[str]) -> html.Div:
+def shell_layout(countries: list[str], partners: list[str], display_timezone: str = tzs.UTC_NAME) -> html.Div:
     """The whole page around the routed content."""
     return html.Div([
         dcc.Location(id=ids.URL, refresh=False),
         dcc.Interval(id=ids.REFRESH, interval=DEFAULT_REFRESH_SECONDS * 1000),
         dcc.Store(id=ids.THEME_SINK),
+        dcc.Store(id=ids.TZ_SAVED, storage_type="local"), dcc.Store(id=ids.BROWSER_TZ),
+        dcc.Store(id=ids.DISPLAY_TZ, data=tzs.zone_name(display_timezone)),
         dcc.Download(id=ids.EXPORT_DOWNLOAD),
-        navbar(),
+        navbar(display_timezone),
         html.Main([filter_bar(countries, partners), html.Div(id=ids.PAGE, className="lm-page")],
                   className="lm-main"),
     ], className="lm-app")

@@ -57,6 +57,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("public_url", "http://127.0.0.1:5000", "Base URL of the dashboard, used for links in notifications."),
     Setting("auth", {}, "Optional authentication: api_token, users, secret_key, ... (see Reliability and security)."),
     Setting("collector_name", None, "Name stored with each row; defaults to the host name."),
+    Setting("display_timezone", "UTC", "Time zone the dashboard opens in: \"UTC\", \"local\" (each browser's own "
+            "zone) or an IANA name such as \"Africa/Nairobi\"; anyone can switch between UTC, their browser's zone "
+            "and this one. Stored times and the API stay UTC."),
     Setting("retention", RETENTION_DEFAULTS, "How long rows are kept, in days (null = forever): raw_days, "
             "five_minute_rollup_days, hourly_rollup_days, logs_days; batch_rows per delete. Any subset may be given."),
 )

@@ -81,6 +81,7 @@ class Config:
     public_url: str = DEFAULTS["public_url"]
     auth: dict = field(default_factory=dict)
     collector_name: str | None = DEFAULTS["collector_name"]
+    display_timezone: str = DEFAULTS["display_timezone"]
     retention: Retention = field(default_factory=Retention)
 
     @classmethod
@@ -90,7 +91,7 @@ class Config:
         plain = {name: values[name] for name in ("database_path", "database_url", "ping_count", "ping_timeout",
                                                  "interval_seconds", "stale_after_seconds", "probe",
                                                  "max_concurrent_probes", "log_file", "public_url",
-                                                 "collector_name")}
+                                                 "collector_name", "display_timezone")}
         # Object settings may give any subset of their keys; the rest keep their defaults.
         objects = {name: {**DEFAULTS[name], **(raw.get(name) or {})}
                    for name in ("windows_params", "unix_params", "latency_thresholds")}

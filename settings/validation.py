@@ -8,6 +8,8 @@ import re
 from pathlib import Path
 from typing import Any, Callable
 
+from common.timezones import LOCAL as LOCAL_ZONE
+from common.timezones import is_zone_name
 from settings.declarations import DEFAULTS, KNOWN_KEYS, PROBE_KINDS, RETENTION_DEFAULTS, SETTINGS, THRESHOLD_NAMES
 from settings.errors import ConfigError
 from settings.hosts import canonical_host, is_valid_host
@@ -241,6 +243,16 @@ def _check_strings(data: dict, errors: list[str]) -> None:
         errors.append(f"probe: {json.dumps(data['probe'])} is not one of {', '.join(PROBE_KINDS)}")
 
 
+def _check_display_timezone(data: dict, errors: list[str]) -> None:
+    """display_timezone: UTC, local, or a time zone name the machine's zone database (zoneinfo) knows."""
+    value = data.get("display_timezone")
+    if "display_timezone" not in data or value == LOCAL_ZONE:
+        return
+    if not is_zone_name(value):
+        errors.append(f"display_timezone: {json.dumps(value)} is not a time zone: use \"UTC\", \"local\" or an "
+                      "IANA name such as \"Africa/Nairobi\"")
+
+
 def _check_servers(data: dict, errors: list[str]) -> None:
     servers = data.get("servers")
     if servers is None:
@@ -292,5 +304,5 @@ def _check_server(i: int, entry: Any, errors: list[str], default_probe: str) -> 
 _CHECKS: tuple[Callable[[dict, list[str]], None], ...] = (
     _check_required, _check_unknown_keys, _check_numbers, _check_thresholds, _check_alerts, _check_control_targets,
     _check_notifications, _check_auth, _check_os_params, _check_strings,
-    _check_servers, _check_retention,
+    _check_servers, _check_retention, _check_display_timezone,
 )

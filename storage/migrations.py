@@ -2,15 +2,16 @@
 from __future__ import annotations
 
 import logging
+import re
 
-from sqlalchemy import inspect, insert, select, text, update
+from sqlalchemy import bindparam, inspect, insert, select, text, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
 from storage import rollups
 from storage.engine import lost_lock_race
-from storage.schema import (SCHEMA_VERSION, country_rollups, metadata, ping_results, ping_rollups, schema_info,
-                            server_latest)
+from storage.schema import (SCHEMA_VERSION, alerts, country_rollups, logs, metadata, ping_results, ping_rollups,
+                            schema_info, server_latest)
 
 log = logging.getLogger(__name__)
 
@@ -74,13 +75,41 @@ def _upgrade_add_country_rollups(conn: Connection) -> None:
     rollups.rebuild_country_rollups(conn)
 
 
+# An alert's log line names its server as "... on <partner> <country> (<server id>)" (collector.alerts.Subject).
+_PARENTHESISED = re.compile(r"\(([^()\s]+)\)")
+
+
+def log_line_server(message: str, known_ids: set[str]) -> str | None:
+    """The server an older alert log line is about: the first '(id)' after ' on ' that is a known server id."""
+    _, _, subject = (message or "").partition(" on ")
+    return next((m.group(1) for m in _PARENTHESISED.finditer(subject) if m.group(1) in known_ids), None)
+
+
+def _upgrade_add_log_server_id(conn: Connection) -> None:
+    """Version 4 to 5: logs.server_id (and its index, made by init_db), filled in for the alert lines already
+    stored; from now on the logging handler stores it. Other lines stay NULL: they name no server."""
+    _add_missing_columns(conn, logs)
+    if "alerts" not in inspect(conn).get_table_names():  # an older database upgraded in one go: no alerts yet
+        return
+    known = {sid for sid in conn.execute(select(alerts.c.server_id).distinct()).scalars() if sid}
+    if not known:
+        return
+    lines = conn.execute(select(logs.c.id, logs.c.message)
+                         .where(logs.c.server_id.is_(None), logs.c.message.like("alert %"))).all()
+    found = [{"line_id": line_id, "sid": sid} for line_id, message in lines
+             if (sid := log_line_server(message, known)) is not None]
+    if found:
+        conn.execute(update(logs).where(logs.c.id == bindparam("line_id")).values(server_id=bindparam("sid")),
+                     found)
+
+
 def _upgrade_add_concern_data(conn: Connection) -> None:
     """Version 3 to 4: ping_results.concern_data (rows stored before keep only the concerns text)."""
     _add_missing_columns(conn, ping_results)
 
 
 UPGRADES = {0: _upgrade_from_seed, 1: _upgrade_add_rollups, 2: _upgrade_add_country_rollups,
-            3: _upgrade_add_concern_data}
+            3: _upgrade_add_concern_data, 4: _upgrade_add_log_server_id}
 
 
 # The key of the transaction-level advisory lock that serialises schema changes on PostgreSQL (any fixed bigint;

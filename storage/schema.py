@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import (Boolean, Column, DateTime, Float, ForeignKey, Index, Integer, MetaData, String,
                         Table, Text)
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 metadata = MetaData()
 
@@ -75,7 +75,11 @@ logs = Table(
     Column("module", String(255)),
     Column("traceback", Text),
     Column("collector", String(255)),
+    # The server a line is about (the logger's extra={"server_id": ...}), so a server's page selects its lines
+    # by id rather than by matching text; NULL for lines about no one server.
+    Column("server_id", String(255)),
     Index("ix_logs_time", "timestamp"),
+    Index("ix_logs_server_time", "server_id", "timestamp"),
 )
 
 # An alert's life: opened after N bad rounds, its severity may rise, resolved after M good ones.

@@ -61,11 +61,11 @@ class Writer:
         return frames, copied
 
     def write_logs(self, entries: list[dict]) -> None:
-        """Insert log rows (timestamp, level, message, module, traceback, collector)."""
+        """Insert log rows (timestamp, level, message, module, traceback, collector, optional server_id)."""
         if not entries:
             return
-        with self.transaction() as conn:
-            conn.execute(insert(logs), [_naive_timestamp(e) for e in entries])
+        with self.transaction() as conn:  # one executemany needs the same keys in every row
+            conn.execute(insert(logs), [{"server_id": None, **_naive_timestamp(e)} for e in entries])
 
 
 def _round_record(collector: str, started_at: datetime, finished_at: datetime, rows: list[dict]) -> dict:

@@ -9,7 +9,7 @@ import pytest
 import callbacks.graphs as graphs_cb
 import callbacks.overview as overview_cb
 import callbacks.server as server_cb
-from figures.alerts import RIBBON, alert_spans, alert_starts, mark_alerts
+from figures.alerts import ALERT_TRACE, RIBBON, alert_spans, alert_starts, mark_alerts
 from figures.server import server_history_figure
 from figures.theme import ALERT_COLORS
 from figures.timeseries import base_figure, latency_figure
@@ -54,8 +54,9 @@ def series(minutes: range, latency: float = 40.0) -> pd.DataFrame:
 
 
 def alert_shapes(fig) -> list:
-    """The shapes spanning time (x in data units); threshold bands and limit lines span the x domain instead."""
-    return [s for s in fig.layout.shapes if "domain" not in str(s.xref)]
+    """The shaded stretches of time (x in data units); threshold bands and limit lines span the x domain instead,
+    and the dotted 'data starts' line is a line, not a stretch."""
+    return [s for s in fig.layout.shapes if "domain" not in str(s.xref) and s.type != "line"]
 
 
 def vrects(fig, color: str) -> list:
@@ -214,22 +215,61 @@ def test_without_a_window_the_alerts_own_extent_is_used():
     assert len(fig.data[0].x) == 2
 
 
-def test_latency_figure_marks_open_alerts_behind_the_lines():
-    df = series(range(0, 360, 5))
-    alerts = alerts_frame(("critical", 2, None, "High latency on P"))
-    fig = latency_figure(df, THRESHOLDS, group="server", bucket_seconds=300, gap_seconds=600, window=WINDOW,
+def keyed_alerts(*rows) -> pd.DataFrame:
+    """alerts_frame rows (severity, start hour, end hour, message) with the server and country they belong to."""
+    frame = alerts_frame(*[row[:4] for row in rows])
+    return frame.assign(server_id=[row[4] for row in rows], country=[row[5] for row in rows])
+
+
+def halos(fig) -> list:
+    """The halo traces alerts drew along series lines."""
+    return [t for t in fig.data if t.name == ALERT_TRACE and t.mode == "lines"]
+
+
+def two_countries(minutes: range) -> pd.DataFrame:
+    """ping_series rows per country: Kenya at 40 ms, Nigeria at 90 ms."""
+    kenya, nigeria = series(minutes, 40.0), series(minutes, 90.0)
+    return pd.concat([kenya.assign(key="Kenya"), nigeria.assign(key="Nigeria")], ignore_index=True)
+
+
+def test_latency_figure_marks_an_alert_on_its_own_series_line_only():
+    df = two_countries(range(0, 360, 5))
+    alerts = keyed_alerts(("critical", 2, None, "High latency on Lagos Link Nigeria (10.0.0.3)", "10.0.0.3", "Nigeria"))
+    fig = latency_figure(df, THRESHOLDS, group="country", bucket_seconds=300, gap_seconds=600, window=WINDOW,
                          alerts=alerts)
-    (span,) = vrects(fig, ALERT_COLORS["critical"])
-    assert pd.Timestamp(span.x0) == T0 + pd.Timedelta(hours=2) and pd.Timestamp(span.x1) == pd.Timestamp(WINDOW[1])
-    assert span.layer == "below"
-    assert [t.name for t in fig.data] == ["P · 10.0.0.1", "alerts"]
-    # Warnings keep to the ribbon on this many-server graph: one slow partner would tint it all.
-    warned = latency_figure(df, THRESHOLDS, group="server", bucket_seconds=300, gap_seconds=600, window=WINDOW,
-                            alerts=alerts_frame(("warning", 0, None, "High latency on P")))
-    assert not vrects(warned, ALERT_COLORS["warning"])
-    assert [s.y0 for s in alert_shapes(warned)] == [RIBBON[0]]
-    plain = latency_figure(df, THRESHOLDS, group="server", bucket_seconds=300, gap_seconds=600, window=WINDOW)
-    assert [t.name for t in plain.data] == ["P · 10.0.0.1"] and not vrects(plain, ALERT_COLORS["critical"])
+    assert not alert_shapes(fig)  # nothing spans the chart: Kenya's line is not marked
+    (halo,) = halos(fig)
+    assert halo.meta == "Nigeria" and halo.line.color == ALERT_COLORS["critical"] and set(halo.y) == {90.0}
+    assert pd.Timestamp(halo.x[0]) == T0 + pd.Timedelta(hours=2) and pd.Timestamp(halo.x[-1]) == pd.Timestamp(WINDOW[1])
+    assert [t.name for t in fig.data][:2] == ["Kenya", "Nigeria"]  # the series lines stay the first traces
+    assert halo.zorder < min(t.zorder or 0 for t in fig.data[:2])  # and the halo lies behind them
+    (mark,) = [t for t in fig.data if t.name == ALERT_TRACE and t.mode == "markers"]
+    assert list(mark.y) == [90.0] and "High latency on Lagos Link" in mark.text[0]
+    plain = latency_figure(df, THRESHOLDS, group="country", bucket_seconds=300, gap_seconds=600, window=WINDOW)
+    assert [t.name for t in plain.data] == ["Kenya", "Nigeria"]
+
+
+def test_per_server_a_down_servers_missing_line_is_bridged_at_its_last_level():
+    up = series(range(0, 360, 5), 40.0)
+    down = series(range(0, 120, 5), 70.0).assign(key="s2", server_ip="10.0.0.2")  # nothing after 02:00
+    alerts = keyed_alerts(("critical", 2, None, "Down on P (10.0.0.2)", "s2", "Kenya"))
+    fig = latency_figure(pd.concat([up, down], ignore_index=True), THRESHOLDS, group="server", bucket_seconds=300,
+                         gap_seconds=600, window=WINDOW, alerts=alerts)
+    (halo,) = halos(fig)
+    assert halo.meta == "s2" and halo.line.dash == "dot" and list(halo.y) == [70.0, 70.0]
+    assert not alert_shapes(fig)
+
+
+def test_an_alert_about_the_monitoring_host_still_shades_the_whole_chart():
+    df = two_countries(range(0, 360, 5))
+    host = keyed_alerts(("critical", 1, 2, "Monitoring host lost connectivity", None, None))
+    fig = latency_figure(df, THRESHOLDS, group="country", bucket_seconds=300, gap_seconds=600, window=WINDOW,
+                         alerts=host)
+    assert len(vrects(fig, ALERT_COLORS["critical"])) == 1 and not halos(fig)
+    # Warnings about the host keep to the ribbon: the whole height stays for critical ones.
+    warned = latency_figure(df, THRESHOLDS, group="country", bucket_seconds=300, gap_seconds=600, window=WINDOW,
+                            alerts=keyed_alerts(("warning", 0, None, "host warning", None, None)))
+    assert not vrects(warned, ALERT_COLORS["warning"]) and [s.y0 for s in alert_shapes(warned)] == [RIBBON[0]]
 
 
 def test_server_history_shades_every_row():
@@ -257,18 +297,23 @@ def test_cards_callback_shows_open_alerts(alerted, ctx):  # noqa: F811
     assert marked == {"127.0.0.1": "1", "127.0.0.2": "1"}
 
 
-def test_latency_graph_shades_alerts_and_redraws_when_one_opens(config, writer, alerted, ctx):  # noqa: F811
+def test_latency_graph_marks_alerts_on_their_series_and_redraws_when_one_opens(config, writer, alerted, ctx):  # noqa: F811
     latency, *_, sig = graphs_cb.refresh_series("?range=24h", 0, "country", False, None)
     opened = alerted["times"]["latency"]
-    assert any(pd.Timestamp(s.x0) == pd.Timestamp(opened) for s in vrects(latency, ALERT_COLORS["critical"]))
-    # A stale alert opens while no new row arrives: the graph must still redraw, with the new span.
+    kenya = [h for h in halos(latency) if h.meta == "Kenya" and h.line.color == ALERT_COLORS["critical"]]
+    assert kenya and pd.Timestamp(kenya[0].x[0]) == pd.Timestamp(opened)
+    # The host-wide connectivity alert (resolved) shades the whole chart; no server's alert does.
+    assert [pd.Timestamp(s.x0) for s in vrects(latency, ALERT_COLORS["critical"])] == \
+        [pd.Timestamp(alerted["times"]["connectivity"])]
+    # A stale alert opens while no new row arrives: the graph must still redraw, with the new halo on Egypt.
     stale_since = alerted["now"] - timedelta(hours=3)
-    assert not any(pd.Timestamp(s.x0) == pd.Timestamp(stale_since) for s in alert_shapes(latency))
+    assert not [h for h in halos(latency) if h.meta == "Egypt"]
     store_alert(writer, config, 3, "stale", "warning", 400.0, stale_since)
     latency, *_, new_sig = graphs_cb.refresh_series("?range=24h", 1, "country", False, sig)
     assert new_sig != sig
-    assert any(pd.Timestamp(s.x0) == pd.Timestamp(stale_since) for s in alert_shapes(latency)
-               if s.fillcolor == ALERT_COLORS["warning"])
+    egypt = [h for h in halos(latency) if h.meta == "Egypt"]
+    assert len(egypt) == 1 and egypt[0].line.color == ALERT_COLORS["warning"]
+    assert pd.Timestamp(egypt[0].x[0]) == pd.Timestamp(stale_since)
 
 
 def test_server_history_callback_shades_that_servers_alerts(alerted, ctx):  # noqa: F811

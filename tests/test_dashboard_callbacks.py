@@ -9,7 +9,7 @@ from contextvars import copy_context
 from datetime import datetime, timedelta
 
 import pytest
-from dash import no_update
+from dash import html, no_update
 from dash._callback_context import context_value
 from dash._utils import AttributeDict
 from sqlalchemy.exc import OperationalError
@@ -17,6 +17,7 @@ from sqlalchemy.exc import OperationalError
 import callbacks.export as export_cb
 import callbacks.graphs as graphs_cb
 import callbacks.smoke as smoke_cb
+import callbacks.logs as logs_cb
 import callbacks.overview as overview_cb
 import callbacks.server as server_cb
 import callbacks.shell as shell_cb
@@ -81,7 +82,7 @@ def test_query_round_trip():
                      "&start=2026-11-01T08%3A30%3A00Z&end=2026-11-02T17%3A00%3A00Z")
     assert controls_from_query(query) == {"countries": ["Kenya", "Egypt"], "partners": ["Lagos Link"],
                                           "range": "custom", "start_date": "2026-11-01", "end_date": "2026-11-02",
-                                          "start_time": "08:30", "end_time": "17:00"}
+                                          "start_time": "08:30", "end_time": "17:00", "tz": None}
     filters, error = filters_from_search(query)
     assert error is None and filters.countries == ("Kenya", "Egypt") and filters.start == datetime(2026, 11, 1, 8, 30)
 
@@ -103,19 +104,26 @@ def test_server_id_from_path():
     assert server_id_from_path("/server/") is None and server_id_from_path("/") is None
 
 
-def test_sync_from_the_url_sets_the_controls_and_keeps_the_url():
-    out = with_trigger(f"{ids.URL}.search", shell_cb.sync_filters, "?country=Kenya&range=7d",
-                       [], [], "24h", None, None, "00:00", "00:00")
-    assert out[0] is no_update
-    assert out[1:4] == (["Kenya"], [], "7d")
-    assert out[8] is True and out[10] is False  # custom row hidden, no alert
+def synced(out: tuple) -> dict:
+    """sync_filters' output tuple by name (callbacks.shell.SYNC_OUTPUTS)."""
+    return dict(zip([key for key, _, _ in shell_cb.SYNC_OUTPUTS], out))
 
 
-def test_sync_from_a_control_writes_the_query_string():
-    out = with_trigger(f"{ids.COUNTRY}.value", shell_cb.sync_filters, "",
-                       ["Nigeria"], ["Lagos Link"], "1h", None, None, "00:00", "00:00")
-    assert out[0] == "?country=Nigeria&partner=Lagos+Link&range=1h"
-    assert all(v is no_update for v in out[1:8])
+def test_sync_from_the_url_sets_the_controls_and_keeps_the_url(ctx):
+    out = synced(with_trigger(f"{ids.URL}.search", shell_cb.sync_filters, "?country=Kenya&range=7d",
+                              [], [], "24h", None, None, "00:00", "00:00", "UTC", None, None, "UTC"))
+    assert out["search"] is no_update
+    assert (out["countries"], out["partners"], out["range"]) == (["Kenya"], [], "7d")
+    assert out["custom_hidden"] is True and out["alert_open"] is False
+    assert out["tz"] is no_update and out["zone"] is no_update  # UTC already
+
+
+def test_sync_from_a_control_writes_the_query_string(ctx):
+    out = synced(with_trigger(f"{ids.COUNTRY}.value", shell_cb.sync_filters, "",
+                              ["Nigeria"], ["Lagos Link"], "1h", None, None, "00:00", "00:00", "UTC", None, None,
+                              "UTC"))
+    assert out["search"] == "?country=Nigeria&partner=Lagos+Link&range=1h"
+    assert all(out[k] is no_update for k in shell_cb.CONTROL_KEYS)
 
 
 def test_choosing_custom_prefills_the_last_day():
@@ -126,6 +134,7 @@ def test_choosing_custom_prefills_the_last_day():
         ("2026-11-01", "10:16", "2026-11-02", "10:16")
     assert out["search"] == "?range=custom&start=2026-11-01T10%3A16%3A00Z&end=2026-11-02T10%3A16%3A00Z"
     assert out["custom_hidden"] is False and out["alert"] is None
+    assert out["visible_month"] == "2026-11-02"  # the calendar opens on the window's end: this month
     assert default_custom_window(datetime(2026, 11, 2, 10, 15))["end_time"] == "10:16"
 
 
@@ -184,10 +193,10 @@ def test_log_viewer_filters_by_level_and_text(writer, ctx):
     writer.write_logs([{"timestamp": now, "level": "INFO", "message": "round finished", "module": "collector"},
                        {"timestamp": now, "level": "WARNING", "message": "Lagos Link: jitter 40 ms",
                         "module": "collector"}])
-    assert "round finished" in text_of(overview_cb.refresh_logs("INFO", "", 0))
-    warning_only = text_of(overview_cb.refresh_logs("WARNING", None, 0))
+    assert "round finished" in text_of(logs_cb.refresh_logs("INFO", "", 0))
+    warning_only = text_of(logs_cb.refresh_logs("WARNING", None, 0))
     assert "jitter 40 ms" in warning_only and "round finished" not in warning_only
-    assert "No log lines" in text_of(overview_cb.refresh_logs("INFO", "nothing like this", 0))
+    assert "No log lines" in text_of(logs_cb.refresh_logs("INFO", "nothing like this", 0))
 
 
 # -- graphs ------------------------------------------------------------------------------------
@@ -272,15 +281,17 @@ def read_csv(text: str) -> list[dict]:
 
 
 def test_export_downloads_the_filtered_rows(seeded, ctx):
-    data, alert, is_open = export_cb.export_csv(1, "?country=Kenya&range=1h", "/")
+    data, alert, is_open, color = export_cb.export_csv(1, "?country=Kenya&range=1h", "/")
     rows = read_csv(data["content"])
     assert {r["server_id"] for r in rows} == {"127.0.0.1", "127.0.0.2"} and len(rows) == 2 * 12
-    assert data["filename"].startswith("latency-") and data["filename"].endswith(".csv")
-    assert alert is None and is_open is False
+    assert data["filename"].startswith("latency-") and data["filename"].endswith("Z.csv")
+    # The confirmation says how many rows went out, and where.
+    assert is_open is True and color == "success"
+    assert "Exported 24 rows to" in text_of(html.Div(alert)) and data["filename"] in text_of(html.Div(alert))
 
 
 def test_export_on_a_server_page_takes_that_server_only(seeded, ctx):
-    data, _, _ = export_cb.export_csv(1, "?country=Kenya&range=1h", "/server/127.0.0.4")
+    data, *_ = export_cb.export_csv(1, "?country=Kenya&range=1h", "/server/127.0.0.4")
     assert {r["server_id"] for r in read_csv(data["content"])} == {"127.0.0.4"}
 
 
@@ -301,14 +312,14 @@ def test_export_neutralises_formula_like_text(tmp_path):
 
 def test_a_too_large_export_points_to_the_streaming_api(seeded, ctx, monkeypatch):
     monkeypatch.setattr(export_cb, "MAX_EXPORT_ROWS", 5)
-    data, alert, is_open = export_cb.export_csv(1, "?range=1h", "/")
-    assert data is no_update and is_open is True
+    data, alert, is_open, color = export_cb.export_csv(1, "?range=1h", "/")
+    assert data is no_update and is_open is True and color == "danger"
     assert [c.href for c in alert if hasattr(c, "href")] == ["/api/export-data?range=1h"]
 
 
 def test_a_failing_export_says_so(seeded, ctx, monkeypatch):
     monkeypatch.setattr(export_cb, "export_chunks", broken)
-    data, alert, is_open = export_cb.export_csv(1, "?range=1h", "/")
+    data, alert, is_open, _ = export_cb.export_csv(1, "?range=1h", "/")
     assert data is no_update and is_open and "database is locked" in alert
 
 

@@ -137,7 +137,7 @@ def x_step_seconds(trace) -> float:
 def test_a_zoom_redraws_the_three_graphs_for_the_visible_window_in_finer_buckets(seeded, ctx):
     latency, loss, jitter, sig = graphs_cb.refresh_series("?range=7d", 0, "country", False, None)
     assert x_step_seconds(latency.data[0]) == 900  # 7 days: 15-minute buckets
-    assert latency.layout.xaxis.title.text == "15-min buckets"
+    assert latency.layout.xaxis.title.text == "15-min buckets · times UTC"
     end = seeded["end"]
     zoom = zoom_cb.zoom_value((end - timedelta(hours=3), end - timedelta(hours=1)))
     z_latency, z_loss, z_jitter, z_sig = graphs_cb.refresh_series("?range=7d", 1, "country", False, sig, zoom)
@@ -182,7 +182,7 @@ def test_latency_figure_names_its_bucket_and_may_keep_the_time_axis_apart():
     thresholds = {"excellent": 50, "good": 100, "fair": 150, "poor": 300, "critical": 500}
     fig = latency_figure(df, thresholds, group="country", bucket_seconds=900, gap_seconds=1800, uirevision="v",
                          x_uirevision="v|zoom")
-    assert fig.layout.xaxis.title.text == "15-min buckets" and fig.layout.xaxis.uirevision == "v|zoom"
+    assert fig.layout.xaxis.title.text == "15-min buckets · times UTC" and fig.layout.xaxis.uirevision == "v|zoom"
     assert latency_figure(df, thresholds, group="country", bucket_seconds=900, gap_seconds=1800).layout.xaxis \
         .uirevision is None
 

@@ -78,4 +78,4 @@ def test_a_window_without_loss_has_no_lost_marks_and_the_note_says_what_they_mea
     clean = FPING_STYLE[FPING_STYLE["server_id"] == "b"]
     fig = samples_figure(explode_samples(clean), {"b": "B"}, THRESHOLDS, window=WINDOW, rounds=clean)
     assert not lost_traces(fig)
-    assert fig.layout.xaxis.title.text == SAMPLES_NOTE and "lost" in SAMPLES_NOTE
+    assert fig.layout.xaxis.title.text == f"{SAMPLES_NOTE} · times UTC" and "lost" in SAMPLES_NOTE

@@ -87,7 +87,7 @@ def test_summary_figure_draws_a_band_and_the_mean_and_says_what_they_are():
     means = [t for t in fig.data if t.name == "mean"]
     assert len(means) == 2 and list(means[0].y) == [25.0] * 4 and "mean" in means[0].hovertemplate
     assert len([t for t in fig.data if t.mode == "markers"]) == 2  # the lossy hour of each
-    assert fig.layout.xaxis2.title.text == summary_note(3600)
+    assert fig.layout.xaxis2.title.text == f"{summary_note(3600)} · times UTC"
     assert "1-hour summary" in summary_note(3600) and "fastest to slowest" in summary_note(3600)
 
 

@@ -84,8 +84,8 @@ def test_the_dashboard_export_button_neutralises_formulas(hostile):
     from app import create_app
     app = create_app(hostile, start_collector=False)
     with app.server.test_request_context():
-        download, alert, is_open = export_cb.export_csv(1, "?range=24h", "/")
-    assert alert is None and is_open is False
+        download, alert, is_open, color = export_cb.export_csv(1, "?range=24h", "/")
+    assert is_open is True and color == "success"  # the confirmation of how many rows went out
     assert_neutralised(csv_partners(download["content"]))
     app.close()
 

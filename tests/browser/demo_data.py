@@ -177,12 +177,15 @@ def _quiet():
 
 def seed_logs(writer: Writer, end: datetime) -> None:
     """A handful of log lines like the collector's, newest at `end`."""
-    lines = [("INFO", "collector.service", "round finished in 1.2 s: 8/9 servers answered, 3 with concerns"),
-             ("WARNING", "collector.service", f"Lagos Link Nigeria ({DOWN_SERVER}): no reply (100% loss)"),
-             ("WARNING", "collector.service", "Nile Telecom Egypt (10.40.2.5): high latency 171.3 ms (poor)"),
-             ("INFO", "app", "serving on http://127.0.0.1:5000/ (collector running)"),
-             ("ERROR", "collector.probes.ping", "ping exited with code 2 for 10.30.4.21: network unreachable"),
-             ("INFO", "collector.service", "round finished in 1.1 s: 9/9 servers answered, 2 with concerns")]
+    lines = [("INFO", "collector.service", "round finished in 1.2 s: 8/9 servers answered, 3 with concerns", None),
+             ("ERROR", "collector.alerts", f"alert opened: Down on Lagos Link Nigeria ({DOWN_SERVER}): 0 of 10 "
+                                           "replies (critical: below 1)", DOWN_SERVER),
+             ("WARNING", "collector.alerts", "alert opened: High latency on Nile Telecom Egypt (10.40.2.5): 171.3 ms "
+                                             "(warning: above 150.0 ms)", "10.40.2.5"),
+             ("INFO", "app", "serving on http://127.0.0.1:5000/ (collector running)", None),
+             ("ERROR", "collector.probes.ping", "ping exited with code 2 for 10.30.4.21: network unreachable",
+              None),
+             ("INFO", "collector.service", "round finished in 1.1 s: 9/9 servers answered, 2 with concerns", None)]
     writer.write_logs([{"timestamp": end - timedelta(minutes=5 * i), "level": level, "message": message,
-                        "module": module, "traceback": None, "collector": "demo"}
-                       for i, (level, module, message) in enumerate(lines)])
+                        "module": module, "traceback": None, "collector": "demo", "server_id": server_id}
+                       for i, (level, module, message, server_id) in enumerate(lines)])

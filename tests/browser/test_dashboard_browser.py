@@ -136,11 +136,15 @@ def test_open_alerts_show_on_cards_in_the_alerts_panel_and_on_the_latency_graph(
     panel = dash_duo.wait_for_element(f"#{ids.WARNINGS} .lm-warn-critical", timeout=20)
     assert f"Down on Lagos Link Nigeria ({DOWN_SERVER})" in panel.text
     assert dash_duo.find_elements(f"#{ids.WARNINGS} .lm-warn-resolved")  # the day's history follows
-    spans = wait_for(dash_duo, lambda: dash_duo.driver.execute_script(
+    # The open 'down' alert marks Nigeria's line (a halo), and nothing shades the whole chart.
+    halos = wait_for(dash_duo, lambda: dash_duo.driver.execute_script(
         "var g = document.querySelector(arguments[0] + ' .js-plotly-plot');"
-        "return g && g.layout && g.layout.shapes ? g.layout.shapes.filter(s => s.xref === 'x').length : 0;",
-        f"#{ids.LATENCY_GRAPH}"), message="alert spans on the latency graph")
-    assert spans >= 2  # at least the open 'down' alert: its shading and its ribbon
+        "return g && g.data ? g.data.filter(t => t.name === arguments[1] && t.mode === 'lines').map(t => t.meta) : [];",
+        f"#{ids.LATENCY_GRAPH}", ALERT_TRACE), message="alert halos on the latency graph")
+    assert "Nigeria" in halos
+    assert dash_duo.driver.execute_script(
+        "var g = document.querySelector(arguments[0] + ' .js-plotly-plot');"
+        "return (g.layout.shapes || []).filter(s => s.xref === 'x').length;", f"#{ids.LATENCY_GRAPH}") == 0
     assert dash_duo.get_logs() == [], dash_duo.get_logs()
 
 
