@@ -39,7 +39,7 @@ def publish(events: list[AlertEvent], notifier=None, logger: logging.Logger = lo
 def control_servers(config: Config) -> tuple[Server, ...]:
     """The `control_targets` hosts as Servers to probe each round (measured for on_round, never stored)."""
     # tcp needs a port per host; control targets are bare hosts, so they use ping/fping.
-    probe = "auto" if config.probe == "tcp" else config.probe
+    probe = "auto" if config.probe in ("tcp", "sip") else config.probe  # sip: control targets only ping
     return tuple(Server(partner="control target", country="-", ip=host, dn_ext="", probe=probe)
                  for host in config.control_targets)
 
