@@ -87,12 +87,13 @@ class AlertManager:
         return (*rules, CONNECTIVITY) if self.config.control_targets else rules
 
     def on_round(self, measured: Iterable[tuple[Server, Measurement]], at: datetime | None = None,
-                 controls: list[Measurement] | None = None) -> list[AlertEvent]:
-        """Evaluate one round, store and log the alert changes, queue notifications; never raises."""
+                 controls: list[Measurement] | None = None, sip: dict | None = None) -> list[AlertEvent]:
+        """Evaluate one round (and its SIP results by server id), store and log the changes, queue notifications;
+        never raises."""
         at = to_naive_utc(at or self.now())
         snapshot = self.engine.snapshot()
         try:
-            events = self.engine.evaluate({s.id: (s, m) for s, m in measured}, at, controls)
+            events = self.engine.evaluate({s.id: (s, m) for s, m in measured}, at, controls, sip)
             stored = apply_events(self.writer, events)
         except Exception:  # noqa: BLE001 - alerting must never stop monitoring
             # Undo the round so the same changes are found again next round instead of being lost.

@@ -10,7 +10,7 @@ from sqlalchemy.exc import OperationalError
 from storage import rollups
 from storage.engine import lost_lock_race
 from storage.schema import (SCHEMA_VERSION, country_rollups, metadata, ping_results, ping_rollups, schema_info,
-                            server_latest)
+                            server_latest, sip_results)
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +74,13 @@ def _upgrade_add_country_rollups(conn: Connection) -> None:
     rollups.rebuild_country_rollups(conn)
 
 
-UPGRADES = {0: _upgrade_from_seed, 1: _upgrade_add_rollups, 2: _upgrade_add_country_rollups}
+def _upgrade_add_sip_results(conn: Connection) -> None:
+    """Version 3 to 4: create sip_results (SIP OPTIONS checks); nothing to carry over."""
+    metadata.create_all(conn, tables=[sip_results])
+
+
+UPGRADES = {0: _upgrade_from_seed, 1: _upgrade_add_rollups, 2: _upgrade_add_country_rollups,
+            3: _upgrade_add_sip_results}
 
 
 def _lock_for_schema_change(conn: Connection) -> None:
