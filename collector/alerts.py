@@ -156,7 +156,8 @@ def rules_from_config(config: Config) -> list[Rule]:
     ]
     if limits.min_mos is not None:
         rules.append(Rule("mos", "low MOS", _mos, float(limits.min_mos), None, _mos_text, below=True))
-    return rules + sip_rules(config)
+    # The SIP conditions only where some server has a SIP check: their open alerts resolve when none has.
+    return rules + (sip_rules(config) if any(s.sip is not None for s in config.servers) else [])
 
 
 # SIP conditions read the round's SipRoundResult of a server (servers without a SIP check have none).
