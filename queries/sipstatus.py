@@ -89,4 +89,4 @@ def sip_object(row: dict, configured: bool) -> dict | None:
             "tls_days_left": days, "failure": row.get("sip_failure"),
             "loss_pct": clean_number(row.get("sip_loss_pct")),
             "tls_verified": None if row.get("sip_tls_verified") is None else bool(row["sip_tls_verified"]),
-            "down_for_calls": down_for_calls(row)}
+            "down_for_calls": bool(row.get("down_for_calls"))}

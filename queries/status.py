@@ -113,9 +113,11 @@ def server_status(engine: Engine, config: Config, now: datetime | None = None) -
     """One row per configured server, in config order, with its latest values, open alerts and status."""
     now = now or utcnow()
     servers = pd.DataFrame([{"server_id": s.id, "partner": s.partner, "country": s.country, "ip": s.ip,
-                             "dn_ext": s.dn_ext, "configured_probe": s.probe, "has_sip": s.sip is not None}
+                             "dn_ext": s.dn_ext, "configured_probe": s.probe, "has_sip": s.sip is not None,
+                             "sip_verify": s.sip.verify if s.sip and s.sip.transport == "tls" else None}
                             for s in config.servers],
-                           columns=["server_id", "partner", "country", "ip", "dn_ext", "configured_probe", "has_sip"])
+                           columns=["server_id", "partner", "country", "ip", "dn_ext", "configured_probe", "has_sip",
+                                    "sip_verify"])
     latest = latest_rows(engine, list(servers["server_id"]))
     df = servers.merge(latest, on="server_id", how="left")
     df["timestamp"] = pd.to_datetime(df["timestamp"])
@@ -124,6 +126,7 @@ def server_status(engine: Engine, config: Config, now: datetime | None = None) -
     df["open_alerts"] = pd.Series([opened.get(sid, []) for sid in df["server_id"]], index=df.index, dtype=object)
     records = df.astype(object).where(df.notna(), None).to_dict("records")
     df["status"] = [sip_adjusted(classify(r, config, now), r) for r in records]
+    df["down_for_calls"] = [status == "down" and down_for_calls(r) for status, r in zip(df["status"], records)]
     df["stale"] = df["status"] == "stale"
     df["age_seconds"] = (now - df["timestamp"]).dt.total_seconds()
     return df
@@ -161,7 +164,7 @@ def status_record(row: dict, config: Config) -> dict:
             "last_check": iso_z(stamp.to_pydatetime()) if stamp is not None else None,
             "stale": bool(row["stale"]), "warnings": warnings_of(row, config),
             "open_alerts": open_alert_summary(row.get("open_alerts")),
-            "down_for_calls": row["status"] == "down" and down_for_calls(row),
+            "down_for_calls": bool(row["down_for_calls"]),
             "sip": sip_object(row, bool(row.get("has_sip")))}
 
 
