@@ -117,12 +117,15 @@ def sip_series_schema() -> dict:
 def sip_check_schema() -> dict:
     """A server's latest SIP OPTIONS check in /api/servers/status."""
     text, number = {"type": "string"}, {"type": "number"}
-    return obj({"status": nullable({"type": "string", "enum": ["up", "maintenance", "down"]}),
+    def choice(*values: str) -> dict:
+        return {"type": ["string", "null"], "enum": [*values, None]}
+
+    return obj({"status": choice("up", "maintenance", "down"),
                 "code": nullable({"type": "integer"}), "reason": nullable(text), "response_ms": nullable(number),
-                "transport": nullable({"type": "string", "enum": ["udp", "tcp", "tls"]}),
+                "transport": choice("udp", "tcp", "tls"),
                 "server_header": nullable(text), "checked_at": nullable(TIMESTAMP),
                 "tls_days_left": nullable(number),
-                "failure": nullable({"type": "string", "enum": ["timeout", "refused", "tls", "code", "error"]}),
+                "failure": choice("timeout", "refused", "tls", "code", "error"),
                 "loss_pct": nullable(number), "tls_verified": nullable({"type": "boolean"}),
                 "down_for_calls": {"type": "boolean"}})
 
