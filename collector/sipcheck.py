@@ -63,9 +63,12 @@ class SipChecker:
 
 
 def as_probe_result(result: SipRoundResult) -> ProbeResult:
-    """A probe: "sip" server's network-shaped result: each request a packet, its response time the RTT."""
+    """A probe: "sip" server's network-shaped result: each request a packet, its response time the RTT.
+
+    A SIP check that is down (no reply, refused, 5xx...) is a failed probe, so the row is down like an
+    unreachable host's; maintenance keeps its response times (the status shows it as degraded)."""
     samples = [r.response_ms if r.answered else None for r in result.requests]
-    error = None if result.status == "up" else (result.detail or result.failure)
+    error = (result.detail or result.failure) if result.status == "down" else None
     if not samples:
         return ProbeResult.failed(result.sent, error or "no SIP request sent")
     return ProbeResult(transmitted=result.sent, received=result.answered, samples_ms=samples, error=error)
