@@ -23,7 +23,10 @@ from queries.sipstatus import sip_adjusted, sip_warning
 from settings import ConfigError, SipSettings, validate_config
 from storage import open_writer
 from storage.retention import prune
+from storage.migrations import UPGRADES, _upgrade_add_sip_results
 from storage.schema import SCHEMA_VERSION, rounds, schema_info, sip_results
+
+SIP_RESULTS_VERSION = 1 + next(v for v, step in UPGRADES.items() if step is _upgrade_add_sip_results)
 from tests.conftest import make_config_dict
 
 REPO = Path(__file__).resolve().parents[1]
@@ -88,15 +91,15 @@ def test_the_cli_exits_2_on_a_bad_sip_setting_and_writes_nothing(tmp_path):
 
 # --- storage ---------------------------------------------------------------------------------------------
 
-def test_a_version_3_database_is_upgraded_with_sip_results(tmp_path):
-    writer = open_writer(f"sqlite:///{tmp_path / 'v3.db'}")
-    with writer.engine.begin() as conn:  # back to version 3: what main stored before issue 14
+def test_the_version_before_is_upgraded_with_sip_results(tmp_path):
+    writer = open_writer(f"sqlite:///{tmp_path / 'old.db'}")
+    with writer.engine.begin() as conn:  # back to the version before sip_results: what was stored before issue 14
         conn.execute(text("DROP TABLE sip_results"))
-        conn.execute(text("UPDATE schema_info SET version = 3"))
+        conn.execute(text(f"UPDATE schema_info SET version = {SIP_RESULTS_VERSION - 1}"))
     writer.engine.dispose()
-    writer = open_writer(f"sqlite:///{tmp_path / 'v3.db'}")
+    writer = open_writer(f"sqlite:///{tmp_path / 'old.db'}")
     with writer.engine.connect() as conn:
-        assert conn.execute(select(schema_info.c.version)).scalar_one() == SCHEMA_VERSION == 4
+        assert conn.execute(select(schema_info.c.version)).scalar_one() == SCHEMA_VERSION
         indexes = {i["name"] for i in inspect(conn).get_indexes("sip_results")}
     assert {"ix_sip_results_server_time", "ix_sip_results_round"} <= indexes
     writer.engine.dispose()
