@@ -26,6 +26,11 @@ SERVER_GAUGES = (
     ("server_mos", "Estimated MOS (1..4.5) of the latest round.", "mos", 1),
     ("server_r_factor", "Estimated E-model R-factor (0..100) of the latest round.", "r_factor", 1),
 )
+# The latest SIP OPTIONS check of each server that has one (queries/sipstatus.py prefixes its columns sip_).
+SIP_GAUGES = (
+    ("sip_response_seconds", "Mean SIP OPTIONS response time of the latest SIP check.", "sip_response_avg_ms", 1000),
+    ("sip_status_code", "Most frequent final SIP status code of the latest SIP check.", "sip_code", 1),
+)
 ROUND_GAUGES = (
     ("round_duration_seconds", "Duration of the collector's last round.", "duration_ms", 1000),
     ("round_failures", "Servers that did not answer in the collector's last round.", "failures", 1),
@@ -68,6 +73,9 @@ class LatencyCollector(Collector):
         families.append(self._value_family(rows, "server_last_check_timestamp_seconds",
                                            "When the latest round was measured (Unix time).", "timestamp", None))
         families.append(_status_family(rows))
+        sip_rows = [r for r in rows if r.get("has_sip") and r.get("sip_status") is not None]
+        families.append(_sip_up_family(sip_rows))
+        families += [self._value_family(sip_rows, *spec) for spec in SIP_GAUGES]
         return families
 
     @staticmethod
@@ -104,6 +112,15 @@ def _status_family(rows: list[dict]) -> Metric:
     for row in rows:
         for status in STATUSES:
             family.add_metric([*_labels(row), status], 1.0 if row["status"] == status else 0.0)
+    return family
+
+
+def _sip_up_family(rows: list[dict]) -> Metric:
+    """1 when the server's latest SIP check was up (2xx or an up code), 0 when down or in maintenance."""
+    family = GaugeMetricFamily(f"{PREFIX}_sip_up", "1 when the latest SIP OPTIONS check was up, else 0.",
+                               labels=SERVER_LABELS)
+    for row in rows:
+        family.add_metric(_labels(row), 1.0 if row["sip_status"] == "up" else 0.0)
     return family
 
 

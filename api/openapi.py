@@ -14,7 +14,11 @@ from queries.filters import MAX_CUSTOM_DAYS, MAX_VALUES, RANGE_CHOICES
 from queries.logs import LEVELS
 from queries.pingdata import GROUPS, MAX_POINTS
 from queries.status import STATUSES
-from storage.schema import ping_results
+from storage.schema import ping_results, sip_results
+from queries.sipseries import SIP_EXPORT_COLUMNS
+
+PROBE_PARAMETER_TEXT = ("network: the network probe's rows (ICMP or TCP); sip: the SIP OPTIONS checks of the "
+                        "servers that have one.")
 
 TIMESTAMP = {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$",
              "description": "ISO 8601 in UTC, e.g. 2026-11-01T12:00:00Z"}
@@ -99,11 +103,40 @@ def series_schema() -> dict:
     return obj(properties, required)
 
 
+def sip_series_schema() -> dict:
+    """One series of /api/ping-data?probe=sip: mean response time, request loss, highest code, share of up checks."""
+    properties = {"key": {"type": "string"}, "country": {"type": "string"}, "server": {"type": "string"},
+                  "partner": {"type": "string"}, "ip": {"type": "string"}, "timestamps": array(TIMESTAMP),
+                  "response_ms": point_array("number"), "loss_pct": point_array("number"),
+                  "code": point_array("number"), "up_pct": point_array("number"),
+                  "rounds": array({"type": "integer", "minimum": 0})}
+    required = ["key", "country", "timestamps", "response_ms", "loss_pct", "code", "up_pct", "rounds"]
+    return obj(properties, required)
+
+
+def sip_check_schema() -> dict:
+    """A server's latest SIP OPTIONS check in /api/servers/status."""
+    text, number = {"type": "string"}, {"type": "number"}
+    def choice(*values: str) -> dict:
+        return {"type": ["string", "null"], "enum": [*values, None]}
+
+    return obj({"status": choice("up", "maintenance", "down"),
+                "code": nullable({"type": "integer"}), "reason": nullable(text), "response_ms": nullable(number),
+                "transport": choice("udp", "tcp", "tls"),
+                "server_header": nullable(text), "checked_at": nullable(TIMESTAMP),
+                "tls_days_left": nullable(number),
+                "failure": choice("timeout", "refused", "tls", "code", "error"),
+                "loss_pct": nullable(number), "tls_verified": nullable({"type": "boolean"}),
+                "down_for_calls": {"type": "boolean"}})
+
+
 def ping_data_schema() -> dict:
     """The JSON body of /api/ping-data."""
     return obj({"start": TIMESTAMP, "end": TIMESTAMP, "bucket_seconds": {"type": "integer", "minimum": 1},
                 "group": {"type": "string", "enum": list(GROUPS)},
-                "series": array({"$ref": "#/components/schemas/Series"})})
+                "probe": {"type": "string", "enum": ["network", "sip"]},
+                "series": array({"anyOf": [{"$ref": "#/components/schemas/Series"},
+                                           {"$ref": "#/components/schemas/SipSeries"}]})})
 
 
 def open_alert_schema() -> dict:
@@ -134,6 +167,8 @@ def server_schema() -> dict:
         "mos": nullable(number), "r_factor": nullable(number), "last_check": nullable(TIMESTAMP),
         "stale": {"type": "boolean"}, "warnings": array({"type": "string"}),
         "open_alerts": array({"$ref": "#/components/schemas/OpenAlert"}),
+        "down_for_calls": {"type": "boolean"},
+        "sip": {"anyOf": [{"$ref": "#/components/schemas/SipCheck"}, {"type": "null"}]},
     })
 
 
@@ -154,9 +189,14 @@ def column_schema(column) -> dict:
 
 
 def export_schema() -> dict:
-    """The JSON body of /api/export-data: the window and one object per stored row."""
+    """The JSON body of /api/export-data: the window and one object per stored row (ping_results, or with
+    probe=sip a sip_results row with its server's labels)."""
     row = obj({c.name: column_schema(c) for c in ping_results.columns})
-    return obj({"start": TIMESTAMP, "end": TIMESTAMP, "rows": array(row)})
+    labels = {c.name: c for c in ping_results.columns}
+    sip_row = obj({name: column_schema(sip_results.c[name] if name in sip_results.c else labels[name])
+                   for name in SIP_EXPORT_COLUMNS})
+    return obj({"start": TIMESTAMP, "end": TIMESTAMP, "probe": {"type": "string", "enum": ["sip"]},
+                "rows": array({"anyOf": [row, sip_row]})}, ["start", "end", "rows"])
 
 
 def health_schema() -> dict:
@@ -184,6 +224,10 @@ def ping_data_path() -> dict:
         query("group", {"type": "string", "enum": list(GROUPS), "default": "country"},
               "One series per country or per server."),
         query("format", {"type": "string", "enum": ["json", "csv"], "default": "json"}, "Response format."),
+        query("probe", {"type": "string", "enum": ["network", "sip"], "default": "network"},
+              PROBE_PARAMETER_TEXT + " SIP series carry response_ms, loss_pct (requests unanswered), code (the "
+              "highest final code in the bucket) and up_pct instead of latency, jitter and MOS; they are read from "
+              "raw rows, so they reach back retention.raw_days."),
     ]
     ok = {**content({"$ref": "#/components/schemas/PingData"}),
           **content({"type": "string", "description": "Long form: one row per series and timestamp."}, "text/csv")}
@@ -201,6 +245,9 @@ def export_path() -> dict:
     """GET /api/export-data."""
     params = filter_parameters() + [
         query("format", {"type": "string", "enum": ["csv", "json"], "default": "csv"}, "Download format."),
+        query("probe", {"type": "string", "enum": ["network", "sip"], "default": "network"},
+              PROBE_PARAMETER_TEXT + " With sip, one row per server per round from sip_results (file name "
+              "sip-latency-....csv)."),
     ]
     ok = {**content({"type": "string", "description": "Header row with every stored column, then one row per "
                                                       "server per round, oldest first. Text cells that a "
@@ -217,10 +264,14 @@ def status_path() -> dict:
     body = obj({"generated_at": TIMESTAMP, "servers": array({"$ref": "#/components/schemas/Server"})})
     return {"get": {"summary": "Current status of every configured server",
                     "description": "status: up (answered, no concerns), degraded (answered with a warning), down "
-                                   "(no reply), stale (no result for stale_after_seconds, or an open stale alert), "
+                                   "(no reply, or the network answers but the SIP check is down: down_for_calls "
+                                   "true), stale (no result for stale_after_seconds, or an open stale alert), "
                                    "unknown (never measured). quality is the latency class of the latest round, null "
                                    "when down or unknown. warnings: the latest round's concerns, then one "
-                                   "'kind: message' per open alert; open_alerts lists those alerts, oldest first.",
+                                   "'kind: message' per open alert; open_alerts lists those alerts, oldest first. sip: the "
+                                   "latest SIP OPTIONS check (response_ms its mean response time), null for a server "
+                                   "without one; a SIP check in maintenance (503 with Retry-After) makes an up "
+                                   "server degraded.",
                     "responses": responses(content(body), "Every configured server, in config order.",
                                            bad_request=False)}}
 
@@ -320,6 +371,7 @@ def _document() -> dict:
         "components": {"securitySchemes": SECURITY_SCHEMES,
                        "schemas": {"Error": obj({"error": {"type": "string"}}), "Series": series_schema(),
                                    "PingData": ping_data_schema(), "Server": server_schema(),
+                                   "SipSeries": sip_series_schema(), "SipCheck": sip_check_schema(),
                                    "OpenAlert": open_alert_schema(), "Alert": alert_schema(),
                                    "LogLine": log_schema(), "Export": export_schema(), "Health": health_schema()}},
     }

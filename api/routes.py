@@ -14,7 +14,8 @@ from queries.filters import Filters
 from queries.logs import log_records, recent_logs
 from queries.export import export_filename
 from queries.pingdata import EXPORT_COLUMNS, GROUPS, export_chunks, ping_series, series_bucket_seconds
-from queries.series import gap_seconds_for, series_frame, series_payload
+from queries.series import POINT_FIELDS, gap_seconds_for, series_frame, series_payload
+from queries.sipseries import SIP_EXPORT_COLUMNS, SIP_POINT_FIELDS, sip_export_chunks, sip_series
 from queries.status import server_status, status_records
 from runtime import get_runtime
 from common.timeutil import iso_z, utcnow
@@ -23,6 +24,7 @@ bp = handle_errors_of(Blueprint("api", __name__))
 EXPORT_CHUNK_ROWS = 5000
 LOG_LIMIT = (1, 1000)
 STATUS_CACHE_SECONDS = 5
+PROBES = ("network", "sip")  # ?probe=: the network probe's rows (ping_results) or the SIP checks (sip_results)
 
 
 @bp.get("/api/ping-data")
@@ -32,19 +34,23 @@ def ping_data():
     filters = filters_from(args)
     group = choice(args, "group", GROUPS, "country")
     fmt = choice(args, "format", ("json", "csv"), "json")
-    return cached_response(lambda: ping_data_body(filters, group, fmt))
+    probe = choice(args, "probe", PROBES, "network")
+    return cached_response(lambda: ping_data_body(filters, group, fmt, probe))
 
 
-def ping_data_body(filters: Filters, group: str, fmt: str) -> tuple[bytes, str]:
+def ping_data_body(filters: Filters, group: str, fmt: str, probe: str = "network") -> tuple[bytes, str]:
     """The /api/ping-data body for these filters as (bytes, mimetype)."""
     rt = get_runtime()
     size = series_bucket_seconds(filters, rt.config.interval_seconds, rt.config.retention.as_dict())
-    frame = ping_series(rt.read_engine, filters, group, size)
-    series = series_payload(frame, group, size, gap_seconds_for(size, rt.config.interval_seconds))
+    if probe == "sip":
+        frame, fields = sip_series(rt.read_engine, filters, group, size), SIP_POINT_FIELDS
+    else:
+        frame, fields = ping_series(rt.read_engine, filters, group, size), POINT_FIELDS
+    series = series_payload(frame, group, size, gap_seconds_for(size, rt.config.interval_seconds), fields)
     if fmt == "csv":
-        return "".join(iter_csv([series_frame(series, group)])).encode(), "text/csv"
+        return "".join(iter_csv([series_frame(series, group, fields)])).encode(), "text/csv"
     return json_body({"start": iso_z(filters.start), "end": iso_z(filters.end), "bucket_seconds": size,
-                      "group": group, "series": series})
+                      "group": group, "probe": probe, "series": series})
 
 
 @bp.get("/api/export-data")
@@ -52,12 +58,14 @@ def export_data():
     """Every stored column of the selected rows, streamed as a CSV or JSON download."""
     filters = filters_from(request.args)
     fmt = choice(request.args, "format", ("csv", "json"), "csv")
+    probe = choice(request.args, "probe", PROBES, "network")
     # A generator body: Flask sends each piece as it is produced, and the query only runs while sending.
-    chunks = export_chunks(get_runtime().read_engine, filters, EXPORT_CHUNK_ROWS)
-    head = {"start": iso_z(filters.start), "end": iso_z(filters.end)}
-    body = iter_csv(chunks, EXPORT_COLUMNS) if fmt == "csv" else iter_json(chunks, head)
+    read, columns = (sip_export_chunks, SIP_EXPORT_COLUMNS) if probe == "sip" else (export_chunks, EXPORT_COLUMNS)
+    chunks = read(get_runtime().read_engine, filters, EXPORT_CHUNK_ROWS)
+    head = {"start": iso_z(filters.start), "end": iso_z(filters.end), **({"probe": probe} if probe == "sip" else {})}
+    body = iter_csv(chunks, columns) if fmt == "csv" else iter_json(chunks, head)
     mimetype = "text/csv" if fmt == "csv" else "application/json"
-    disposition = f'attachment; filename="{export_filename(filters, fmt)}"'
+    disposition = f'attachment; filename="{"sip-" if probe == "sip" else ""}{export_filename(filters, fmt)}"'
     return Response(body, mimetype=mimetype, headers={"Content-Disposition": disposition})
 
 

@@ -41,7 +41,7 @@ def publish(events: list[AlertEvent], notifier=None, logger: logging.Logger = lo
 def control_servers(config: Config) -> tuple[Server, ...]:
     """The `control_targets` hosts as Servers to probe each round (measured for on_round, never stored)."""
     # tcp needs a port per host; control targets are bare hosts, so they use ping/fping.
-    probe = "auto" if config.probe == "tcp" else config.probe
+    probe = "auto" if config.probe in ("tcp", "sip") else config.probe  # sip: control targets only ping
     return tuple(Server(partner="control target", country="-", ip=host, dn_ext="", probe=probe)
                  for host in config.control_targets)
 
@@ -89,12 +89,13 @@ class AlertManager:
         return (*rules, CONNECTIVITY) if self.config.control_targets else rules
 
     def on_round(self, measured: Iterable[tuple[Server, Measurement]], at: datetime | None = None,
-                 controls: list[Measurement] | None = None) -> list[AlertEvent]:
-        """Evaluate one round, store and log the alert changes, queue notifications; never raises."""
+                 controls: list[Measurement] | None = None, sip: dict | None = None) -> list[AlertEvent]:
+        """Evaluate one round (and its SIP results by server id), store and log the changes, queue notifications;
+        never raises."""
         at = to_naive_utc(at or self.now())
         snapshot = self.engine.snapshot()
         try:
-            events = self.engine.evaluate({s.id: (s, m) for s, m in measured}, at, controls)
+            events = self.engine.evaluate({s.id: (s, m) for s, m in measured}, at, controls, sip)
             stored = apply_events(self.writer, events)
         except Exception:  # noqa: BLE001 - alerting must never stop monitoring
             # Undo the round so the same changes are found again next round instead of being lost.

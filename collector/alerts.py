@@ -56,6 +56,7 @@ class Rule:
     below: bool = False  # True when a lower value is worse (MOS, replies)
     show_limit: bool = True
     note: Callable[[Measurement], str | None] = _no_note
+    source: str = "network"  # "sip": value and note read the server's SipRoundResult, not its Measurement
 
     def is_worse(self, a: float, b: float) -> bool:
         """True when value a is worse than value b for this condition."""
@@ -155,6 +156,56 @@ def rules_from_config(config: Config) -> list[Rule]:
     ]
     if limits.min_mos is not None:
         rules.append(Rule("mos", "low MOS", _mos, float(limits.min_mos), None, _mos_text, below=True))
+    # The SIP conditions only where some server has a SIP check: their open alerts resolve when none has.
+    return rules + (sip_rules(config) if any(s.sip is not None for s in config.servers) else [])
+
+
+# SIP conditions read the round's SipRoundResult of a server (servers without a SIP check have none).
+_SIP_LEVELS = {"down": 0.0, "maintenance": 1.0, "up": 2.0}
+TLS_WARNING_DAYS = 14.0
+TLS_CRITICAL_DAYS = 3.0
+
+
+def _sip_level(sip) -> float:
+    return _SIP_LEVELS.get(sip.status, 0.0)
+
+
+def _sip_level_text(v: float) -> str:
+    return {0.0: "SIP down", 1.0: "SIP in maintenance (503 with Retry-After)"}.get(v, "SIP up")
+
+
+def _sip_note(sip) -> str | None:
+    if sip.status == "up":
+        return None
+    return f"{sip.failure}: {sip.detail}" if sip.detail else sip.failure
+
+
+def _sip_response(sip) -> float | None:
+    return sip.response_avg_ms if sip.answered else None
+
+
+def _sip_code_note(sip) -> str | None:
+    return f"{sip.code} {sip.reason or ''}".strip() if sip.code else None
+
+
+def _tls_days(sip) -> float | None:
+    return sip.tls_days_left
+
+
+def _days_text(v: float) -> str:
+    return f"certificate expires in {v:.1f} days" if v >= 0 else f"certificate expired {-v:.1f} days ago"
+
+
+def sip_rules(config: Config) -> list[Rule]:
+    """sip_down (critical; maintenance is a warning), sip_slow (max_sip_response_ms), tls_certificate."""
+    rules = [Rule("sip_down", "SIP down", _sip_level, 1.5, 0.5, _sip_level_text, below=True, show_limit=False,
+                  note=_sip_note, source="sip")]
+    limit = config.alert_conditions.max_sip_response_ms
+    if limit is not None:
+        rules.append(Rule("sip_slow", "slow SIP response", _sip_response, float(limit), None, _ms,
+                          note=_sip_code_note, source="sip"))
+    rules.append(Rule("tls_certificate", "TLS certificate expiry", _tls_days, TLS_WARNING_DAYS, TLS_CRITICAL_DAYS,
+                      _days_text, below=True, source="sip"))
     return rules
 
 
@@ -275,8 +326,10 @@ class AlertEngine:
         self._tracks, self._open = snapshot
 
     def evaluate(self, round_measurements: Mapping[str, tuple[Server, Measurement]], at: datetime,
-                 controls: list[Measurement] | None = None) -> list[AlertEvent]:
-        """The alert events of one round; partner conditions are held back when every control target failed."""
+                 controls: list[Measurement] | None = None, sip: Mapping | None = None) -> list[AlertEvent]:
+        """The alert events of one round; partner conditions are held back when every control target failed.
+
+        sip holds the round's SipRoundResult by server id, read by the rules whose source is "sip"."""
         events = self._connectivity(controls, at) if controls else []
         if controls and not any(m.success for m in controls):
             # Every reliable host failed too: the fault is our own link, and this round says nothing about partners.
@@ -284,7 +337,9 @@ class AlertEngine:
         for server, m in round_measurements.values():
             subject = Subject(server.id, server.partner, server.country)
             for rule in self.rules.values():
-                events += self.check(subject, rule, rule.value(m), at, rule.note(m))
+                seen = m if rule.source == "network" else (sip or {}).get(server.id)
+                if seen is not None:
+                    events += self.check(subject, rule, rule.value(seen), at, rule.note(seen))
         return events
 
     def _connectivity(self, controls: list[Measurement], at: datetime) -> list[AlertEvent]:

@@ -56,10 +56,19 @@ def base_dir(config: Config) -> Path:
     return Path(config.source).resolve().parent
 
 
+def sip_cell(result) -> str:
+    """A server's SIP check in the --once table: "up 200 80.4ms", "down timeout", or "-" without one."""
+    if result is None:
+        return "-"
+    code = result.code if result.code is not None else result.failure
+    ms = "" if result.response_avg_ms is None else f" {result.response_avg_ms:.1f}ms"
+    return f"{result.status} {code}{ms}"
+
+
 def format_report(report: RoundReport) -> str:
-    """A fixed-width table of one round, a row per server."""
+    """A fixed-width table of one round, a row per server (SIP: status, code, mean response time)."""
     head = f"{'partner':<16} {'country':<14} {'server':<24} {'avg ms':>8} {'loss %':>7} " \
-           f"{'jitter':>7} {'class':<9} {'MOS':>4}  error"
+           f"{'jitter':>7} {'class':<9} {'MOS':>4}  {'SIP':<26} error"
     lines = [head, "-" * len(head)]
     for server, m in report.results:
         avg = "-" if m.avg_time is None else f"{m.avg_time:.1f}"
@@ -67,7 +76,7 @@ def format_report(report: RoundReport) -> str:
         mos = "-" if m.mos is None else f"{m.mos:.2f}"
         lines.append(f"{server.partner[:16]:<16} {server.country[:14]:<14} {server.id[:24]:<24} "
                      f"{avg:>8} {m.loss_percentage:>7.1f} {jit:>7} {m.latency_class:<9} {mos:>4}  "
-                     f"{m.error or ''}")
+                     f"{sip_cell(report.sip.get(server.id)):<26} {m.error or ''}")
     lines.append(f"{len(report.results)} servers in {report.duration_seconds:.2f} s")
     return "\n".join(lines)
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from collector.measure import Measurement, measure
@@ -21,6 +21,7 @@ class RoundReport:
     started_at: datetime
     duration_seconds: float
     results: list[tuple[Server, Measurement]]
+    sip: dict = field(default_factory=dict)  # the round's SipRoundResult by server id
 
 
 def measure_servers(servers: tuple[Server, ...], results: dict[str, ProbeResult],

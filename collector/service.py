@@ -26,6 +26,7 @@ from collector.probes.base import Probe
 from collector.probing import Prober, default_probe_factory, os_params  # noqa: F401 - part of this module's API
 from collector.rounds import RoundReport, log_round, measure_servers, round_rows
 from collector.schedule import run_on_cadence
+from collector.sipcheck import SipChecker, probe_with_sip, sip_rows
 from collector.storing import RoundStore
 from collector.upkeep import Upkeep
 from settings import Config
@@ -50,13 +51,15 @@ class Collector(LoopThread):
 
     def __init__(self, config: Config, writer: Writer, *, probe_factory: Callable[[str], Probe] | None = None,
                  auto_kind: str | None = None, clock: Callable[[], float] = time.monotonic,
-                 now: Callable[[], datetime] = utcnow, name: str | None = None, notifier=None):
+                 now: Callable[[], datetime] = utcnow, name: str | None = None, notifier=None,
+                 sip_checker: SipChecker | None = None):
         super().__init__()
         self.config, self.writer, self.clock, self.now = config, writer, clock, now
         self.name = name or config.collector_name or socket.gethostname()
         self.notifier = notifier if notifier is not None else build_notifier(config)
         self.alerts, self.controls = self._alert_manager(config), control_servers(config)
         self.prober = Prober(config, probe_factory, auto_kind)
+        self.sip = sip_checker or SipChecker()
         self.store = RoundStore(writer, self.name, now)
         # storage.retention.prune, passed from here so that tests can substitute collector.service.prune.
         self.upkeep = Upkeep(writer, self.store, prune_rows=prune)
@@ -98,16 +101,16 @@ class Collector(LoopThread):
         """
         self._apply_pending()
         config, started_at, t0 = self.config, self.now(), self.clock()
-        kinds, results = self.prober.probe_round(config.servers, self.controls)
+        kinds, results, sip = probe_with_sip(self.prober, self.sip, config, self.controls)
         measured = measure_servers(config.servers, results, config.thresholds)
         rows = round_rows(measured, kinds, started_at, config)
-        round_id = self.store.write(started_at, rows)
+        round_id = self.store.write(started_at, rows, sip_rows(sip, config.servers, started_at))
         duration = self.clock() - t0
         if round_id is not None:
             log_round(measured, rows, duration)
             controls = measure_servers(self.controls, results, config.thresholds) or None  # None: no controls
-            self.alerts.on_round(measured, started_at, controls)
-        return RoundReport(round_id, started_at, duration, measured)
+            self.alerts.on_round(measured, started_at, controls, sip)
+        return RoundReport(round_id, started_at, duration, measured, sip)
 
     def _apply_pending(self) -> None:
         """Between rounds: swap in a reloaded config with its alert rules, control targets and probes."""

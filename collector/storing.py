@@ -23,10 +23,10 @@ class RoundStore:
         self.error_since: datetime | None = None  # when the current outage began
         self.outage_rounds = 0  # rounds lost since last_error was set
 
-    def write(self, started_at: datetime, rows: list[dict]) -> int | None:
-        """Store the round and return its id; None when the database refused it."""
+    def write(self, started_at: datetime, rows: list[dict], sip_rows: list[dict] | None = None) -> int | None:
+        """Store the round (and its SIP rows, in the same transaction) and return its id; None when refused."""
         try:
-            round_id = self.writer.write_round(self.name, started_at, self.now(), rows)
+            round_id = self.writer.write_round(self.name, started_at, self.now(), rows, sip_rows)
         except Exception as exc:  # noqa: BLE001 - a full disk must not stop the probing
             self._failed(exc)
             return None

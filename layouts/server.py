@@ -7,6 +7,7 @@ from common import format as fmt
 from layouts import ids
 from layouts.alerts import alert_badges
 from layouts.common import graph, panel
+from layouts.sip import sip_panel
 from layouts.status import STATE_LABELS, card_state
 
 
@@ -19,6 +20,7 @@ def server_layout(search: str | None) -> html.Div:
         html.Div([
             panel("History", graph(ids.SERVER_HISTORY, "lm-graph lm-graph-history"), "bi-graph-up"),
             panel("RTT distribution", graph(ids.SERVER_DISTRIBUTION, "lm-graph lm-graph-history"), "bi-bar-chart"),
+            sip_panel(),  # issue 14: SIP response time and code (callbacks/sip.py)
         ], className="lm-server-graphs"),
         html.Div([
             panel("Warnings in range", html.Div(id=ids.SERVER_CONCERNS), "bi-bell"),

@@ -13,6 +13,7 @@ from dash import dcc, html
 from common import format as fmt
 from layouts import ids
 from layouts.alerts import alert_badges
+from layouts.sip import sip_badge
 
 COUNT_TILES = (("up", "Up", "bi-check-circle-fill"), ("degraded", "Degraded", "bi-exclamation-triangle-fill"),
                ("down", "Down", "bi-x-octagon-fill"), ("stale", "Stale", "bi-hourglass-split"))
@@ -156,6 +157,7 @@ def _card_body(row: dict, state: str, beats, slots: int) -> list:
                  className="lm-card-head"),
         html.Div([html.Span(row["ip"], className="lm-ip"), html.Span(row.get("dn_ext") or "", className="lm-dn")],
                  className="lm-card-sub"),
+        sip_badge(row),  # issue 14: None for a server without a SIP check
         html.Div(_latency_text(row, state), className=f"lm-latency lm-text-{latency_class or 'unknown'}"),
         _metrics(row),
         alert_badges(row.get("open_alerts")),

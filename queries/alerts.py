@@ -19,7 +19,8 @@ STATES = ("open", "resolved", "all")
 DEFAULT_LIMIT = 1000
 # The engine stores its rules' short names; the API and the dashboard speak these (issue 5's names).
 API_KINDS = {"latency": "high_latency", "loss": "packet_loss"}
-KINDS = ("high_latency", "packet_loss", "jitter", "down", "stale", "connectivity", "mos")
+KINDS = ("high_latency", "packet_loss", "jitter", "down", "stale", "connectivity", "mos", "sip_down", "sip_slow",
+         "tls_certificate")
 
 
 def api_kind(kind: str) -> str:

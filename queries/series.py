@@ -21,22 +21,22 @@ def gap_seconds_for(bucket_seconds: int, interval_seconds: float | None = None) 
 
 
 def series_payload(df: pd.DataFrame, group: str = "country", bucket_seconds: int = 60,
-                   gap_seconds: int | None = None) -> list[dict]:
-    """One dict per key of a ping_series frame: labels, timestamps and value arrays, gaps as nulls."""
+                   gap_seconds: int | None = None, fields: tuple[str, ...] = POINT_FIELDS) -> list[dict]:
+    """One dict per key of a ping_series frame: labels, timestamps and value arrays (fields), gaps as nulls."""
     gap = gap_seconds or gap_seconds_for(bucket_seconds)
     if df.empty:
         return []
     # Columns are converted once for the whole frame and each series is sliced out as numpy arrays:
     # pandas operations per series cost ~0.1 ms each, most of the route's time over 20 series.
-    columns = _point_arrays(df)
-    return [_one_series(df.iloc[rows[0]], {name: a[rows] for name, a in columns.items()}, group, bucket_seconds, gap)
-            for rows in df.groupby("key", sort=False).indices.values()]
+    columns = _point_arrays(df, fields)
+    return [_one_series(df.iloc[rows[0]], {name: a[rows] for name, a in columns.items()}, group, bucket_seconds, gap,
+                        fields) for rows in df.groupby("key", sort=False).indices.values()]
 
 
-def _point_arrays(df: pd.DataFrame) -> dict[str, np.ndarray]:
+def _point_arrays(df: pd.DataFrame, fields: tuple[str, ...] = POINT_FIELDS) -> dict[str, np.ndarray]:
     """Each point field as a numpy array (floats rounded to DECIMALS, NaN for missing), plus epoch seconds."""
     arrays = {"seconds": df["bucket"].to_numpy(dtype="datetime64[s]").astype("int64")}
-    for name in POINT_FIELDS:
+    for name in fields:
         values = df[name]
         if pd.api.types.is_integer_dtype(values.dtype):
             arrays[name] = values.to_numpy()
@@ -46,7 +46,8 @@ def _point_arrays(df: pd.DataFrame) -> dict[str, np.ndarray]:
     return arrays
 
 
-def _one_series(first: pd.Series, points: dict[str, np.ndarray], group: str, bucket_seconds: int, gap: int) -> dict:
+def _one_series(first: pd.Series, points: dict[str, np.ndarray], group: str, bucket_seconds: int, gap: int,
+                fields: tuple[str, ...] = POINT_FIELDS) -> dict:
     """The payload of one key's points (ordered by time), with one empty point after each gap."""
     seconds = points["seconds"]
     steps = np.diff(seconds)
@@ -54,7 +55,7 @@ def _one_series(first: pd.Series, points: dict[str, np.ndarray], group: str, buc
     at = np.flatnonzero(steps > gap) + 1  # an empty point goes before each of these positions
     series = {"key": str(first["key"]), **_labels(first, group),
               "timestamps": iso_z_seconds(np.insert(seconds, at, seconds[at - 1] + bucket_seconds))}
-    for name in POINT_FIELDS:
+    for name in fields:
         series[name] = json_list(np.insert(points[name], at, 0 if name == "rounds" else np.nan))
     return series
 
@@ -98,10 +99,10 @@ def clean_number(value) -> float | int | None:
     return round(float(value), DECIMALS)
 
 
-def series_frame(series: list[dict], group: str = "country") -> pd.DataFrame:
+def series_frame(series: list[dict], group: str = "country", fields: tuple[str, ...] = POINT_FIELDS) -> pd.DataFrame:
     """The series in long form (one row per key and timestamp), e.g. for a CSV download."""
     labels = ["key", "country"] + (["server", "partner", "ip"] if group == "server" else [])
-    columns = labels + ["timestamp", *POINT_FIELDS]
-    rows = [{**{k: s[k] for k in labels}, "timestamp": ts, **{f: s[f][i] for f in POINT_FIELDS}}
+    columns = labels + ["timestamp", *fields]
+    rows = [{**{k: s[k] for k in labels}, "timestamp": ts, **{f: s[f][i] for f in fields}}
             for s in series for i, ts in enumerate(s["timestamps"])]
     return pd.DataFrame(rows, columns=columns)

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 from settings import THRESHOLD_NAMES, Config
 from queries.alerts import open_alerts_by_server
 from queries.series import clean_number
+from queries.sipstatus import down_for_calls, sip_adjusted, sip_object, sip_warning, with_sip
 from storage.schema import ping_results as pr
 from storage.schema import server_latest
 from common.timeutil import iso_z, utcnow
@@ -112,15 +113,20 @@ def server_status(engine: Engine, config: Config, now: datetime | None = None) -
     """One row per configured server, in config order, with its latest values, open alerts and status."""
     now = now or utcnow()
     servers = pd.DataFrame([{"server_id": s.id, "partner": s.partner, "country": s.country, "ip": s.ip,
-                             "dn_ext": s.dn_ext, "configured_probe": s.probe} for s in config.servers],
-                           columns=["server_id", "partner", "country", "ip", "dn_ext", "configured_probe"])
+                             "dn_ext": s.dn_ext, "configured_probe": s.probe, "has_sip": s.sip is not None,
+                             "sip_verify": s.sip.verify if s.sip and s.sip.transport == "tls" else None}
+                            for s in config.servers],
+                           columns=["server_id", "partner", "country", "ip", "dn_ext", "configured_probe", "has_sip",
+                                    "sip_verify"])
     latest = latest_rows(engine, list(servers["server_id"]))
     df = servers.merge(latest, on="server_id", how="left")
     df["timestamp"] = pd.to_datetime(df["timestamp"])
+    df = with_sip(df, engine, set(df.loc[df["has_sip"].astype(bool), "server_id"]))
     opened = open_alerts_by_server(engine, list(servers["server_id"]))
     df["open_alerts"] = pd.Series([opened.get(sid, []) for sid in df["server_id"]], index=df.index, dtype=object)
     records = df.astype(object).where(df.notna(), None).to_dict("records")
-    df["status"] = [classify(r, config, now) for r in records]
+    df["status"] = [sip_adjusted(classify(r, config, now), r) for r in records]
+    df["down_for_calls"] = [status == "down" and down_for_calls(r) for status, r in zip(df["status"], records)]
     df["stale"] = df["status"] == "stale"
     df["age_seconds"] = (now - df["timestamp"]).dt.total_seconds()
     return df
@@ -134,6 +140,7 @@ def quality_of(latency_class) -> str | None:
 def warnings_of(row: dict, config: Config) -> list[str]:
     """Why a server needs attention: the stored round's concerns, staleness, then each open alert (kind: message)."""
     found = [c for c in (row.get("concerns") or "").split("; ") if c]
+    found += [w for w in (sip_warning(row),) if w and row["status"] != "stale"]
     alerts = row.get("open_alerts") or []
     if row["status"] == "stale" and not has_open_stale_alert(row):
         found.append(f"no result for {int(row['age_seconds'])} s (stale after {config.stale_after_seconds} s)")
@@ -156,7 +163,9 @@ def status_record(row: dict, config: Config) -> dict:
             "r_factor": clean_number(row.get("r_factor")),
             "last_check": iso_z(stamp.to_pydatetime()) if stamp is not None else None,
             "stale": bool(row["stale"]), "warnings": warnings_of(row, config),
-            "open_alerts": open_alert_summary(row.get("open_alerts"))}
+            "open_alerts": open_alert_summary(row.get("open_alerts")),
+            "down_for_calls": bool(row["down_for_calls"]),
+            "sip": sip_object(row, bool(row.get("has_sip")))}
 
 
 def status_records(df: pd.DataFrame, config: Config) -> list[dict]:

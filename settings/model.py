@@ -9,6 +9,24 @@ from settings.declarations import ALERT_DEFAULTS, DEFAULTS, RETENTION_DEFAULTS
 
 
 @dataclass(frozen=True)
+class SipSettings:
+    """A server's SIP OPTIONS check, normalised by settings/sip.py (every key filled in)."""
+
+    transport: str
+    port: int
+    request_uri: str | None
+    up_codes: tuple | None = None  # None: the probe's default list
+    verify: bool = True
+    ca_file: str | None = None
+    from_user: str = "monitor"
+    tls_server_name: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The settings as a plain dict (what SipTarget.from_settings takes)."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
 class Server:
     """One monitored server as configured."""
 
@@ -18,6 +36,7 @@ class Server:
     dn_ext: str
     probe: str
     port: int | None = None
+    sip: SipSettings | None = None  # the SIP OPTIONS check, None without one
 
     @property
     def id(self) -> str:
@@ -33,6 +52,7 @@ class AlertConditions:
     critical_packet_loss: float = ALERT_DEFAULTS["critical_packet_loss"]
     max_jitter: float = ALERT_DEFAULTS["max_jitter"]
     min_mos: float | None = ALERT_DEFAULTS["min_mos"]
+    max_sip_response_ms: float | None = ALERT_DEFAULTS["max_sip_response_ms"]
     rounds_to_open: int = ALERT_DEFAULTS["rounds_to_open"]
     rounds_to_resolve: int = ALERT_DEFAULTS["rounds_to_resolve"]
 
@@ -83,6 +103,7 @@ class Config:
     collector_name: str | None = DEFAULTS["collector_name"]
     display_timezone: str = DEFAULTS["display_timezone"]
     retention: Retention = field(default_factory=Retention)
+    sip_defaults: dict = field(default_factory=dict)
 
     @classmethod
     def from_raw(cls, raw: dict, servers: tuple[Server, ...], source: str = "<dict>") -> "Config":
@@ -99,7 +120,8 @@ class Config:
                    alert_conditions=AlertConditions(**(raw.get("alert_conditions") or {})),
                    control_targets=tuple(raw.get("control_targets") or ()),
                    notifications=tuple(raw.get("notifications") or ()), auth=dict(raw.get("auth") or {}),
-                   retention=Retention(**(raw.get("retention") or {})))
+                   retention=Retention(**(raw.get("retention") or {})),
+                   sip_defaults=dict(raw.get("sip_defaults") or {}))
 
     def replace(self, **changes: Any) -> "Config":
         """A new Config validated from this one's raw dict with `changes` applied (e.g. servers=[...])."""

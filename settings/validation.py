@@ -13,7 +13,8 @@ from common.timezones import is_zone_name
 from settings.declarations import DEFAULTS, KNOWN_KEYS, PROBE_KINDS, RETENTION_DEFAULTS, SETTINGS, THRESHOLD_NAMES
 from settings.errors import ConfigError
 from settings.hosts import canonical_host, is_valid_host
-from settings.model import Config, Server
+from settings.model import Config, Server, SipSettings
+from settings.sip import validate_sip, validate_sip_defaults
 
 
 
@@ -40,16 +41,40 @@ def validate_config(data: Any, source: str = "<dict>") -> Config:
         raise ConfigError(f"{source}: the top level must be a JSON object")
     for check in _CHECKS:
         check(data, errors)
+    if not errors:
+        _check_sip(data, errors, _base_dir(source))
     if errors:
         raise ConfigError("\n".join(errors))
-    servers = tuple(_build_server(s, data.get("probe", DEFAULTS["probe"])) for s in data["servers"])
+    servers = tuple(_build_server(s, data, _base_dir(source)) for s in data["servers"])
     return Config.from_raw(data, servers, source)
 
 
-def _build_server(entry: dict, default_probe: str) -> Server:
+def _base_dir(source: str) -> Path | None:
+    """The config file's folder (a relative sip ca_file is taken from there); None for a dict."""
+    return None if source.startswith("<") else Path(source).resolve().parent
+
+
+def _effective(entry: dict, data: dict) -> dict:
+    """The server entry with its effective probe filled in (validate_sip reads it)."""
+    return {**entry, "probe": entry.get("probe", data.get("probe", DEFAULTS["probe"]))}
+
+
+def _check_sip(data: dict, errors: list[str], base_dir: Path | None) -> None:
+    """sip_defaults, then every server's sip object merged over it; errors name the key path."""
+    found, _ = validate_sip_defaults(data.get("sip_defaults"), base_dir=base_dir)
+    errors.extend(found)
+    for i, entry in enumerate(data["servers"]):
+        found, _ = validate_sip(entry.get("sip"), f"servers[{i}].sip", data.get("sip_defaults"),
+                                _effective(entry, data), base_dir=base_dir)
+        errors.extend(found)
+
+
+def _build_server(entry: dict, data: dict, base_dir: Path | None) -> Server:
+    server = _effective(entry, data)
+    _, sip = validate_sip(entry.get("sip"), "sip", data.get("sip_defaults"), server, base_dir=base_dir)
     return Server(partner=entry["partner"], country=entry["country"], ip=entry["ip"],
-                  dn_ext=entry.get("dn_ext", ""), probe=entry.get("probe", default_probe),
-                  port=entry.get("port"))
+                  dn_ext=entry.get("dn_ext", ""), probe=server["probe"], port=entry.get("port"),
+                  sip=SipSettings(**sip) if sip else None)
 
 
 def _is_number(value: Any) -> bool:
@@ -100,14 +125,14 @@ def _check_thresholds(data: dict, errors: list[str]) -> None:
 
 _ALERT_LIMITS = {  # name: (lowest, highest, whole number)
     "max_packet_loss": (0, 100, False), "critical_packet_loss": (0, 100, False), "max_jitter": (0, None, False),
-    "min_mos": (1, 4.5, False), "rounds_to_open": (1, None, True), "rounds_to_resolve": (1, None, True),
+    "min_mos": (1, 4.5, False), "max_sip_response_ms": (0, None, False), "rounds_to_open": (1, None, True), "rounds_to_resolve": (1, None, True),
 }
 
 
 def _limit_error(name: str, value: Any) -> str | None:
     """The problem with one alert_conditions value, or None when it is fine."""
     low, high, whole = _ALERT_LIMITS[name]
-    if name == "min_mos" and value is None:
+    if name in ("min_mos", "max_sip_response_ms") and value is None:
         return None
     ok = _is_number(value) and value >= low and (high is None or value <= high) and (not whole or value == int(value))
     if ok:

@@ -11,7 +11,7 @@ from sqlalchemy.exc import OperationalError
 from storage import rollups
 from storage.engine import lost_lock_race
 from storage.schema import (SCHEMA_VERSION, alerts, country_rollups, logs, metadata, ping_results, ping_rollups,
-                            schema_info, server_latest)
+                            schema_info, server_latest, sip_results)
 
 log = logging.getLogger(__name__)
 
@@ -103,13 +103,18 @@ def _upgrade_add_log_server_id(conn: Connection) -> None:
                      found)
 
 
+def _upgrade_add_sip_results(conn: Connection) -> None:
+    """Version 5 to 6: create sip_results (SIP OPTIONS checks); nothing to carry over."""
+    metadata.create_all(conn, tables=[sip_results])
+
+
 def _upgrade_add_concern_data(conn: Connection) -> None:
     """Version 3 to 4: ping_results.concern_data (rows stored before keep only the concerns text)."""
     _add_missing_columns(conn, ping_results)
 
 
 UPGRADES = {0: _upgrade_from_seed, 1: _upgrade_add_rollups, 2: _upgrade_add_country_rollups,
-            3: _upgrade_add_concern_data, 4: _upgrade_add_log_server_id}
+            3: _upgrade_add_concern_data, 4: _upgrade_add_log_server_id, 5: _upgrade_add_sip_results}
 
 
 # The key of the transaction-level advisory lock that serialises schema changes on PostgreSQL (any fixed bigint;

@@ -17,7 +17,7 @@ from sqlalchemy import Table, bindparam, delete, exists, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
-from storage.schema import country_rollups, logs, ping_results, ping_rollups, rounds
+from storage.schema import country_rollups, logs, ping_results, ping_rollups, rounds, sip_results
 from common.timeutil import to_naive_utc
 from storage.writer import Writer
 
@@ -53,7 +53,9 @@ def rollup_entry(table: Table, resolution_seconds: int) -> Expiring:
 # (ping_results.round_id references it, so deleting it earlier would break that foreign key).
 PRUNABLE: tuple[Expiring, ...] = (
     Expiring(ping_results, "timestamp", None, "raw_days", "ping_results"),
-    Expiring(rounds, "finished_at", ~exists().where(ping_results.c.round_id == rounds.c.id), "raw_days", "rounds"),
+    Expiring(sip_results, "timestamp", None, "raw_days", "sip_results"),
+    Expiring(rounds, "finished_at", ~exists().where(ping_results.c.round_id == rounds.c.id)
+             & ~exists().where(sip_results.c.round_id == rounds.c.id), "raw_days", "rounds"),
     *(rollup_entry(table, resolution) for table in ROLLUP_TABLES for resolution in RESOLUTION_KINDS),
     Expiring(logs, "timestamp", None, "logs_days", "logs"),
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import (Boolean, Column, DateTime, Float, ForeignKey, Index, Integer, MetaData, String,
                         Table, Text)
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 metadata = MetaData()
 
@@ -145,4 +145,35 @@ server_latest = Table(
     "server_latest", metadata,
     Column("server_id", String(255), primary_key=True),
     Column("timestamp", DateTime, nullable=False),
+)
+
+# One row per server with a SIP OPTIONS check per round (version 4), written in the round's transaction
+# beside its ping_results row: same round_id, server_id and timestamp. Times in ms; failure is the class
+# (timeout, refused, tls, code, error) as data, detail its text.
+sip_results = Table(
+    "sip_results", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("round_id", Integer, ForeignKey("rounds.id")),
+    Column("server_id", String(255), nullable=False),
+    Column("timestamp", DateTime, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("failure", String(16)),
+    Column("detail", Text),
+    Column("code", Integer),
+    Column("reason", Text),
+    Column("server_header", Text),
+    Column("transport", String(8), nullable=False),
+    Column("sent", Integer, nullable=False),
+    Column("answered", Integer, nullable=False),
+    Column("loss_pct", Float),
+    Column("response_min_ms", Float),
+    Column("response_avg_ms", Float),
+    Column("response_max_ms", Float),
+    Column("connect_ms", Float),
+    Column("tls_handshake_ms", Float),
+    Column("tls_days_left", Float),
+    Column("tls_verified", Boolean),
+    Column("collector", String(255)),
+    Index("ix_sip_results_server_time", "server_id", "timestamp"),
+    Index("ix_sip_results_round", "round_id"),
 )

@@ -9,7 +9,7 @@ from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 
 from storage.rollups import add_rounds
-from storage.schema import logs, ping_results, rounds
+from storage.schema import logs, ping_results, rounds, sip_results
 from common.timeutil import to_naive_utc
 
 
@@ -37,16 +37,22 @@ class Writer:
                 self._local.active = False
 
     def write_round(self, collector: str, started_at: datetime, finished_at: datetime,
-                    rows: list[dict]) -> int:
-        """Store a round and its results in one transaction; returns the round id."""
-        return self.write_rounds(collector, [(started_at, finished_at, rows)])[0]
+                    rows: list[dict], sip_rows: list[dict] | None = None) -> int:
+        """Store a round, its results and its SIP results in one transaction; returns the round id."""
+        return self.write_rounds(collector, [(started_at, finished_at, rows)], [sip_rows or []])[0]
 
-    def write_rounds(self, collector: str, batch: list[tuple[datetime, datetime, list[dict]]]) -> list[int]:
-        """Store several (started_at, finished_at, rows) rounds in one transaction; returns their ids."""
+    def write_rounds(self, collector: str, batch: list[tuple[datetime, datetime, list[dict]]],
+                     sip_batch: list[list[dict]] | None = None) -> list[int]:
+        """Store several (started_at, finished_at, rows) rounds in one transaction; returns their ids.
+
+        sip_batch, when given, holds each round's sip_results rows (same order as batch)."""
         # One COMMIT and one rollup fold for the batch: loading history (bench/generate.py) is bound by them.
         with self.transaction() as conn:
             round_ids = _insert_rounds(conn, collector, batch)
             add_rounds(conn, [rid for rid, stored in zip(round_ids, batch) if stored[2]])
+            for round_id, sip_rows in zip(round_ids, sip_batch or []):
+                if sip_rows:
+                    conn.execute(insert(sip_results), [_result_row(r, round_id, collector) for r in sip_rows])
         return round_ids
 
     def checkpoint(self) -> tuple[int, int] | None:

@@ -86,7 +86,7 @@ BAD_CONFIGS = [
     ("thresholds", lambda t: _bad(t, ["latency_thresholds", "good"], 40),
      ["latency_thresholds.good: 40 must be greater than latency_thresholds.excellent (50);"
       " thresholds must be strictly increasing"]),
-    ("probe", lambda t: _bad(t, ["probe"], "icmp"), ['probe: "icmp" is not one of auto, ping, fping, tcp']),
+    ("probe", lambda t: _bad(t, ["probe"], "icmp"), ['probe: "icmp" is not one of auto, ping, fping, tcp, sip']),
     ("interval", lambda t: _bad(t, ["interval_seconds"], 0), ["interval_seconds: 0 must be a positive number"]),
     ("missing", lambda t: {k: v for k, v in _bad(t, ["ping_count"], 4).items() if k != "servers"},
      ["servers: required key is missing"]),
@@ -94,7 +94,7 @@ BAD_CONFIGS = [
      ["servers[1]: duplicate of servers[0] (127.0.0.1)"]),
     ("several", lambda t: dict(_bad(t, ["ping_count"], -1), ping_timeout=0, probe="x"),
      ["ping_count: -1 must be a positive whole number", "ping_timeout: 0 must be a positive number",
-      'probe: "x" is not one of auto, ping, fping, tcp']),
+      'probe: "x" is not one of auto, ping, fping, tcp, sip']),
 ]
 
 

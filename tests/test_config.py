@@ -65,7 +65,8 @@ def test_unset_settings_fall_back_to_their_declared_defaults(config_dict):
     assert config.probe == "auto"
     assert config.max_concurrent_probes == 64
     assert config.alert_conditions.as_dict() == {"max_packet_loss": 1, "critical_packet_loss": 10, "max_jitter": 30,
-                                       "min_mos": None, "rounds_to_open": 2, "rounds_to_resolve": 2}
+                                       "min_mos": None, "max_sip_response_ms": 1000, "rounds_to_open": 2,
+                                       "rounds_to_resolve": 2}
     assert config.database_url is None and config.collector_name is None
     with pytest.raises(AttributeError):
         config.no_such_setting  # noqa: B018

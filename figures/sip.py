@@ -1,0 +1,36 @@
+"""A server's SIP OPTIONS history: mean response time above, the highest final code of each bucket below."""
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from figures.theme import ACCENT_COLOR, STATUS_COLORS, template
+
+CODE_COLORS = {2: STATUS_COLORS["up"], 4: STATUS_COLORS["degraded"]}  # 5xx, 6xx and none: down's red
+
+
+def code_colour(code) -> str:
+    """Green for 2xx, orange for 4xx (mostly "the stack answers"), red for 5xx/6xx."""
+    if code is None or pd.isna(code):
+        return STATUS_COLORS["down"]
+    return CODE_COLORS.get(int(code) // 100, STATUS_COLORS["down"])
+
+
+def sip_history_figure(series: pd.DataFrame, *, dark: bool = False, uirevision: str = "", window=None) -> go.Figure:
+    """Response time (ms) and code per bucket of a sip_series frame of one server."""
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.65, 0.35], vertical_spacing=0.08)
+    fig.update_layout(template=template(dark), uirevision=uirevision, showlegend=False)
+    fig.add_trace(go.Scatter(x=series["bucket"], y=series["response_ms"], mode="lines+markers", name="SIP response",
+                             line={"color": ACCENT_COLOR, "width": 2}, marker={"size": 4},
+                             hovertemplate="%{y:.1f} ms<extra>SIP response</extra>"), row=1, col=1)
+    codes = series["code"].astype("float64")
+    fig.add_trace(go.Scatter(x=series["bucket"], y=codes, mode="markers", name="SIP code",
+                             marker={"color": [code_colour(c) for c in series["code"]], "size": 7},
+                             customdata=series["up_pct"], hovertemplate="code %{y:.0f}, up in %{customdata:.0f}% "
+                                                                      "of checks<extra></extra>"), row=2, col=1)
+    fig.update_yaxes(title_text="response ms", rangemode="tozero", row=1, col=1)
+    fig.update_yaxes(title_text="code", range=[100, 700], dtick=100, row=2, col=1)
+    if window is not None:
+        fig.update_xaxes(range=[window[0], window[1]], type="date")
+    return fig
