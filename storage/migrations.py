@@ -104,8 +104,9 @@ def _upgrade_add_log_server_id(conn: Connection) -> None:
 
 
 def _upgrade_add_sip_results(conn: Connection) -> None:
-    """Version 5 to 6: create sip_results (SIP OPTIONS checks); nothing to carry over."""
-    metadata.create_all(conn, tables=[sip_results])
+    """Version 5 to 6: create sip_results (SIP OPTIONS checks); nothing to carry over. A seed database upgraded
+    in one go has no rounds table yet, which sip_results refers to: create_all makes it first (checkfirst)."""
+    metadata.create_all(conn, tables=[metadata.tables["rounds"], sip_results])
 
 
 def _upgrade_add_concern_data(conn: Connection) -> None:
