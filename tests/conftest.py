@@ -108,7 +108,7 @@ def client(app):
 @pytest.fixture
 def receiver():
     """A real webhook endpoint on 127.0.0.1 (ephemeral port) answering 200; see tests/test_notify.Receiver."""
-    from tests.test_notify import Receiver
+    from tests.collector.test_notify import Receiver
     r = Receiver()
     yield r
     r.close()

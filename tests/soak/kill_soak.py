@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.test_reliability_kill import SOUND, carry_on, fast_config, kill_repeatedly, rounds_stored, soundness
+from tests.collector.test_reliability_kill import SOUND, carry_on, fast_config, kill_repeatedly, rounds_stored, soundness
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -25,7 +25,7 @@ from settings import Config, validate_config
 from collector.service import Collector
 from runtime import EXTENSION_KEY, Runtime
 from tests.conftest import make_config_dict
-from tests.test_collector import FakeFactory
+from tests.collector.test_collector import FakeFactory
 
 # What a dashboard, a script and Prometheus ask for: every API route, the ops routes and the dashboard.
 ROUTES = ("/api/servers/status", "/api/ping-data?range=1h", "/api/ping-data?group=server&range=24h",
