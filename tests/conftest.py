@@ -13,6 +13,7 @@ from storage import open_writer
 from storage.engine import make_engine
 from common.timeutil import utcnow
 from tests.seeding import seed_history
+from tests.helpers.webhook import Receiver
 
 SERVERS = [
     {"partner": "Safari Voice", "country": "Kenya", "ip": "127.0.0.1", "dn_ext": "sip.safari.example"},
@@ -107,8 +108,7 @@ def client(app):
 
 @pytest.fixture
 def receiver():
-    """A real webhook endpoint on 127.0.0.1 (ephemeral port) answering 200; see tests/test_notify.Receiver."""
-    from tests.collector.test_notify import Receiver
+    """A real webhook endpoint on 127.0.0.1 (ephemeral port) answering 200; see tests/helpers/webhook.py's Receiver."""
     r = Receiver()
     yield r
     r.close()
@@ -117,6 +117,6 @@ def receiver():
 @pytest.fixture(autouse=True)
 def fresh_data_stamps(monkeypatch):
     """Read routes see a change at once in tests (the app re-reads its data stamp once a second; tests write and
-    read again within milliseconds). tests/test_api_cache.py checks the one-second behaviour itself."""
+    read again within milliseconds). tests/api/test_api_cache.py checks the one-second behaviour itself."""
     import api.cache
     monkeypatch.setattr(api.cache, "STAMP_SECONDS", 0.0)

@@ -11,6 +11,7 @@ import pytest
 
 from runtime.cache import ResultCache
 from tests.seeding import seed_history, steady_profile
+from tests.helpers.alerts import store_alert
 
 ROUTES = ["/api/servers/status", "/api/ping-data?range=24h", "/api/ping-data?range=24h&format=csv",
           "/api/alerts?state=all"]
@@ -33,7 +34,6 @@ def test_a_client_with_the_etag_gets_304_until_a_new_round(path, client, seeded)
 
 
 def test_an_opened_alert_changes_the_alert_list_without_a_round(client, seeded):
-    from tests.api.test_api_alerts import store_alert
     first = client.get("/api/alerts?state=all")
     store_alert(seeded["writer"], seeded["config"], 0, "loss", "warning", 5.0, seeded["end"])
     second = client.get("/api/alerts?state=all", headers={"If-None-Match": first.headers["ETag"]})

@@ -22,9 +22,9 @@ from layouts.alerts import kind_label
 from queries.warnings import current_warnings
 from common.timeutil import utcnow
 from tests.conftest import make_config_dict
-from tests.collector.test_alerts_engine import GOOD_PROBE, replies, silent
-from tests.collector.test_collector import FakeFactory
-from tests.dashboard.test_dashboard_layouts import text_of, walk
+from tests.helpers.alerts import GOOD_PROBE, replies, silent
+from tests.helpers.dash_tree import text_of, walk
+from tests.helpers.fakes import FakeFactory
 
 # name: (what the server answers while bad, the API kind, the severity); limits are the conftest config's.
 BAD = {

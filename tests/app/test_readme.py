@@ -1,20 +1,11 @@
 """README.md documents every setting in settings.SETTINGS in its config reference table."""
 from __future__ import annotations
 
-import re
-from pathlib import Path
 
 import pytest
 
 from settings import SETTINGS
-
-README = Path(__file__).resolve().parents[2] / "README.md"
-
-
-def table_keys(text: str) -> set[str]:
-    """The backticked names in the first cell of every Markdown table row."""
-    return set(re.findall(r"^\|\s*`([^`]+)`\s*\|", text, flags=re.MULTILINE))
-
+from tests.helpers.readme import README, table_keys
 
 def test_readme_exists():
     assert README.is_file(), "README.md is missing: it must carry the config reference table"

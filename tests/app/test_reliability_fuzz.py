@@ -17,8 +17,8 @@ from storage import open_writer
 from common.timeutil import utcnow
 from tests.conftest import make_config_dict
 from tests.seeding import seed_history
-from tests.api.test_api_openapi import AWKWARD, DOCUMENTED, PARAMETERS
-from tests.security.test_security_auth import TOKEN, USERS
+from tests.helpers.auth import TOKEN, USERS
+from tests.helpers.openapi import AWKWARD, DOCUMENTED, PARAMETERS
 
 ALLOWED = {200, 400, 401, 404}
 SEGMENTS = ["ping-data", "servers", "status", "logs", "export-data", "openapi.json", "alerts", "..", ".", "",

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import timedelta
 
 import pandas as pd
 import pytest

@@ -7,9 +7,7 @@ skips, saying why, where Debian's chromium or chromedriver is missing.
 """
 from __future__ import annotations
 
-import os
 import threading
-import time
 
 import pytest
 from werkzeug.security import generate_password_hash
@@ -20,10 +18,10 @@ from settings.auth import SECRET_KEY_ENV, TOKEN_ENV
 from storage import open_writer
 from common.timeutil import utcnow
 from tests.conftest import make_config_dict
+from tests.helpers.browser import CHROMEDRIVER, CHROMIUM, browser_runnable
 from tests.seeding import seed_history
+from tests.helpers.waiting import wait_for
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
 CHROMIUM_ARGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  "--no-first-run", "--window-size=1400,1000")
@@ -35,9 +33,9 @@ DRAWN_LINES = ("return Array.from(document.querySelectorAll('.scatterlayer path.
                ".filter(p => (p.getAttribute('d') || '').length > 20).length")
 
 pytestmark = [
-    pytest.mark.skipif(not (os.access(CHROMIUM, os.X_OK) and os.access(CHROMEDRIVER, os.X_OK)),
-                       reason=f"needs Debian's chromium at {CHROMIUM} and chromedriver at {CHROMEDRIVER} "
-                              "(apt-get install chromium chromium-driver)"),
+    pytest.mark.skipif(not browser_runnable(),
+                       reason=f"needs chromium at {CHROMIUM} and chromedriver at {CHROMEDRIVER} "
+                              "(apt-get install chromium chromium-driver, or set DASH_TEST_CHROMEPATH)"),
     # selenium 4.2 calls a urllib3 method deprecated since; noise unrelated to what is tested.
     pytest.mark.filterwarnings("ignore:HTTPResponse.getheader:DeprecationWarning"),
 ]
@@ -81,17 +79,6 @@ def browser(tmp_path):
     driver.quit()
 
 
-def wait_until(predicate, what: str, timeout: float = 30):
-    """Poll until predicate() is truthy; returns its value."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.25)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def log_in(driver, base: str) -> None:
     """Open the dashboard, get sent to the login page, and log in there."""
     from selenium.webdriver.common.by import By
@@ -100,13 +87,13 @@ def log_in(driver, base: str) -> None:
     driver.find_element(By.ID, "username").send_keys("ops")
     driver.find_element(By.ID, "password").send_keys(PASSWORD)
     driver.find_element(By.ID, "login-submit").click()
-    wait_until(lambda: "/login" not in driver.current_url, "the dashboard after login")
+    wait_for(lambda: "/login" not in driver.current_url, "the dashboard after login")
 
 
 def show_samples(driver) -> None:
     """Switch the smoke view to its scatter of every sample and wait for the points to be drawn."""
     driver.execute_script("document.querySelector(arguments[0]).click()", f"#{ids.SMOKE_MODE} input[value=samples]")
-    wait_until(lambda: driver.execute_script(
+    wait_for(lambda: driver.execute_script(
         "return document.querySelectorAll(arguments[0] + ' .scatterlayer .points path').length",
         f"#{ids.SMOKE_GRAPH}"), "the samples scatter")
 
@@ -114,7 +101,7 @@ def show_samples(driver) -> None:
 def download_png(driver, folder) -> None:
     """Press a graph's "download as png" button; the image is rendered through a blob: URL."""
     driver.execute_script("document.querySelector(\".modebar-btn[data-title^='Download']\").click()")
-    wait_until(lambda: folder.is_dir() and any(p.suffix == ".png" for p in folder.iterdir()), "the PNG download")
+    wait_for(lambda: folder.is_dir() and any(p.suffix == ".png" for p in folder.iterdir()), "the PNG download")
 
 
 def csp_console_errors(driver) -> list[str]:
@@ -124,8 +111,8 @@ def csp_console_errors(driver) -> list[str]:
 
 def test_the_dashboard_renders_with_no_csp_violation(served, browser, tmp_path):
     log_in(browser, served)
-    assert wait_until(lambda: browser.execute_script(DRAWN_LINES), "drawn latency/jitter lines") >= 3
-    wait_until(lambda: browser.execute_script(
+    assert wait_for(lambda: browser.execute_script(DRAWN_LINES), "drawn latency/jitter lines") >= 3
+    wait_for(lambda: browser.execute_script(
         "return document.querySelector('.heatmaplayer image')"), "the loss heatmap image")
     show_samples(browser)
     download_png(browser, tmp_path / "downloads")
@@ -137,6 +124,6 @@ def test_the_policy_does_block_an_injected_inline_script(served, browser):
     log_in(browser, served)
     browser.execute_script("var s = document.createElement('script'); s.textContent = 'window.__ran = 1;';"
                            "document.body.appendChild(s);")
-    violations = wait_until(lambda: browser.execute_script("return window.__csp"), "a script-src violation")
+    violations = wait_for(lambda: browser.execute_script("return window.__csp"), "a script-src violation")
     assert browser.execute_script("return window.__ran") is None
     assert any(v.startswith("script-src") for v in violations)

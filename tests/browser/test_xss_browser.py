@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import threading
 import time
 from datetime import timedelta
@@ -22,10 +21,9 @@ from settings.auth import SECRET_KEY_ENV, TOKEN_ENV
 from storage import open_writer
 from common.timeutil import utcnow
 from tests.conftest import make_config_dict
+from tests.helpers.browser import CHROMEDRIVER, CHROMIUM, browser_runnable
 from tests.seeding import seed_history
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
 IMG = "<img src=x onerror=alert(1)>"
 SCRIPT = "<script>window.__xss=1</script>"
 SVG = '"><svg onload=alert(2)>'
@@ -92,9 +90,9 @@ def test_the_dashboard_export_button_neutralises_formulas(hostile):
 
 # -- the pages, in a real browser ------------------------------------------------------------------------
 
-needs_browser = pytest.mark.skipif(not (os.access(CHROMIUM, os.X_OK) and os.access(CHROMEDRIVER, os.X_OK)),
-                                   reason=f"needs Debian's chromium at {CHROMIUM} and chromedriver at "
-                                          f"{CHROMEDRIVER} (apt-get install chromium chromium-driver)")
+needs_browser = pytest.mark.skipif(not browser_runnable(),
+                                   reason=f"needs chromium at {CHROMIUM} and chromedriver at {CHROMEDRIVER} "
+                                          "(apt-get install chromium chromium-driver, or set DASH_TEST_CHROMEPATH)")
 # selenium 4.2 calls a urllib3 method deprecated since; noise unrelated to what is tested.
 quiet_selenium = pytest.mark.filterwarnings("ignore:HTTPResponse.getheader:DeprecationWarning")
 

@@ -19,7 +19,7 @@ from storage import open_writer
 from storage.alertstore import apply_events, load_open
 from storage.schema import alerts
 from tests.conftest import make_config_dict
-from tests.collector.test_alerts_engine import BAD_PROBES, GOOD_PROBE, measured, replies, silent
+from tests.helpers.alerts import BAD_PROBES, GOOD_PROBE, measured, replies, silent
 
 T0 = datetime(2026, 3, 1, 12, 0, 0)
 

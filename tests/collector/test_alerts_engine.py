@@ -10,39 +10,12 @@ from settings import validate_config
 from collector.measure import Measurement, measure
 from collector.probes.base import ProbeResult
 from tests.conftest import make_config_dict
+from tests.helpers.alerts import BAD_PROBES, GOOD_PROBE, measured, replies, silent
 
 T0 = datetime(2026, 3, 1, 12, 0, 0)
 
 
 # -- measurement builders shared by the alert test modules ---------------------------------------------------
-def replies(*rtts: float, sent: int | None = None) -> ProbeResult:
-    """A probe that got these replies out of `sent` packets (default: one per reply, no loss)."""
-    return ProbeResult(transmitted=sent or len(rtts), received=len(rtts), samples_ms=list(rtts))
-
-
-def silent(sent: int = 4) -> ProbeResult:
-    """A probe that got no reply at all."""
-    return ProbeResult(transmitted=sent, received=0)
-
-
-BAD_PROBES = {
-    # name: (probe result, expected kind, expected severity); limits are the conftest config's defaults
-    "slow": (replies(200, 200, 200, 200), "latency", "warning"),
-    "very slow": (replies(600, 600, 600, 600), "latency", "critical"),
-    "lossy": (replies(*[20] * 19, sent=20), "loss", "warning"),
-    "very lossy": (replies(20, 20, 20, sent=4), "loss", "critical"),
-    "jittery": (replies(20, 80, 20, 80), "jitter", "warning"),
-    "silent": (silent(), "down", "critical"),
-    "unknown host": (ProbeResult.failed(4, "ping: nosuch.example: Name or service not known"), "down", "critical"),
-}
-GOOD_PROBE = replies(20, 20, 20, 20)
-
-
-def measured(config, probe: ProbeResult) -> Measurement:
-    """A Measurement through the project's own measure()."""
-    return measure(probe, config.thresholds)
-
-
 def round_of(config, bad: dict[int, ProbeResult] | None = None) -> dict:
     """A round_measurements mapping: every server good except the indexes given in `bad`."""
     bad = bad or {}

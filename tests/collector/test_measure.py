@@ -84,7 +84,7 @@ def test_all_replies():
     assert m.mdev_time == pytest.approx(math.sqrt((25 + 25 + 0 + 0) / 4))
     assert m.jitter_time == pytest.approx(5.0)
     assert (m.latency_class, m.is_high_latency, m.success, m.error) == ("excellent", False, True, None)
-    # one-way = 15/2 + 2*5 + 20 = 37.5 ms -> full G.107 (tests/test_callquality.py's g107_r) R = 92.06
+    # one-way = 15/2 + 2*5 + 20 = 37.5 ms -> full G.107 (tests/collector/test_callquality.py's g107_r) R = 92.06
     assert m.r_factor == pytest.approx(92.06)
     assert m.mos == pytest.approx(mos_of(92.06), abs=0.001)
 

@@ -5,7 +5,6 @@ import logging
 import os
 import signal
 import threading
-import time
 
 import pytest
 
@@ -14,7 +13,8 @@ from collector import cli
 from settings import validate_config
 from collector.service import Collector
 from runtime import EXTENSION_KEY, collector_state
-from tests.collector.test_collector import FakeFactory, replies
+from tests.helpers.fakes import FakeFactory, replies
+from tests.helpers.waiting import wait_for
 
 
 class Fatal(BaseException):
@@ -33,15 +33,6 @@ def fatal_first_round(factory: FakeFactory) -> FakeFactory:
 
     factory.outcomes["ping"] = outcome
     return factory
-
-
-def wait_for(predicate, what: str, timeout: float = 15) -> None:
-    """Poll predicate() until it is true."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from datetime import datetime
 from pathlib import Path
 
@@ -27,7 +26,8 @@ from collector.service import Collector
 from runtime import EXTENSION_KEY
 from storage import open_writer
 from tests.conftest import make_config_dict
-from tests.collector.test_collector import FakeFactory
+from tests.helpers.fakes import FakeFactory
+from tests.helpers.waiting import wait_for
 
 SERVICE = "collector.service"
 REPO = Path(__file__).resolve().parents[2]
@@ -146,15 +146,6 @@ def test_health_and_dashboard_report_a_collector_that_cannot_write(config, write
         assert response.status_code == 200 and response.get_json()["collector"]["last_error"] is None
     finally:
         app.close()
-
-
-def wait_for(predicate, what: str, timeout: float = 15) -> None:
-    """Poll predicate() until it is true."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
 
 
 # -- a real small disk and a real read-only file system (root) -------------------------------------------

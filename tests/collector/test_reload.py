@@ -23,8 +23,8 @@ from collector.service import Collector
 from runtime import EXTENSION_KEY
 from storage.schema import ping_results
 from tests.conftest import SERVERS, make_config_dict
-from tests.security.test_security_process import free_port, wait_for_port
-from tests.collector.test_collector import FakeFactory, replies
+from tests.helpers.fakes import FakeFactory, replies
+from tests.helpers.ports import free_port, wait_for_port
 
 REPO = Path(__file__).resolve().parents[2]
 NEW_SERVER = {"partner": "Atlas Voice", "country": "Morocco", "ip": "127.0.0.9", "dn_ext": "sip.atlas.example"}

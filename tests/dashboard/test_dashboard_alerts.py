@@ -22,9 +22,8 @@ from queries.status import server_status
 from queries.warnings import current_warnings, stale_rows, worst_newest
 from common.timeutil import iso_z, utcnow
 from tests.seeding import seed_history
-from tests.api.test_api_alerts import seed_alerts, store_alert
-from tests.dashboard.test_dashboard_callbacks import ctx  # noqa: F401 - the fixture
-from tests.dashboard.test_dashboard_layouts import status_row, text_of, walk
+from tests.helpers.alerts import seed_alerts, store_alert
+from tests.helpers.dash_tree import status_row, text_of, walk
 
 T0 = pd.Timestamp("2026-11-01 00:00:00")
 WINDOW = (T0.to_pydatetime(), (T0 + pd.Timedelta(hours=6)).to_pydatetime())

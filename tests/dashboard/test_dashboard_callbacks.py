@@ -8,7 +8,6 @@ import json
 from contextvars import copy_context
 from datetime import datetime, timedelta
 
-import pytest
 from dash import no_update
 from dash._callback_context import context_value
 from dash._utils import AttributeDict
@@ -25,14 +24,7 @@ from callbacks.urlstate import controls_from_query, default_custom_window, query
 from layouts import ids
 from tests.conftest import make_config_dict
 from tests.seeding import seed_history
-from tests.dashboard.test_dashboard_layouts import text_of, walk
-
-
-@pytest.fixture
-def ctx(app):
-    """Run code as a callback would: inside a request of the app."""
-    with app.server.test_request_context():
-        yield app
+from tests.helpers.dash_tree import text_of, walk
 
 
 def broken(*_args, **_kwargs):

@@ -14,42 +14,13 @@ from layouts.server import server_header, server_layout
 from layouts.shell import shell_layout
 from layouts.status import (card_state, counts_bar, country_groups, heartbeat, server_card, server_href,
                             startup_message, status_counts)
+from tests.helpers.dash_tree import status_row, text_of, walk
 
 NOW = datetime(2026, 11, 1, 12, 0, 0)
 
 
-def walk(component):
-    """Every component in a tree."""
-    yield component
-    children = getattr(component, "children", None)
-    for child in children if isinstance(children, (list, tuple)) else [children]:
-        if hasattr(child, "to_plotly_json"):
-            yield from walk(child)
-
-
 def all_ids(component) -> list[str]:
     return [c.id for c in walk(component) if getattr(c, "id", None)]
-
-
-def text_of(component) -> str:
-    """All the text in a tree."""
-    parts = []
-    for c in walk(component):
-        children = getattr(c, "children", None)
-        if isinstance(children, (str, int, float)):
-            parts.append(str(children))
-        elif isinstance(children, (list, tuple)):
-            parts += [str(x) for x in children if isinstance(x, (str, int, float))]
-    return " ".join(parts)
-
-
-def status_row(**overrides) -> dict:
-    row = {"server_id": "10.0.0.1", "partner": "Safari Voice", "country": "Kenya", "ip": "10.0.0.1",
-           "dn_ext": "sip.example", "status": "up", "latency_class": "good", "success": True, "avg_time": 62.5,
-           "loss_percentage": 0.0, "jitter_time": 1.25, "mos": 4.38, "concerns": None, "age_seconds": 12.0,
-           "timestamp": pd.Timestamp("2026-11-01 11:59:48")}
-    row.update(overrides)
-    return row
 
 
 # -- ids and page skeletons --------------------------------------------------------------------

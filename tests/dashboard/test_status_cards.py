@@ -20,8 +20,7 @@ from layouts import status as cards
 from queries.status import Beat, recent_rounds, recent_rounds_stmt
 from storage.schema import ping_results as pr
 from tests.seeding import seed_history
-from tests.dashboard.test_dashboard_callbacks import ctx  # noqa: F401 - the fixture
-from tests.dashboard.test_dashboard_layouts import status_row, walk
+from tests.helpers.dash_tree import status_row, walk
 
 CSS = Path(__file__).resolve().parents[2] / "assets" / "10_dashboard.css"
 T0 = datetime(2026, 11, 1, 12, 0, 0)

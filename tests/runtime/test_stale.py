@@ -15,7 +15,7 @@ from storage.engine import make_engine
 from storage.schema import alerts
 from common.timeutil import utcnow
 from tests.seeding import seed_history, steady_profile
-from tests.collector.test_notify import Receiver
+from tests.helpers.webhook import Receiver
 
 
 @pytest.fixture

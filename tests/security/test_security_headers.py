@@ -10,7 +10,7 @@ import pytest
 
 from api.openapi import openapi_document
 from security.headers import STATIC_HEADERS
-from tests.security.test_security_auth import TOKEN, USERS, client_factory, login
+from tests.helpers.auth import TOKEN, USERS, client_factory, login
 
 make_client = pytest.fixture(client_factory, name="make_client")
 

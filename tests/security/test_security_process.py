@@ -5,7 +5,6 @@ import json
 import os
 import queue
 import re
-import socket
 import subprocess
 import sys
 import threading
@@ -22,18 +21,12 @@ from sqlalchemy import create_engine, select
 from settings.auth import SECRET_KEY_ENV, TOKEN_ENV
 from storage.schema import logs
 from tests.conftest import make_config_dict
-from tests.security.test_security_auth import HASH, PASSWORD, TOKEN, USERS, csrf_from
+from tests.helpers.auth import HASH, PASSWORD, TOKEN, USERS, csrf_from
+from tests.helpers.ports import free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVING = re.compile(r"serving on http://")
 EXPOSED = "with no authentication configured"
-
-
-def free_port() -> int:
-    """A TCP port nothing listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def write_config(tmp_path: Path, **overrides) -> Path:
@@ -122,18 +115,6 @@ def test_debug_on_a_public_address_is_refused(tmp_path):
                           cwd=ROOT, capture_output=True, text=True, timeout=120,
                           env={k: v for k, v in os.environ.items() if k != "WERKZEUG_RUN_MAIN"})
     assert done.returncode == 2 and "would expose the interactive debugger" in done.stderr
-
-
-def wait_for_port(port: int, timeout: float = 30) -> None:
-    """Block until something accepts connections on the port (waitress binds after the app logs 'serving')."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise AssertionError(f"nothing listens on port {port}")
 
 
 def post_form(url: str, fields: dict, cookie: str) -> int:

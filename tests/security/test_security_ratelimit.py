@@ -6,7 +6,7 @@ import threading
 import pytest
 
 from security.ratelimit import SWEEP_AT_KEYS, FailureLimiter
-from tests.security.test_security_auth import PASSWORD, USERS, clear_secret_environment, login, secure_app
+from tests.helpers.auth import PASSWORD, USERS, clear_secret_environment, login, secure_app
 
 WINDOW = 300
 

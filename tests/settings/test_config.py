@@ -53,7 +53,7 @@ def test_seed_config_json_loads_unchanged():
     assert config.interval_seconds == seed["interval_seconds"]
     assert config.thresholds == seed["latency_thresholds"]
     assert config.unix_params["count_param"] == "-c" and config.windows_params["timeout_param"] == "-w"
-    # No TCP server in the sample: it must be green on any port (tests/test_sample_config.py).
+    # No TCP server in the sample: it must be green on any port (tests/app/test_sample_config.py).
     assert (config.servers[-1].probe, config.servers[-1].id) == ("auto", "localhost")
     assert config.servers[0].probe == "auto" and config.servers[0].id == "127.0.0.1"
 

@@ -13,7 +13,7 @@ from settings import ConfigError
 from security.hashpw import main as hashpw_main
 from settings.auth import (AUTH_DEFAULTS, AUTH_SETTINGS, SECRET_KEY_ENV, TOKEN_ENV, AuthSettings, load_settings,
                                validate_auth)
-from tests.security.test_security_auth import HASH, TOKEN
+from tests.helpers.auth import HASH, TOKEN, clear_secret_environment, secure_app
 
 KEY = "s" * 40
 
@@ -73,7 +73,6 @@ def test_a_weak_secret_in_the_environment_is_refused_without_echoing_it():
 
 
 def test_an_invalid_section_stops_the_app(tmp_path, monkeypatch):
-    from tests.security.test_security_auth import clear_secret_environment, secure_app
     clear_secret_environment(monkeypatch)
     with pytest.raises(ConfigError, match="auth.api_token"):
         secure_app(tmp_path, api_token="short")

@@ -19,8 +19,8 @@ from storage.retention import PRUNABLE, by_key_delete, expired_keys, horizons, i
 from storage.schema import logs, ping_results, ping_rollups, rounds
 from tests.conftest import SERVERS, make_config_dict
 from tests.seeding import seed_history
-from tests.collector.test_collector import FakeClock, FakeFactory, SteppingStop, ticking_now
-from tests.app.test_readme import README, table_keys
+from tests.helpers.fakes import FakeClock, FakeFactory, SteppingStop, ticking_now
+from tests.helpers.readme import README, table_keys
 
 NOW = datetime(2024, 9, 1, 12, 0, 0)
 KEEP_ALL = {"raw_days": None, "five_minute_rollup_days": None, "hourly_rollup_days": None, "logs_days": None,
