@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+from pathlib import Path
 
 import pytest
 
@@ -22,6 +23,7 @@ from storage.engine import make_engine
 from common.timeutil import utcnow
 from tests.pg import PgCluster, why_unavailable
 from tests.seeding import seed_history
+from tests.helpers.webhook import Receiver
 
 BACKENDS = ("sqlite", "postgres")
 # For a test that parametrises over the backends itself: @pytest.mark.parametrize("backend", BACKEND_PARAMS, ...).
@@ -219,8 +221,7 @@ def client(app):
 
 @pytest.fixture
 def receiver():
-    """A real webhook endpoint on 127.0.0.1 (ephemeral port) answering 200; see tests/test_notify.Receiver."""
-    from tests.test_notify import Receiver
+    """A real webhook endpoint on 127.0.0.1 (ephemeral port) answering 200; see tests/helpers/webhook.py's Receiver."""
     r = Receiver()
     yield r
     r.close()
@@ -229,6 +230,45 @@ def receiver():
 @pytest.fixture(autouse=True)
 def fresh_data_stamps(monkeypatch):
     """Read routes see a change at once in tests (the app re-reads its data stamp once a second; tests write and
-    read again within milliseconds). tests/test_api_cache.py checks the one-second behaviour itself."""
+    read again within milliseconds). tests/api/test_api_cache.py checks the one-second behaviour itself."""
     import api.cache
     monkeypatch.setattr(api.cache, "STAMP_SECONDS", 0.0)
+
+
+# Modules (paths under tests/) and single tests (module path::name prefix) that take seconds each on a quiet
+# machine, measured with --durations; `pytest -m "not slow and not browser"` leaves them out.
+SLOW = (
+    "app/test_app_main.py", "app/test_reliability_fuzz.py", "app/test_reliability_load.py",
+    "app/test_sample_config.py", "collector/test_cli.py", "collector/test_probes_netns.py",
+    "collector/test_reliability_kill.py", "collector/test_reliability_probes.py",
+    "collector/test_reliability_supervisor.py", "collector/test_reliability_writes.py", "collector/test_reload.py",
+    "collector/test_sip_probe.py", "security/test_security_process.py",
+    "api/test_api_openapi.py::test_odd_query_strings_never_break_a_route",
+    "storage/test_reliability_sqlite.py::test_a_lost_wal_lock_race_is_retried_not_lost",
+)
+TESTS = Path(__file__).resolve().parent
+
+
+def _uses_netlab(module) -> bool:
+    """Whether a test module builds network namespaces through tests/netlab.py."""
+    return any(getattr(value, "__module__", None) == "tests.netlab" or getattr(value, "__name__", None) == "tests.netlab"
+               for value in vars(module).values())
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark by where a test lives and what it uses: browser (tests/browser/), netns (tests/netlab.py),
+    postgres (a postgres fixture or module), slow (SLOW)."""
+    for item in items:
+        where = Path(str(item.fspath)).resolve()
+        if TESTS not in where.parents:
+            continue
+        relative = where.relative_to(TESTS).as_posix()
+        node = f"{relative}::{item.name}"
+        if relative.startswith("browser/"):
+            item.add_marker(pytest.mark.browser)
+        if getattr(item, "module", None) is not None and _uses_netlab(item.module):
+            item.add_marker(pytest.mark.netns)
+        if "postgres" in relative or any(name.startswith(("postgres", "pg_")) for name in item.fixturenames):
+            item.add_marker(pytest.mark.postgres)
+        if any(node == entry or node.startswith(entry if "::" in entry else entry + "::") for entry in SLOW):
+            item.add_marker(pytest.mark.slow)

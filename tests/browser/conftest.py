@@ -8,7 +8,6 @@ Every test here skips, saying why, when Chromium or chromedriver is missing.
 from __future__ import annotations
 
 import os
-import shutil
 
 import pytest
 
@@ -16,9 +15,8 @@ from settings import validate_config
 from storage import open_writer
 from common.timeutil import utcnow
 from tests.browser.demo_data import demo_config_dict, seed_demo
+from tests.helpers.browser import CHROMEDRIVER, CHROMIUM
 
-CHROMIUM = os.environ.get("DASH_TEST_CHROMEPATH") or shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMEDRIVER = shutil.which("chromedriver")
 CHROMIUM_ARGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  "--no-first-run", "--window-size=1600,1200")
@@ -26,9 +24,9 @@ CHROMIUM_ARGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-d
 
 def missing_browser() -> str | None:
     """Why browser tests cannot run here, or None when they can."""
-    if not CHROMIUM:
+    if not os.access(CHROMIUM, os.X_OK):
         return "no Chromium binary (apt-get install chromium, or set DASH_TEST_CHROMEPATH)"
-    if not CHROMEDRIVER:
+    if not os.access(CHROMEDRIVER, os.X_OK):
         return "no chromedriver on PATH (apt-get install chromium-driver)"
     try:
         import dash.testing.browser  # noqa: F401

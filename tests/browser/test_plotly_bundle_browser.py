@@ -2,12 +2,12 @@
 graph, and the page still has the regeneratorRuntime that app.py's dropped @babel/polyfill used to provide."""
 from __future__ import annotations
 
-import time
 
 import pytest
 
 from layouts import ids
 from tools.build_plotly_bundle import BUNDLE, VERSION
+from tests.helpers.waiting import wait_for
 
 pytest.importorskip("selenium")  # without dash[testing] the conftest marks these skipped anyway
 
@@ -32,24 +32,13 @@ return performance.getEntriesByType('resource').map(e => e.name).filter(n => n.t
 """
 
 
-def wait_for(predicate, timeout: float = 30, message: str = "condition"):
-    """Poll until predicate() is truthy; returns its value."""
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.25)
-    raise AssertionError(f"timed out waiting for {message}")
-
-
 def drawn_graphs(dash_duo, graph_ids: list[str]) -> list[dict]:
     """The page's graphs once those with these ids have drawn traces into an svg."""
     def ready():
         graphs = dash_duo.driver.execute_script(GRAPHS_JS)
         by_id = {g["id"]: g for g in graphs}
         return graphs if all(by_id.get(i, {}).get("svg") and by_id[i]["traces"] for i in graph_ids) else None
-    return wait_for(ready, message=f"graphs {graph_ids} drawn")
+    return wait_for(ready, what=f"graphs {graph_ids} drawn")
 
 
 def severe_logs(dash_duo) -> list[dict]:

@@ -11,8 +11,9 @@ import pytest
 from layouts import ids
 from storage import open_writer
 from common.timeutil import utcnow
-from tests.browser.test_dashboard_browser import CARD, trace_names, wait_for, x_range
 from tests.seeding import seed_history
+from tests.helpers.browser import CARD, trace_names, x_range
+from tests.helpers.waiting import wait_for
 
 Select = pytest.importorskip("selenium.webdriver.support.ui").Select
 
@@ -91,7 +92,7 @@ def quiet(dash_duo, output_id: str, seconds: float = 2.5) -> int:
         before = requests_for(dash_duo, output_id)
         time.sleep(seconds)
         return before if requests_for(dash_duo, output_id) == before else None
-    return wait_for(dash_duo, stable, timeout=30, message=f"requests for {output_id} to stop")
+    return wait_for(stable, timeout=30, what=f"requests for {output_id} to stop")
 
 
 def assert_zoomed(dash_duo, graph_id: str, start: datetime, end: datetime) -> None:
@@ -109,8 +110,8 @@ def test_zooming_refines_all_three_graphs_survives_refresh_and_resets(dash_duo, 
     dash_duo.start_server(demo_app)
     dash_duo.wait_for_element(CARD, timeout=20)
     dash_duo.driver.get(dash_duo.server_url + "/?range=7d")
-    wait_for(dash_duo, lambda: len(trace_names(dash_duo, ids.LATENCY_GRAPH)) == 6, message="six countries")
-    assert wait_for(dash_duo, lambda: step_seconds(dash_duo, ids.LATENCY_GRAPH), message="a line") == 900
+    wait_for(lambda: len(trace_names(dash_duo, ids.LATENCY_GRAPH)) == 6, what="six countries")
+    assert wait_for(lambda: step_seconds(dash_duo, ids.LATENCY_GRAPH), what="a line") == 900
     assert axis_note(dash_duo, ids.LATENCY_GRAPH) == "15-min buckets"
     dash_duo.driver.execute_script(INSTRUMENT)
     # Two hours a day ago (clear of the demo's collector outage 7-9 h ago), on the latency graph only.
@@ -118,7 +119,7 @@ def test_zooming_refines_all_three_graphs_survives_refresh_and_resets(dash_duo, 
     start = end - timedelta(hours=2)
     relayout(dash_duo, ids.LATENCY_GRAPH, {"xaxis.range": [str(start), str(end)]})
     for graph in (ids.LATENCY_GRAPH, ids.LOSS_GRAPH, ids.JITTER_GRAPH):
-        wait_for(dash_duo, lambda: axis_note(dash_duo, graph).startswith("5-min"), message=f"{graph} refined")
+        wait_for(lambda: axis_note(dash_duo, graph).startswith("5-min"), what=f"{graph} refined")
         assert_zoomed(dash_duo, graph, start, end)
     # Drawing the zoomed figures does not zoom again (no relayoutData loop): one zoom, one store update.
     assert quiet(dash_duo, ids.SERIES_ZOOM) == 1
@@ -130,14 +131,14 @@ def test_zooming_refines_all_three_graphs_survives_refresh_and_resets(dash_duo, 
     finally:
         writer.engine.dispose()
     Select(dash_duo.find_element(f"#{ids.REFRESH_SELECT}")).select_by_value("10")
-    wait_for(dash_duo, lambda: redraws(dash_duo, ids.LATENCY_GRAPH) > drawn, timeout=30, message="a refresh")
+    wait_for(lambda: redraws(dash_duo, ids.LATENCY_GRAPH) > drawn, timeout=30, what="a refresh")
     assert_zoomed(dash_duo, ids.LATENCY_GRAPH, start, end)
     assert first_trace_y(dash_duo, ids.LATENCY_GRAPH) != before  # the new round moved its bucket's mean
     assert requests_for(dash_duo, ids.SERIES_ZOOM) == 1
     # A double-click on another graph: back to the whole week in 15-minute buckets on all three.
     relayout(dash_duo, ids.JITTER_GRAPH, {"xaxis.autorange": True})
-    wait_for(dash_duo, lambda: step_seconds(dash_duo, ids.LATENCY_GRAPH) == 900, message="15-minute buckets again")
-    wait_for(dash_duo, lambda: axis_note(dash_duo, ids.LOSS_GRAPH) == "15-min buckets", message="the loss note")
+    wait_for(lambda: step_seconds(dash_duo, ids.LATENCY_GRAPH) == 900, what="15-minute buckets again")
+    wait_for(lambda: axis_note(dash_duo, ids.LOSS_GRAPH) == "15-min buckets", what="the loss note")
     span = times(x_range(dash_duo, ids.LATENCY_GRAPH))
     assert abs((span[1] - span[0]).total_seconds() - 7 * 86400) < 600
     assert dash_duo.get_logs() == [], dash_duo.get_logs()

@@ -2,7 +2,7 @@
 
     python -m tests.soak.kill_soak [--kills 100] [--seed N] [--out FILE]
 
-The same procedure as tests/test_reliability_kill.py (which does 10 kills in the suite), a hundred times by
+The same procedure as tests/collector/test_reliability_kill.py (which does 10 kills in the suite), a hundred times by
 default. Prints one JSON object (and writes it to --out); exit status 0 when the database is sound, every
 round is whole and the collector carried on after the last kill. Its result is in docs/reliability.md.
 """
@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.test_reliability_kill import SOUND, carry_on, fast_config, kill_repeatedly, rounds_stored, soundness
+from tests.helpers.killing import SOUND, carry_on, fast_config, kill_repeatedly, rounds_stored, soundness
 
 
 def main(argv: list[str] | None = None) -> int:

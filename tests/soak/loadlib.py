@@ -1,6 +1,6 @@
 """Many concurrent API clients against a real waitress server while the embedded collector writes rounds.
 
-Used by tests/test_reliability_load.py (bounded) and tests/soak/load_soak.py (the full 50 clients x 60 s).
+Used by tests/app/test_reliability_load.py (bounded) and tests/soak/load_soak.py (the full 50 clients x 60 s).
 The collector uses instant fake probes so every round is a database write; the server is the real app
 (create_app + Services.start_collector) served by waitress with the production thread count.
 """
@@ -25,7 +25,7 @@ from settings import Config, validate_config
 from collector.service import Collector
 from runtime import EXTENSION_KEY, Runtime
 from tests.conftest import make_config_dict
-from tests.test_collector import FakeFactory
+from tests.helpers.fakes import FakeFactory
 
 # What a dashboard, a script and Prometheus ask for: every API route, the ops routes and the dashboard.
 ROUTES = ("/api/servers/status", "/api/ping-data?range=1h", "/api/ping-data?group=server&range=24h",

@@ -1,0 +1,172 @@
+"""Layouts and component builders: ids, cards, counts, lists, formatting (no browser, no callbacks)."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import pandas as pd
+import pytest
+
+from common import format as fmt
+from layouts import ids
+from layouts.overview import overview_layout
+from layouts.panels import concern_list, log_list, rounds_table, warnings_list
+from layouts.server import server_header, server_layout
+from layouts.shell import shell_layout
+from layouts.status import (card_state, counts_bar, country_groups, heartbeat, server_card, server_href,
+                            startup_message, status_counts)
+from tests.helpers.dash_tree import status_row, text_of, walk
+
+NOW = datetime(2026, 11, 1, 12, 0, 0)
+
+
+def all_ids(component) -> list[str]:
+    return [c.id for c in walk(component) if getattr(c, "id", None)]
+
+
+# -- ids and page skeletons --------------------------------------------------------------------
+
+def test_ids_are_prefixed_and_unique():
+    names = {k: v for k, v in vars(ids).items() if k.isupper() and k != "PREFIX"}
+    assert all(v.startswith(ids.PREFIX) for v in names.values())
+    assert len(set(names.values())) == len(names)
+
+
+def test_shell_holds_the_filters_and_the_page_slot():
+    found = all_ids(shell_layout(["Kenya"], ["Safari Voice"]))
+    for needed in (ids.URL, ids.REFRESH, ids.COUNTRY, ids.PARTNER, ids.RANGE, ids.EXPORT_BUTTON, ids.PAGE,
+                   ids.THEME_SWITCH, ids.PAUSE_SWITCH):
+        assert needed in found
+    assert len(found) == len(set(found))
+
+
+def test_pages_have_their_outputs_and_no_duplicate_ids():
+    overview, server = all_ids(overview_layout()), all_ids(server_layout("?range=7d"))
+    assert {ids.CARDS, ids.LATENCY_GRAPH, ids.LOSS_GRAPH, ids.JITTER_GRAPH, ids.SMOKE_GRAPH, ids.WARNINGS,
+            ids.LOG_TABLE} <= set(overview)
+    assert {ids.SERVER_HISTORY, ids.SERVER_DISTRIBUTION, ids.SERVER_ROUNDS, ids.SERVER_LOGS} <= set(server)
+    assert not set(overview) & set(server)
+
+
+# -- status cards ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("overrides, state", [
+    ({}, "good"), ({"latency_class": "excellent"}, "excellent"), ({"status": "degraded"}, "degraded"),
+    ({"status": "down"}, "down"), ({"status": "stale"}, "stale"), ({"status": "unknown", "latency_class": None},
+                                                                    "unknown")])
+def test_card_state(overrides, state):
+    assert card_state(status_row(**overrides)) == state
+
+
+def test_server_href_quotes_the_id_and_keeps_the_filters():
+    assert server_href("host:5060", "?range=7d") == "/server/host%3A5060?range=7d"
+    assert server_href("10.0.0.1", None) == "/server/10.0.0.1"
+
+
+def test_server_card_shows_the_latest_values_and_links_to_the_server():
+    link = server_card(status_row(), pd.DataFrame(columns=["server_id"]), "?country=Kenya")
+    assert link.href == "/server/10.0.0.1?country=Kenya"
+    text = text_of(link)
+    for expected in ("Safari Voice", "10.0.0.1", "sip.example", "62.5 ms", "0%", "1.2 ms", "4.38", "checked 12 s ago"):
+        assert expected in text
+    card = link.children
+    assert "lm-state-good" in card.className
+
+
+def test_down_card_says_no_reply_and_shows_the_concern():
+    row = status_row(status="down", success=False, avg_time=None, latency_class="down",
+                     concerns="no reply (100% loss)", loss_percentage=100.0)
+    text = text_of(server_card(row, pd.DataFrame(columns=["server_id"]), ""))
+    assert "no reply" in text and "no reply (100% loss)" in text and "100.0%" in text
+
+
+def test_heartbeat_colours_each_round():
+    beats = pd.DataFrame([{"timestamp": NOW, "latency_class": "good", "success": True, "avg_time": 60.0,
+                           "loss_percentage": 0.0},
+                          {"timestamp": NOW, "latency_class": "down", "success": False, "avg_time": None,
+                           "loss_percentage": 100.0}])
+    strip = heartbeat(beats, slots=4)
+    assert strip.className == "lm-heartbeat" and strip.children is None  # one element, no element per round
+    # two empty slots (grey), then good, then down (red)
+    assert strip.style["background"] == "linear-gradient(90deg,var(--m) 0 50%,var(--g) 0 75%,var(--d) 0 100%)"
+    assert "1 good, 1 down" in strip.title
+
+
+def test_country_groups_one_section_per_country_alphabetically():
+    status = pd.DataFrame([status_row(server_id="a", country="Kenya"), status_row(server_id="b", country="Egypt"),
+                           status_row(server_id="c", country="Kenya", status="down")])
+    groups = country_groups(status, pd.DataFrame(columns=["server_id"]), "")
+    assert [g.children[0].children[0].children for g in groups] == ["Egypt", "Kenya"]
+    assert len(groups[1].children[1].children) == 2
+    assert "1 down" in groups[1].children[0].children[1].children
+
+
+def test_counts_bar_and_status_counts():
+    status = pd.DataFrame([status_row(), status_row(status="down"), status_row(status="unknown")])
+    counts = status_counts(status)
+    assert counts == {"up": 1, "down": 1, "unknown": 1}
+    bar = counts_bar(counts, total=3)
+    assert "1 waiting for a first result" in text_of(bar)
+    tiles = {c.id: c for c in walk(bar) if getattr(c, "id", None)}
+    assert "lm-count-zero" in tiles[f"{ids.COUNTS}-stale"].className
+    assert "lm-count-zero" not in tiles[f"{ids.COUNTS}-down"].className
+
+
+def test_startup_message_says_when_results_are_due():
+    here = startup_message(True, 60, 7, NOW)
+    assert "starting" in here and "about 7 s" in here and "12:00:07 UTC" in here
+    elsewhere = startup_message(False, 60, 7, NOW)
+    assert "another process" in elsewhere and "within 60 s" in elsewhere
+
+
+# -- lists and tables --------------------------------------------------------------------------
+
+def test_warnings_list_links_each_warning_to_its_server():
+    warnings = pd.DataFrame([{"server_id": "10.0.0.1", "partner": "P", "country": "C", "ip": "10.0.0.1",
+                              "kind": "packet_loss", "severity": "warning", "state": "open",
+                              "message": "Packet loss on P C (10.0.0.1): 20.0% loss",
+                              "started_at": pd.Timestamp("2026-11-01 11:58:00"), "resolved_at": None,
+                              "at": pd.Timestamp("2026-11-01 11:58:00")}])
+    item = warnings_list(warnings, NOW, "?range=1h").children[0]
+    assert item.href == "/server/10.0.0.1?range=1h" and "lm-warn-warning" in item.className
+    assert "20.0% loss" in text_of(item) and "open 2 min" in text_of(item)
+    assert "No alerts" in text_of(warnings_list(warnings.iloc[0:0], NOW, ""))
+
+
+def test_log_list_and_rounds_table():
+    logs = pd.DataFrame([{"timestamp": NOW, "level": "ERROR", "module": "collector", "message": "boom"}])
+    assert "boom" in text_of(log_list(logs)) and "No log lines" in text_of(log_list(logs.iloc[0:0]))
+    rounds = pd.DataFrame([{"timestamp": NOW, "avg_time": 10.0, "min_time": 9.0, "max_time": 11.0,
+                            "jitter_time": 1.0, "loss_percentage": 0.0, "mos": 4.4, "latency_class": "excellent",
+                            "concerns": None},
+                           {"timestamp": NOW, "avg_time": 200.0, "min_time": 190.0, "max_time": 210.0,
+                            "jitter_time": 1.0, "loss_percentage": 0.0, "mos": 4.0, "latency_class": "poor",
+                            "concerns": "high latency 200.0 ms (poor)"}])
+    body = [c for c in walk(rounds_table(rounds)) if type(c).__name__ == "Tbody"][0]
+    assert [r.className for r in body.children] == [None, "lm-row-flagged"]
+
+
+def test_concern_list():
+    summary = pd.DataFrame([{"kind": "latency", "rounds": 3, "first": NOW, "last": NOW, "latest": "high latency"}])
+    assert "3 rounds" in text_of(concern_list(summary))
+
+
+def test_server_header_for_a_server_without_results():
+    server = {"server_id": "h:5060", "partner": "P", "country": "C", "ip": "h", "dn_ext": "", "probe": "tcp",
+              "port": 5060}
+    header = server_header(server, None)
+    assert "lm-state-unknown" in header.className and "h:5060" in text_of(header)
+
+
+# -- formatting --------------------------------------------------------------------------------
+
+def test_formatting():
+    assert (fmt.ms(12.345), fmt.ms(None), fmt.pct(0), fmt.pct(12.34), fmt.mos(4.3)) == \
+        ("12.3 ms", "–", "0%", "12.3%", "4.30")
+    assert [fmt.age(s) for s in (5, 300, 7300, 200000, None)] == ["5 s ago", "5 min ago", "2 h ago", "2 d ago",
+                                                                 "never"]
+    assert [fmt.span(s) for s in (5, 300, None)] == ["5 s", "5 min", "–"]
+    assert fmt.seconds_between(pd.Timestamp("2026-11-01 12:00"), NOW.replace(minute=5)) == 300.0
+    assert fmt.seconds_between(None, NOW) is None
+    assert fmt.utc(pd.Timestamp("2026-11-01 12:00:05"), seconds=True) == "2026-11-01 12:00:05"
+    assert fmt.records(pd.DataFrame({"a": [1.0, None]})) == [{"a": 1.0}, {"a": None}]
+    assert fmt.has_text(" x ") and not fmt.has_text(float("nan")) and not fmt.has_text("  ")

@@ -1,0 +1,34 @@
+"""Reading Dash component trees without a browser, and a status row as the status queries return it."""
+from __future__ import annotations
+
+import pandas as pd
+
+
+def walk(component):
+    """Every component in a tree."""
+    yield component
+    children = getattr(component, "children", None)
+    for child in children if isinstance(children, (list, tuple)) else [children]:
+        if hasattr(child, "to_plotly_json"):
+            yield from walk(child)
+
+
+def text_of(component) -> str:
+    """All the text in a tree."""
+    parts = []
+    for c in walk(component):
+        children = getattr(c, "children", None)
+        if isinstance(children, (str, int, float)):
+            parts.append(str(children))
+        elif isinstance(children, (list, tuple)):
+            parts += [str(x) for x in children if isinstance(x, (str, int, float))]
+    return " ".join(parts)
+
+
+def status_row(**overrides) -> dict:
+    row = {"server_id": "10.0.0.1", "partner": "Safari Voice", "country": "Kenya", "ip": "10.0.0.1",
+           "dn_ext": "sip.example", "status": "up", "latency_class": "good", "success": True, "avg_time": 62.5,
+           "loss_percentage": 0.0, "jitter_time": 1.25, "mos": 4.38, "concerns": None, "age_seconds": 12.0,
+           "timestamp": pd.Timestamp("2026-11-01 11:59:48")}
+    row.update(overrides)
+    return row
