@@ -25,6 +25,7 @@ from callbacks.common import filters_from_search, short_error, view_key
 from callbacks.urlstate import controls_from_query, default_custom_window, query_from_controls, server_id_from_path
 from layouts import ids
 from tests.conftest import make_config_dict
+from tests.helpers.dash_tree import with_trigger
 from tests.seeding import seed_history
 from tests.helpers.dash_tree import text_of, walk
 
@@ -32,14 +33,6 @@ from tests.helpers.dash_tree import text_of, walk
 def broken(*_args, **_kwargs):
     """A query that fails the way a locked or missing database does."""
     raise OperationalError("SELECT 1", {}, Exception("database is locked"))
-
-
-def with_trigger(prop_id: str, fn, *args):
-    """Call a callback with dash's callback context saying prop_id triggered it (as the Dash docs show)."""
-    def run():
-        context_value.set(AttributeDict(triggered_inputs=[{"prop_id": prop_id, "value": None}]))
-        return fn(*args)
-    return copy_context().run(run)
 
 
 # -- registration --------------------------------------------------------------------------------

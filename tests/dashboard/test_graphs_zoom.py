@@ -2,14 +2,11 @@
 for the visible window only with finer buckets."""
 from __future__ import annotations
 
-from contextvars import copy_context
 from datetime import datetime, timedelta
 
 import pandas as pd
 import pytest
 from dash import no_update
-from dash._callback_context import context_value
-from dash._utils import AttributeDict
 
 import callbacks.graphs as graphs_cb
 import callbacks.zoom as zoom_cb
@@ -18,6 +15,7 @@ from settings import RETENTION_DEFAULTS
 from callbacks.common import filters_from_search
 from figures.timeseries import bucket_label, bucket_note, latency_figure
 from layouts import ids
+from tests.helpers.dash_tree import with_trigger
 
 A = datetime(2026, 11, 20, 8, 30)
 B = datetime(2026, 11, 20, 10, 30)
@@ -28,14 +26,6 @@ def ctx(app):
     """Run code as a callback would: inside a request of the app."""
     with app.server.test_request_context():
         yield app
-
-
-def with_trigger(prop_id: str, fn, *args):
-    """Call a callback with dash's callback context saying prop_id triggered it."""
-    def run():
-        context_value.set(AttributeDict(triggered_inputs=[{"prop_id": prop_id, "value": None}]))
-        return fn(*args)
-    return copy_context().run(run)
 
 
 # -- parse_relayout: the shapes Plotly sends --------------------------------------------------------

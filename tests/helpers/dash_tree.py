@@ -32,3 +32,16 @@ def status_row(**overrides) -> dict:
            "timestamp": pd.Timestamp("2026-11-01 11:59:48")}
     row.update(overrides)
     return row
+
+
+def with_trigger(prop_id: str, fn, *args):
+    """Call a callback with dash's callback context saying prop_id triggered it (as the Dash docs show)."""
+    from contextvars import copy_context
+
+    from dash._callback_context import context_value
+    from dash._utils import AttributeDict
+
+    def run():
+        context_value.set(AttributeDict(triggered_inputs=[{"prop_id": prop_id, "value": None}]))
+        return fn(*args)
+    return copy_context().run(run)

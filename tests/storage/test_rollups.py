@@ -18,6 +18,7 @@ from storage.schema import country_rollups, ping_rollups, server_latest
 from collector.measure import measure
 from common.timeutil import utcnow
 from tests.seeding import seed_history
+from tests.helpers.rows import all_rows, assert_same_rows
 
 
 def noisy_profile(server_index: int, round_index: int, count: int = 4) -> ProbeResult:
@@ -63,22 +64,6 @@ def test_rollup_series_equal_raw_aggregation(writer, noisy, size, group, narrowi
     assert len(got) == len(want) > 10
     pd.testing.assert_frame_equal(got[cols].reset_index(drop=True), want[cols].reset_index(drop=True),
                                   check_dtype=False, rtol=1e-9)
-
-
-def all_rows(engine, table):
-    """Every row of a table in primary-key order."""
-    with engine.connect() as conn:
-        return conn.execute(select(table).order_by(*table.primary_key.columns)).all()
-
-
-def assert_same_rows(before, after):
-    """Row lists equal, floats compared approximately."""
-    assert len(before) == len(after) > 100
-    for a, b in zip(before, after, strict=True):
-        assert a._mapping.keys() == b._mapping.keys()
-        for key in a._mapping.keys():
-            va, vb = a._mapping[key], b._mapping[key]
-            assert va == pytest.approx(vb) if isinstance(va, float) else va == vb, key
 
 
 def test_rebuild_from_raw_rows_matches_incremental_rollups(writer, noisy):

@@ -29,7 +29,7 @@ from storage.schema import SCHEMA_VERSION, rounds, schema_info, sip_results
 SIP_RESULTS_VERSION = 1 + next(v for v, step in UPGRADES.items() if step is _upgrade_add_sip_results)
 from tests.conftest import make_config_dict
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 T0 = datetime(2026, 5, 1, 12, 0)
 
 

@@ -19,9 +19,7 @@ from storage.schema import (SCHEMA_VERSION, country_rollups, metadata, ping_resu
 from common.timeutil import utcnow
 from tests.conftest import make_config_dict
 from tests.seeding import seed_history
-from tests.test_rollups import all_rows, assert_same_rows
-
-# The seed's two tables, in portable types (the seed itself only ever ran on SQLite, where test_storage.py keeps
+from tests.helpers.rows import all_rows, assert_same_rows
 # its exact DDL).
 seed_metadata = MetaData()
 seed_ping_results = Table(

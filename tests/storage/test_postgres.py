@@ -28,7 +28,7 @@ from tests.conftest import give_up_on_postgres, make_config_dict
 from tests.pg import PgCluster
 from tests.seeding import seed_history
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DOC_DATABASE = "latency_monitor"
 DOC_ROLES = ("monitor_collector", "monitor_web")
 

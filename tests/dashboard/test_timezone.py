@@ -20,8 +20,8 @@ from layouts.panels import log_list, rounds_table
 from queries.filters import Filters
 from settings import ConfigError, validate_config
 from tests.conftest import make_config_dict
-from tests.test_dashboard_callbacks import with_trigger
-from tests.test_dashboard_layouts import text_of
+from tests.helpers.dash_tree import with_trigger
+from tests.helpers.dash_tree import text_of
 from layouts import ids
 
 THRESHOLDS = {"excellent": 50, "good": 100, "fair": 150, "poor": 300, "critical": 500}

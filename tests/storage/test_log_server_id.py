@@ -14,8 +14,8 @@ from queries.logs import recent_logs
 from storage import init_db
 from storage.migrations import log_line_server
 from storage.schema import SCHEMA_VERSION, alerts, logs, schema_info
-from tests.test_alerts_engine import GOOD_PROBE, silent
-from tests.test_dashboard_layouts import text_of
+from tests.helpers.alerts import GOOD_PROBE, silent
+from tests.helpers.dash_tree import text_of
 
 T0 = datetime(2026, 11, 20, 10, 0)
 

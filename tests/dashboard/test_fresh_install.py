@@ -14,7 +14,7 @@ from figures.timeseries import data_start, latency_figure
 from layouts import ids
 from queries.coverage import first_stored_at
 from tests.seeding import seed_history
-from tests.test_dashboard_callbacks import with_trigger
+from tests.helpers.dash_tree import with_trigger
 
 THRESHOLDS = {"excellent": 50, "good": 100, "fair": 150, "poor": 300, "critical": 500}
 

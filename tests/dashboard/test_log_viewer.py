@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 import callbacks.logs as logs_cb
 from queries.logs import recent_logs, viewer_logs
-from tests.test_dashboard_layouts import text_of, walk
+from tests.helpers.dash_tree import text_of, walk
 
 T0 = datetime(2026, 11, 20, 8, 0)
 

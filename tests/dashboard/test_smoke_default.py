@@ -7,7 +7,7 @@ import callbacks.smoke as smoke_cb
 from callbacks.common import filters_from_search
 from common.timeutil import utcnow
 from tests.seeding import seed_history
-from tests.test_alerts_engine import GOOD_PROBE, replies, silent
+from tests.helpers.alerts import GOOD_PROBE, replies, silent
 
 
 def status_rows(*rows: dict) -> pd.DataFrame:

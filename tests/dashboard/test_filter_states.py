@@ -8,8 +8,8 @@ import callbacks.shell as shell_cb
 from common.timeutil import utcnow
 from layouts.filters import state_label
 from tests.seeding import seed_history
-from tests.test_alerts_engine import GOOD_PROBE, replies, silent
-from tests.test_dashboard_layouts import text_of
+from tests.helpers.alerts import GOOD_PROBE, replies, silent
+from tests.helpers.dash_tree import text_of
 
 
 def seed_trouble(config, writer) -> None:

@@ -25,7 +25,7 @@ from common.timeutil import utcnow
 from tests.conftest import BACKEND_PARAMS, make_config_dict
 from tests.seeding import seed_history
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 ROUNDS = 300  # x 4 servers: 1,200 ping_results rows, 24 batches of 50
 
 

@@ -26,7 +26,7 @@ from tests.sipp import KamailioPeer, SippUas, kamailio_available, port_is_free, 
 pytestmark = pytest.mark.skipif(not (sipp_available() and kamailio_available()),
                                 reason="sipp (sip-tester) and kamailio with its tls module are needed")
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 PAUSE_MS = 80
 PAUSED, UNAVAILABLE, NOT_FOUND, CLOSED, SIP_ONLY = "127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5"
 SIP_CELL = re.compile(r"\s(up|down|maintenance) (\S+)(?: ([\d.]+)ms)?\s")
