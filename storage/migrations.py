@@ -7,7 +7,8 @@ from sqlalchemy import inspect, insert, select, text, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
-from storage import rollups
+from storage import incidents, rollups
+from storage import schema
 from storage.engine import lost_lock_race
 from storage.schema import (SCHEMA_VERSION, country_rollups, metadata, ping_results, ping_rollups, schema_info,
                             server_latest)
@@ -74,7 +75,14 @@ def _upgrade_add_country_rollups(conn: Connection) -> None:
     rollups.rebuild_country_rollups(conn)
 
 
-UPGRADES = {0: _upgrade_from_seed, 1: _upgrade_add_rollups, 2: _upgrade_add_country_rollups}
+def _upgrade_add_incidents(conn: Connection) -> None:
+    """Version 3 to 4: create incidents and availability_rollups and fill them from the raw rows."""
+    metadata.create_all(conn, tables=[schema.incidents, schema.availability_rollups])
+    incidents.rebuild(conn)
+
+
+UPGRADES = {0: _upgrade_from_seed, 1: _upgrade_add_rollups, 2: _upgrade_add_country_rollups,
+            3: _upgrade_add_incidents}
 
 
 def _lock_for_schema_change(conn: Connection) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import (Boolean, Column, DateTime, Float, ForeignKey, Index, Integer, MetaData, String,
                         Table, Text)
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 metadata = MetaData()
 
@@ -139,4 +139,36 @@ server_latest = Table(
     "server_latest", metadata,
     Column("server_id", String(255), primary_key=True),
     Column("timestamp", DateTime, nullable=False),
+)
+
+# Issue 15 (schema version 4). One row per span of `down` of a server: from its first down round to its
+# first up round (ended_at NULL while it lasts). Kept by the writer in each round's transaction, so it is
+# exact to the round and outlives the raw rows that retention deletes.
+incidents = Table(
+    "incidents", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("server_id", String(255), nullable=False),
+    Column("partner", String(255), nullable=False),
+    Column("country", String(255), nullable=False),
+    Column("started_at", DateTime, nullable=False),
+    Column("ended_at", DateTime),
+    Column("last_down_at", DateTime, nullable=False),
+    Column("down_rounds", Integer, nullable=False),
+    Column("cause", Text, nullable=False),
+    Index("ix_incidents_server", "server_id", "started_at"),
+    Index("ix_incidents_time", "started_at"),
+)
+
+# Rounds per server and hour split by outcome (all, down, degraded), for availability over months without
+# raw rows; kept by the writer in each round's transaction like ping_rollups.
+availability_rollups = Table(
+    "availability_rollups", metadata,
+    Column("server_id", String(255), primary_key=True),
+    Column("bucket_start", DateTime, primary_key=True),
+    Column("partner", String(255), nullable=False),
+    Column("country", String(255), nullable=False),
+    Column("rounds", Integer, nullable=False),
+    Column("down_rounds", Integer, nullable=False),
+    Column("degraded_rounds", Integer, nullable=False),
+    Index("ix_availability_rollups_time", "bucket_start"),
 )

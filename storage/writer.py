@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 
+from storage.incidents import fold_rounds
 from storage.rollups import add_rounds
 from storage.schema import logs, ping_results, rounds
 from common.timeutil import to_naive_utc
@@ -46,7 +47,9 @@ class Writer:
         # One COMMIT and one rollup fold for the batch: loading history (bench/generate.py) is bound by them.
         with self.transaction() as conn:
             round_ids = [_insert_round(conn, collector, *one) for one in batch]
-            add_rounds(conn, [rid for rid, stored in zip(round_ids, batch) if stored[2]])
+            stored_ids = [rid for rid, stored in zip(round_ids, batch) if stored[2]]
+            add_rounds(conn, stored_ids)
+            fold_rounds(conn, stored_ids, [[_naive_timestamp(r) for r in rows] for _s, _f, rows in batch])
         return round_ids
 
     def checkpoint(self) -> tuple[int, int] | None:

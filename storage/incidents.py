@@ -1,0 +1,113 @@
+"""Keep the incidents table and the hourly availability rollups as rounds arrive, and rebuild them (issue 15).
+
+An incident is one span of `down` (no reply at all) of a server: from its first down round to its first up
+round. The writer calls fold_rounds() inside each round's transaction, so incidents are exact to the round
+and survive raw-row retention (the alerts table is no substitute: a down alert opens only after
+rounds_to_open rounds and is held back while the monitoring host's own link is down).
+"""
+from __future__ import annotations
+
+from typing import Iterable
+
+from sqlalchemy import Integer, bindparam, case, cast, func, insert, select, update
+from sqlalchemy.engine import Connection
+
+from storage.rollups import ROUND_IDS, _bucket_sql, _insert_for
+from storage.schema import availability_rollups, incidents
+from storage.schema import ping_results as pr
+
+AVAILABILITY_RESOLUTION_SECONDS = 3600
+_COUNT_COLUMNS = ["rounds", "down_rounds", "degraded_rounds"]
+
+
+def is_down(row: dict) -> bool:
+    """A round is down when nothing came back (success false)."""
+    return not row.get("success")
+
+
+def cause_of(row: dict) -> str:
+    """Why a down round was down: the probe's error (SIP code, unknown host, ...) or plainly no reply."""
+    error = (row.get("error") or "").strip()
+    return f"probe error: {error}" if error else "no reply"
+
+
+def _open_incidents(conn: Connection) -> dict[str, int]:
+    """server_id -> id of its open incident."""
+    rows = conn.execute(select(incidents.c.server_id, incidents.c.id).where(incidents.c.ended_at.is_(None)))
+    return {server_id: incident_id for server_id, incident_id in rows}
+
+
+def fold_incidents(conn: Connection, rounds: Iterable[list[dict]]) -> None:
+    """Open, extend and close incidents for each round's rows, rounds in time order, in the caller's transaction."""
+    open_ids = _open_incidents(conn)
+    for rows in rounds:
+        ended, extended, opened = [], [], []
+        for row in rows:
+            server_id, at = row.get("server_id"), row["timestamp"]
+            if server_id is None:
+                continue
+            current = open_ids.get(server_id)
+            if not is_down(row):
+                if current is not None:
+                    ended.append({"incident_id": current, "at": at})
+                    del open_ids[server_id]
+            elif current is not None:
+                extended.append({"incident_id": current, "at": at})
+            else:
+                opened.append({"server_id": server_id, "partner": row["partner"], "country": row["country"],
+                               "started_at": at, "last_down_at": at, "down_rounds": 1, "cause": cause_of(row)})
+        _apply(conn, ended, extended, opened, open_ids)
+
+
+def _apply(conn: Connection, ended: list, extended: list, opened: list, open_ids: dict[str, int]) -> None:
+    """Write one round's incident changes; new incidents join open_ids."""
+    by_id = incidents.c.id == bindparam("incident_id")
+    if ended:
+        conn.execute(update(incidents).where(by_id).values(ended_at=bindparam("at")), ended)
+    if extended:
+        conn.execute(update(incidents).where(by_id).values(last_down_at=bindparam("at"),
+                                                            down_rounds=incidents.c.down_rounds + 1), extended)
+    for row in opened:  # one by one for the ids; a round opens few incidents
+        open_ids[row["server_id"]] = conn.execute(insert(incidents).values(**row)).inserted_primary_key[0]
+
+
+def _availability_select(dialect: str):
+    """Raw rows counted per server and hour: all rounds, down rounds, degraded (up with concerns) rounds."""
+    bucket = _bucket_sql(dialect, AVAILABILITY_RESOLUTION_SECONDS).label("bucket_start")
+    down = case((pr.c.success.is_(True), 0), else_=1)
+    degraded = case((pr.c.success.is_(True) & pr.c.concerns.is_not(None) & (pr.c.concerns != ""), 1), else_=0)
+    return (select(pr.c.server_id, bucket, func.max(pr.c.partner), func.max(pr.c.country), func.count(),
+                   cast(func.sum(down), Integer), cast(func.sum(degraded), Integer))
+            .where(pr.c.server_id.is_not(None)).group_by(pr.c.server_id, bucket))
+
+
+def _availability_upsert(dialect: str):
+    """INSERT the rounds' counts ... ON CONFLICT add them to the hour's row."""
+    columns = ["server_id", "bucket_start", "partner", "country", *_COUNT_COLUMNS]
+    stmt = _insert_for(dialect)(availability_rollups).from_select(
+        columns, _availability_select(dialect).where(pr.c.round_id.in_(ROUND_IDS)))
+    t, new = availability_rollups.c, stmt.excluded
+    return stmt.on_conflict_do_update(index_elements=["server_id", "bucket_start"],
+                                      set_={name: t[name] + new[name] for name in _COUNT_COLUMNS})
+
+
+def fold_rounds(conn: Connection, round_ids: list[int], rounds: list[list[dict]]) -> None:
+    """Add stored rounds to the availability rollups and the incidents, inside the transaction that stored them."""
+    if round_ids:
+        conn.execute(_availability_upsert(conn.dialect.name), {"round_ids": list(round_ids)})
+    fold_incidents(conn, (sorted(rows, key=lambda r: r["timestamp"]) for rows in rounds if rows))
+
+
+def rebuild(conn: Connection, chunk_rows: int = 50_000) -> None:
+    """Recompute availability_rollups and incidents from the raw rows (upgrading a database to version 4)."""
+    conn.execute(availability_rollups.delete())
+    conn.execute(incidents.delete())
+    columns = ["server_id", "bucket_start", "partner", "country", *_COUNT_COLUMNS]
+    conn.execute(availability_rollups.insert().from_select(columns, _availability_select(conn.dialect.name)))
+    # One pass over the rows in (server, time) order, on ix_ping_results_server_time; one "round" per row is
+    # enough because fold_incidents keeps per-server state.
+    stmt = (select(pr.c.server_id, pr.c.partner, pr.c.country, pr.c.timestamp, pr.c.success, pr.c.error)
+            .where(pr.c.server_id.is_not(None)).order_by(pr.c.server_id, pr.c.timestamp))
+    result = conn.execution_options(stream_results=True).execute(stmt)
+    while chunk := result.fetchmany(chunk_rows):
+        fold_incidents(conn, ([dict(r._mapping)] for r in chunk))
