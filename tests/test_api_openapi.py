@@ -16,14 +16,14 @@ from common.timeutil import utcnow
 from tests.test_api_alerts import seed_alerts
 
 DOCUMENTED = ["/api/ping-data", "/api/servers/status", "/api/alerts", "/api/logs", "/api/export-data",
-              "/api/openapi.json", "/healthz", "/metrics"]
+              "/api/openapi.json", "/healthz", "/metrics", "/api/sla", "/api/incidents"]
 PARAMETERS = ["country", "partner", "server", "range", "start", "end", "group", "format", "limit", "level",
-              "module", "since", "search", "state"]
+              "module", "since", "search", "state", "month", "scope"]
 AWKWARD = ["", " ", "open", "resolved", "all",
            "1h", "24h", "7d", "30d", "custom", "json", "csv", "server", "country", "0", "-1", "1000",
            "1001", "1e3", "NaN", "inf", "١٢", "DEBUG", "warn", "2026-01-01", "2026-01-01T00:00:00Z",
            "0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00", "2026-02-30", "%00", "%", "\x00",
-           "'; DROP TABLE ping_results;--", "Kenya", "127.0.0.1", "=1+1", "a" * 3000, ",,,", "Z"]
+           "'; DROP TABLE ping_results;--", "Kenya", "127.0.0.1", "=1+1", "a" * 3000, ",,,", "Z", "2026-11", "partner", "0000-00"]
 
 
 @lru_cache(maxsize=None)
@@ -68,7 +68,8 @@ def test_every_documented_parameter_is_one_the_routes_read():
     "/api/ping-data", "/api/ping-data?group=server&range=7d", "/api/ping-data?format=csv",
     "/api/servers/status", "/api/alerts", "/api/alerts?state=all&range=7d", "/api/alerts?state=resolved",
     "/api/logs?limit=1000", "/api/export-data?format=json", "/api/export-data",
-    "/api/openapi.json", "/healthz", "/metrics",
+    "/api/openapi.json", "/healthz", "/metrics", "/api/sla?group=server", "/api/sla?group=country&range=30d",
+    "/api/incidents", "/api/incidents?scope=partner&month=2026-11",
 ])
 def test_happy_responses_match_the_spec(seeded, writer, client, url):
     writer.write_logs([{"timestamp": utcnow(), "level": "INFO", "module": None, "message": "m", "traceback": None,
