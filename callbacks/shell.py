@@ -9,6 +9,7 @@ from callbacks.common import filters_from_search
 from callbacks.urlstate import controls_from_query, default_custom_window, query_from_controls, server_id_from_path
 from layouts import ids
 from layouts.overview import overview_layout
+from layouts.reports import reports_layout
 from layouts.server import not_found_layout, server_layout
 from common.timeutil import utcnow
 
@@ -26,6 +27,8 @@ def page_for(pathname: str | None, search: str | None) -> tuple:
     """(page, country filter disabled, partner filter disabled) for a path."""
     if pathname in (None, "", "/"):
         return overview_layout(), False, False
+    if pathname.rstrip("/") == "/reports":
+        return reports_layout(utcnow()), False, False
     if server_id_from_path(pathname):
         return server_layout(search), True, True
     return not_found_layout(pathname), False, False

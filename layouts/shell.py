@@ -23,6 +23,7 @@ def _brand() -> dcc.Link:
 def _controls() -> html.Div:
     """Last update time, refresh interval, pause and theme switches."""
     return html.Div([
+        dcc.Link([html.I(className="bi bi-clipboard-data me-1"), "Reports"], href="/reports", className="lm-nav-link"),
         html.Span(id=ids.UPDATED_AT, className="lm-updated"),
         html.Div([html.I(className="bi bi-arrow-repeat", title="auto-refresh every"),
                   dbc.Select(id=ids.REFRESH_SELECT, options=REFRESH_CHOICES, value=str(DEFAULT_REFRESH_SECONDS),

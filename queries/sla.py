@@ -345,3 +345,12 @@ def _incident_record(incident_id, server_id, partner, country, started_at, ended
             "started_at": started_at, "ended_at": ended_at, "ongoing": ended_at is None,
             "duration_seconds": ((ended_at or now) - started_at).total_seconds(), "down_rounds": down_rounds,
             "cause": cause}
+
+
+def with_target(row: dict, target: float) -> dict:
+    """A row judged against another target (the Reports page's "SLA target" field): budget and met follow."""
+    counted = row["up_seconds"] + row["down_seconds"]
+    budget = (1 - target / 100.0) * counted
+    met = None if row["availability_percent"] is None else row["availability_percent"] >= target
+    return dict(row, sla_target_percent=target, error_budget_seconds=round(budget, 3),
+                error_budget_left_seconds=round(budget - row["down_seconds"], 3), met=met)
