@@ -99,13 +99,75 @@ def fold_rounds(conn: Connection, round_ids: list[int], rounds: list[list[dict]]
 
 
 def rebuild(conn: Connection, chunk_rows: int = 50_000) -> None:
-    """Recompute availability_rollups and incidents from the raw rows (upgrading a database to version 4)."""
+    """Recompute availability_rollups and incidents from the raw rows (upgrading a database to version 4).
+
+    One sequential pass in row order (rounds are stored oldest first), counting in Python: reading 8.6 million
+    rows through the (server, time) index instead costs one random page read per row, tens of minutes. Should a
+    server's rows turn out not to be in time order, the incidents are redone from an ordered query."""
     conn.execute(availability_rollups.delete())
     conn.execute(incidents.delete())
-    columns = ["server_id", "bucket_start", "partner", "country", *_COUNT_COLUMNS]
-    conn.execute(availability_rollups.insert().from_select(columns, _availability_select(conn.dialect.name)))
-    # One pass over the rows in (server, time) order, on ix_ping_results_server_time; one "round" per row is
-    # enough because fold_incidents keeps per-server state.
+    stmt = (select(pr.c.server_id, pr.c.partner, pr.c.country, pr.c.timestamp, pr.c.success, pr.c.error,
+                   pr.c.concerns).where(pr.c.server_id.is_not(None)).order_by(pr.c.id))
+    counts: dict[tuple, list] = {}
+    tracker = _IncidentTracker()
+    result = conn.execution_options(stream_results=True).execute(stmt)
+    while chunk := result.fetchmany(chunk_rows):
+        for server_id, partner, country, at, success, error, concerns in chunk:
+            key = (server_id, at.replace(minute=0, second=0, microsecond=0))
+            entry = counts.get(key)
+            if entry is None:
+                entry = counts[key] = [partner, country, 0, 0, 0]
+            entry[2] += 1
+            if not success:
+                entry[3] += 1
+            elif concerns:
+                entry[4] += 1
+            tracker.add(server_id, partner, country, at, success, error)
+    rows = [{"server_id": k[0], "bucket_start": k[1], "partner": v[0], "country": v[1], "rounds": v[2],
+             "down_rounds": v[3], "degraded_rounds": v[4]} for k, v in counts.items()]
+    for start in range(0, len(rows), chunk_rows):
+        conn.execute(insert(availability_rollups), rows[start:start + chunk_rows])
+    if tracker.out_of_order:
+        _rebuild_incidents_ordered(conn, chunk_rows)
+    elif tracker.rows():
+        conn.execute(insert(incidents), tracker.rows())
+
+
+class _IncidentTracker:
+    """Incidents from rows fed per server in time order (across servers in any interleaving)."""
+
+    def __init__(self):
+        self.open: dict[str, dict] = {}
+        self.done: list[dict] = []
+        self.last: dict[str, object] = {}
+        self.out_of_order = False
+
+    def add(self, server_id, partner, country, at, success, error) -> None:
+        """One row."""
+        previous = self.last.get(server_id)
+        if previous is not None and at < previous:
+            self.out_of_order = True
+        self.last[server_id] = at
+        current = self.open.get(server_id)
+        if success:
+            if current is not None:
+                current["ended_at"] = at
+                self.done.append(self.open.pop(server_id))
+        elif current is not None:
+            current["last_down_at"] = at
+            current["down_rounds"] += 1
+        else:
+            self.open[server_id] = {"server_id": server_id, "partner": partner, "country": country, "started_at": at,
+                                    "ended_at": None, "last_down_at": at, "down_rounds": 1,
+                                    "cause": cause_of({"error": error})}
+
+    def rows(self) -> list[dict]:
+        """Every incident, finished and open."""
+        return self.done + list(self.open.values())
+
+
+def _rebuild_incidents_ordered(conn: Connection, chunk_rows: int) -> None:
+    """Incidents from the rows in (server, time) order: the slow, always-right path."""
     stmt = (select(pr.c.server_id, pr.c.partner, pr.c.country, pr.c.timestamp, pr.c.success, pr.c.error)
             .where(pr.c.server_id.is_not(None)).order_by(pr.c.server_id, pr.c.timestamp))
     result = conn.execution_options(stream_results=True).execute(stmt)

@@ -168,3 +168,17 @@ def test_month_and_group_errors_name_the_parameter():
         month_window("2026-13")
     with pytest.raises(QueryError, match="^group:"):
         sla_rows(None, None, NOVEMBER, "planet", NOW)
+
+
+def test_rebuild_falls_back_to_time_order_when_rows_are_not(sla_config, tmp_path):
+    """Rows stored out of time order (e.g. history imported newest first) still give the right incidents."""
+    from storage import open_writer
+    writer = open_writer(sla_config.database_target())
+    down = lambda k, r: ProbeResult(4, 0) if k == 0 and 3 <= r < 6 else ProbeResult(4, 4, [20.0] * 4)  # noqa: E731
+    times = seed_history(writer, sla_config, datetime(2026, 11, 2, 0, 9), 10, 60, down)
+    with writer.engine.begin() as conn:  # move the first rounds' rows to the end of the table
+        conn.execute(text("UPDATE ping_results SET id = id + 100000 WHERE timestamp < :t"), {"t": times[4]})
+        incident_store.rebuild(conn)
+        got = conn.execute(select(incidents.c.started_at, incidents.c.ended_at, incidents.c.down_rounds)).all()
+    assert got == [(times[3], times[6], 3)]
+    writer.engine.dispose()
