@@ -154,20 +154,40 @@ def _hour_floor(at: datetime) -> datetime:
     return at.replace(minute=0, second=0, microsecond=0)
 
 
+def _day_ceil(at: datetime) -> datetime:
+    floor = at.replace(hour=0, minute=0, second=0, microsecond=0)
+    return floor if floor == at else floor + timedelta(days=1)
+
+
+def _segments(start: datetime, end: datetime) -> tuple[list[Span], list[Span], list[Span]]:
+    """[start, end) as (whole days, whole hours, partial hours at the edges)."""
+    first_hour, last_hour = _hour_ceil(start), _hour_floor(end)
+    if first_hour >= last_hour:
+        return [], [], [(start, end)]
+    edges = [(start, first_hour), (last_hour, end)]
+    first_day, last_day = _day_ceil(first_hour), last_hour.replace(hour=0)
+    if first_day >= last_day:
+        return [], [(first_hour, last_hour)], edges
+    return [(first_day, last_day)], [(first_hour, first_day), (last_day, last_hour)], edges
+
+
 def read_counts(engine: Engine, start: datetime, end: datetime) -> dict[str, Counts]:
-    """Rounds per server in [start, end): whole hours from availability_rollups, the partial hours at either
-    edge from the raw rows (still there for any recent window; an edge older than raw retention counts as
+    """Rounds per server in [start, end): whole days and hours from availability_rollups, the partial hours at
+    either edge from the raw rows (still there for any recent window; an edge older than raw retention counts as
     unmeasured)."""
     counts: dict[str, Counts] = {}
-    first, last = _hour_ceil(start), _hour_floor(end)
-    edges = [(start, end)] if first >= last else [(start, first), (last, end)]
+    days, hours, edges = _segments(start, end)
     with engine.connect() as conn:
-        if first < last:
-            stmt = (select(ar.c.server_id, func.sum(ar.c.rounds), func.sum(ar.c.down_rounds),
-                           func.sum(ar.c.degraded_rounds))
-                    .where(ar.c.bucket_start >= first, ar.c.bucket_start < last).group_by(ar.c.server_id))
-            for server_id, *values in conn.execute(stmt):
-                counts.setdefault(server_id, Counts()).add(*values)
+        for resolution, spans in ((86400, days), (3600, hours)):
+            for s, e in spans:
+                if s >= e:
+                    continue
+                stmt = (select(ar.c.server_id, func.sum(ar.c.rounds), func.sum(ar.c.down_rounds),
+                               func.sum(ar.c.degraded_rounds))
+                        .where(ar.c.resolution_seconds == resolution, ar.c.bucket_start >= s, ar.c.bucket_start < e)
+                        .group_by(ar.c.server_id))
+                for server_id, *values in conn.execute(stmt):
+                    counts.setdefault(server_id, Counts()).add(*values)
         edges = [(s, e) for s, e in edges if s < e]
         if edges:
             for server_id, rounds, success, degraded in conn.execute(_edge_select(edges)):

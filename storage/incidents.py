@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from sqlalchemy import Integer, bindparam, case, cast, func, insert, select, update
+from sqlalchemy import Integer, bindparam, case, cast, func, insert, literal, select, update
 from sqlalchemy.engine import Connection
 
 from storage.rollups import ROUND_IDS, _bucket_sql, _insert_for
 from storage.schema import availability_rollups, incidents
 from storage.schema import ping_results as pr
 
-AVAILABILITY_RESOLUTION_SECONDS = 3600
+AVAILABILITY_RESOLUTIONS_SECONDS = (3600, 86400)
 _COUNT_COLUMNS = ["rounds", "down_rounds", "degraded_rounds"]
 
 
@@ -71,30 +71,31 @@ def _apply(conn: Connection, ended: list, extended: list, opened: list, open_ids
         open_ids[row["server_id"]] = conn.execute(insert(incidents).values(**row)).inserted_primary_key[0]
 
 
-def _availability_select(dialect: str):
-    """Raw rows counted per server and hour: all rounds, down rounds, degraded (up with concerns) rounds."""
-    bucket = _bucket_sql(dialect, AVAILABILITY_RESOLUTION_SECONDS).label("bucket_start")
+def _availability_select(dialect: str, resolution: int):
+    """Raw rows counted per server and bucket: all rounds, down rounds, degraded (up with concerns) rounds."""
+    bucket = _bucket_sql(dialect, resolution).label("bucket_start")
     down = case((pr.c.success.is_(True), 0), else_=1)
     degraded = case((pr.c.success.is_(True) & pr.c.concerns.is_not(None) & (pr.c.concerns != ""), 1), else_=0)
-    return (select(pr.c.server_id, bucket, func.max(pr.c.partner), func.max(pr.c.country), func.count(),
+    return (select(literal(resolution).label("resolution_seconds"), pr.c.server_id, bucket, func.max(pr.c.partner), func.max(pr.c.country), func.count(),
                    cast(func.sum(down), Integer), cast(func.sum(degraded), Integer))
             .where(pr.c.server_id.is_not(None)).group_by(pr.c.server_id, bucket))
 
 
-def _availability_upsert(dialect: str):
-    """INSERT the rounds' counts ... ON CONFLICT add them to the hour's row."""
-    columns = ["server_id", "bucket_start", "partner", "country", *_COUNT_COLUMNS]
+def _availability_upsert(dialect: str, resolution: int):
+    """INSERT the rounds' counts ... ON CONFLICT add them to the bucket's row."""
+    columns = ["resolution_seconds", "server_id", "bucket_start", "partner", "country", *_COUNT_COLUMNS]
     stmt = _insert_for(dialect)(availability_rollups).from_select(
-        columns, _availability_select(dialect).where(pr.c.round_id.in_(ROUND_IDS)))
+        columns, _availability_select(dialect, resolution).where(pr.c.round_id.in_(ROUND_IDS)))
     t, new = availability_rollups.c, stmt.excluded
-    return stmt.on_conflict_do_update(index_elements=["server_id", "bucket_start"],
+    return stmt.on_conflict_do_update(index_elements=["resolution_seconds", "server_id", "bucket_start"],
                                       set_={name: t[name] + new[name] for name in _COUNT_COLUMNS})
 
 
 def fold_rounds(conn: Connection, round_ids: list[int], rounds: list[list[dict]]) -> None:
     """Add stored rounds to the availability rollups and the incidents, inside the transaction that stored them."""
     if round_ids:
-        conn.execute(_availability_upsert(conn.dialect.name), {"round_ids": list(round_ids)})
+        for resolution in AVAILABILITY_RESOLUTIONS_SECONDS:
+            conn.execute(_availability_upsert(conn.dialect.name, resolution), {"round_ids": list(round_ids)})
     fold_incidents(conn, (sorted(rows, key=lambda r: r["timestamp"]) for rows in rounds if rows))
 
 
@@ -113,17 +114,18 @@ def rebuild(conn: Connection, chunk_rows: int = 50_000) -> None:
     result = conn.execution_options(stream_results=True).execute(stmt)
     while chunk := result.fetchmany(chunk_rows):
         for server_id, partner, country, at, success, error, concerns in chunk:
-            key = (server_id, at.replace(minute=0, second=0, microsecond=0))
-            entry = counts.get(key)
-            if entry is None:
-                entry = counts[key] = [partner, country, 0, 0, 0]
-            entry[2] += 1
-            if not success:
-                entry[3] += 1
-            elif concerns:
-                entry[4] += 1
+            hour = at.replace(minute=0, second=0, microsecond=0)
+            for key in ((3600, server_id, hour), (86400, server_id, hour.replace(hour=0))):
+                entry = counts.get(key)
+                if entry is None:
+                    entry = counts[key] = [partner, country, 0, 0, 0]
+                entry[2] += 1
+                if not success:
+                    entry[3] += 1
+                elif concerns:
+                    entry[4] += 1
             tracker.add(server_id, partner, country, at, success, error)
-    rows = [{"server_id": k[0], "bucket_start": k[1], "partner": v[0], "country": v[1], "rounds": v[2],
+    rows = [{"resolution_seconds": k[0], "server_id": k[1], "bucket_start": k[2], "partner": v[0], "country": v[1], "rounds": v[2],
              "down_rounds": v[3], "degraded_rounds": v[4]} for k, v in counts.items()]
     for start in range(0, len(rows), chunk_rows):
         conn.execute(insert(availability_rollups), rows[start:start + chunk_rows])

@@ -159,10 +159,12 @@ incidents = Table(
     Index("ix_incidents_time", "started_at"),
 )
 
-# Rounds per server and hour split by outcome (all, down, degraded), for availability over months without
-# raw rows; kept by the writer in each round's transaction like ping_rollups.
+# Rounds per server and hour (and per day) split by outcome (all, down, degraded), for availability over months
+# without raw rows; kept by the writer in each round's transaction like ping_rollups. A month reads ~30 daily rows
+# per server; the covering index makes a window one contiguous range read.
 availability_rollups = Table(
     "availability_rollups", metadata,
+    Column("resolution_seconds", Integer, primary_key=True),
     Column("server_id", String(255), primary_key=True),
     Column("bucket_start", DateTime, primary_key=True),
     Column("partner", String(255), nullable=False),
@@ -170,5 +172,6 @@ availability_rollups = Table(
     Column("rounds", Integer, nullable=False),
     Column("down_rounds", Integer, nullable=False),
     Column("degraded_rounds", Integer, nullable=False),
-    Index("ix_availability_rollups_time", "bucket_start"),
+    Index("ix_availability_rollups_time", "resolution_seconds", "bucket_start", "server_id", "rounds", "down_rounds",
+          "degraded_rounds"),
 )
