@@ -58,7 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     from datetime import timedelta
     end = newest + timedelta(seconds=1)
     windows = {"30d": Filters(start=end - timedelta(days=30), end=end, range="custom"),
-               f"month {newest:%Y-%m}": Filters(*month_window(f"{newest:%Y-%m}"), range="custom")}
+               f"month {newest:%Y-%m}": Filters(*month_window(f"{newest:%Y-%m}"), range="custom"),
+               "month 2026-11": Filters(*month_window("2026-11"), range="custom")}
     results = {}
     with dash_app.server.test_request_context("/api/sla"):
         for label, filters in windows.items():
