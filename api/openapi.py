@@ -306,6 +306,70 @@ def logs_path() -> dict:
                     "responses": responses(content(body), "The matching lines.")}}
 
 
+def sla_window_parameters() -> list[dict]:
+    """The usual filters plus month, for /api/sla and /api/incidents."""
+    return filter_parameters() + [query("month", {"type": "string", "pattern": r"^\d{4}-\d{2}$"},
+                                        "A UTC calendar month as YYYY-MM (e.g. 2026-11); replaces range, start and "
+                                        "end.")]
+
+
+def sla_row_schema() -> dict:
+    """One row of /api/sla (seconds are time-weighted; null where there is nothing to average)."""
+    seconds, maybe = {"type": "number", "minimum": 0}, nullable({"type": "number"})
+    props = {"key": {"type": "string"}, "availability_percent": maybe, "up_seconds": seconds,
+             "down_seconds": seconds, "degraded_seconds": seconds, "maintenance_seconds": seconds,
+             "unmeasured_seconds": seconds, "incidents": {"type": "integer", "minimum": 0}, "mttr_seconds": maybe,
+             "mtbf_seconds": maybe, "longest_incident_seconds": maybe, "sla_target_percent": {"type": "number"},
+             "error_budget_seconds": seconds, "error_budget_left_seconds": {"type": "number"},
+             "met": nullable({"type": "boolean"}), "any_server_down_seconds": seconds}
+    return obj(props)
+
+
+def sla_path() -> dict:
+    """GET /api/sla."""
+    params = [query("group", {"type": "string", "enum": ["server", "partner", "country"], "default": "partner"},
+                    "One row per server, per partner (down while all its servers are down) or per country (down "
+                    "while all its partners are)."),
+              query("format", {"type": "string", "enum": ["json", "csv"], "default": "json"}, "Response format.")]
+    body = obj({"start": TIMESTAMP, "end": TIMESTAMP, "group": {"type": "string"},
+                "rows": array({"$ref": "#/components/schemas/SlaRow"})})
+    csv_body = content({"type": "string", "description": "One row per key, the JSON row's fields as columns."},
+                       "text/csv")
+    return {"get": {"summary": "Availability and SLA per server, partner or country",
+                    "description": "Time-weighted: each round stands for interval_seconds. availability_percent = "
+                                   "up / (up + down); degraded rounds count as up (and in degraded_seconds); "
+                                   "maintenance and unmeasured time are left out. incidents, mttr_seconds and "
+                                   "longest_incident_seconds count incidents that began in the window; mtbf_seconds "
+                                   "= up_seconds / incidents. error_budget_seconds = (1 - target/100) x (up + "
+                                   "down); met is null without measured time. From the hourly availability rollups "
+                                   "and the incident records (partial hours at the edges from the raw rows).",
+                    "parameters": params + sla_window_parameters(),
+                    "responses": responses({**content(body), **csv_body}, "The rows, sorted by key.")}}
+
+
+def incident_schema() -> dict:
+    """One incident of /api/incidents; id, server_id and down_rounds are null for a partner-wide incident."""
+    text = {"type": "string"}
+    return obj({"id": nullable({"type": "integer"}), "server_id": nullable(text), "partner": text, "country": text,
+                "started_at": TIMESTAMP, "ended_at": nullable(TIMESTAMP), "ongoing": {"type": "boolean"},
+                "duration_seconds": {"type": "number"}, "down_rounds": nullable({"type": "integer"}),
+                "cause": text})
+
+
+def incidents_path() -> dict:
+    """GET /api/incidents."""
+    params = [query("scope", {"type": "string", "enum": ["server", "partner"], "default": "server"},
+                    "server: every span of down of a server, first down round to first up round; partner: the "
+                    "spans when all of a partner's servers were down together."),
+              query("format", {"type": "string", "enum": ["json", "csv"], "default": "json"}, "Response format.")]
+    body = obj({"start": TIMESTAMP, "end": TIMESTAMP, "scope": {"type": "string"},
+                "incidents": array({"$ref": "#/components/schemas/Incident"})})
+    return {"get": {"summary": "Incidents overlapping the window, newest first",
+                    "parameters": params + sla_window_parameters(),
+                    "responses": responses({**content(body), **content({"type": "string"}, "text/csv")},
+                                           "The incidents; an open one has ended_at null and lasts until now.")}}
+
+
 def plain_path(summary: str, ok: dict, extra: dict | None = None) -> dict:
     """A parameterless GET."""
     out = {"200": {"description": summary, "content": ok}, **(extra or {})}
@@ -320,6 +384,8 @@ def paths() -> dict:
         "/api/servers/status": status_path(),
         "/api/alerts": alerts_path(),
         "/api/logs": logs_path(),
+        "/api/sla": sla_path(),
+        "/api/incidents": incidents_path(),
         "/api/export-data": export_path(),
         "/api/openapi.json": plain_path("This document", content({"type": "object"})),
         "/healthz": plain_path("The collector finishes rounds on time (or is still starting)", health,
@@ -373,7 +439,8 @@ def _document() -> dict:
                                    "PingData": ping_data_schema(), "Server": server_schema(),
                                    "SipSeries": sip_series_schema(), "SipCheck": sip_check_schema(),
                                    "OpenAlert": open_alert_schema(), "Alert": alert_schema(),
-                                   "LogLine": log_schema(), "Export": export_schema(), "Health": health_schema()}},
+                                   "LogLine": log_schema(), "Export": export_schema(), "Health": health_schema(),
+                                   "SlaRow": sla_row_schema(), "Incident": incident_schema()}},
     }
 
 

@@ -15,6 +15,7 @@ from common import timezones as tzs
 from layouts import ids
 from layouts.filters import state_options
 from layouts.overview import overview_layout
+from layouts.reports import reports_layout
 from layouts.server import not_found_layout, server_layout
 from layouts.shell import zone_options
 from queries.catalog import servers_frame
@@ -53,6 +54,8 @@ def page_for(pathname: str | None, search: str | None) -> tuple:
     """(page, country filter disabled, partner filter disabled) for a path."""
     if pathname in (None, "", "/"):
         return overview_layout(), False, False
+    if pathname.rstrip("/") == "/reports":
+        return reports_layout(utcnow()), False, False
     if server_id_from_path(pathname):
         return server_layout(search), True, True
     return not_found_layout(pathname), False, False

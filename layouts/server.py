@@ -8,6 +8,7 @@ from layouts import ids
 from layouts.alerts import alert_badges
 from layouts.common import graph, panel
 from layouts.sip import sip_panel
+from layouts.reports import server_incidents_panel
 from layouts.status import STATE_LABELS, card_state
 
 
@@ -26,6 +27,7 @@ def server_layout(search: str | None) -> html.Div:
             panel("Warnings in range", html.Div(id=ids.SERVER_CONCERNS), "bi-bell"),
             panel("Recent rounds", html.Div(id=ids.SERVER_ROUNDS), "bi-table"),
         ], className="lm-server-tables"),
+        server_incidents_panel(),
         panel("Log lines about this server", html.Div(id=ids.SERVER_LOGS), "bi-journal-text"),
         dcc.Store(id=ids.SERVER_SIGNATURE),
     ], className="lm-server")

@@ -41,6 +41,7 @@ def _zone_select(display_timezone: str) -> html.Div:
 def _controls(display_timezone: str = tzs.UTC_NAME) -> html.Div:
     """Last update time, time zone, refresh interval, pause and theme switches."""
     return html.Div([
+        dcc.Link([html.I(className="bi bi-clipboard-data me-1"), "Reports"], href="/reports", className="lm-nav-link"),
         html.Span(id=ids.UPDATED_AT, className="lm-updated"),
         _zone_select(display_timezone),
         html.Div([html.I(className="bi bi-arrow-repeat", title="auto-refresh every"),

@@ -70,6 +70,8 @@ SETTINGS: tuple[Setting, ...] = (
             "and this one. Stored times and the API stay UTC."),
     Setting("retention", RETENTION_DEFAULTS, "How long rows are kept, in days (null = forever): raw_days, "
             "five_minute_rollup_days, hourly_rollup_days, logs_days; batch_rows per delete. Any subset may be given."),
+    Setting("sla_target_percent", {"default": 99.9, "partners": {}}, "SLA targets (availability %): default for "
+            "every partner, partners {name: percent}; a server entry may override with its own sla_target_percent."),
 )
 DEFAULTS = {s.name: s.default for s in SETTINGS}
 KNOWN_KEYS = {s.name for s in SETTINGS}

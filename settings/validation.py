@@ -245,6 +245,11 @@ def _check_auth(data: dict, errors: list[str]) -> None:
         errors.extend(validate_auth(data))
 
 
+def _check_sla(data: dict, errors: list[str]) -> None:
+    from settings.sla import validate_sla
+    errors.extend(validate_sla(data))
+
+
 def _check_os_params(data: dict, errors: list[str]) -> None:
     for key in ("windows_params", "unix_params"):
         params = data.get(key)
@@ -329,5 +334,5 @@ def _check_server(i: int, entry: Any, errors: list[str], default_probe: str) -> 
 _CHECKS: tuple[Callable[[dict, list[str]], None], ...] = (
     _check_required, _check_unknown_keys, _check_numbers, _check_thresholds, _check_alerts, _check_control_targets,
     _check_notifications, _check_auth, _check_os_params, _check_strings,
-    _check_servers, _check_retention, _check_display_timezone,
+    _check_servers, _check_retention, _check_display_timezone, _check_sla,
 )

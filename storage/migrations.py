@@ -8,7 +8,8 @@ from sqlalchemy import bindparam, inspect, insert, select, text, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
-from storage import rollups
+from storage import incidents, rollups
+from storage import schema
 from storage.engine import lost_lock_race
 from storage.schema import (SCHEMA_VERSION, alerts, country_rollups, logs, metadata, ping_results, ping_rollups,
                             schema_info, server_latest, sip_results)
@@ -109,13 +110,20 @@ def _upgrade_add_sip_results(conn: Connection) -> None:
     metadata.create_all(conn, tables=[metadata.tables["rounds"], sip_results])
 
 
+def _upgrade_add_incidents(conn: Connection) -> None:
+    """Version 6 to 7: create incidents and availability_rollups and fill them from the raw rows."""
+    metadata.create_all(conn, tables=[schema.incidents, schema.availability_rollups])
+    incidents.rebuild(conn)
+
+
 def _upgrade_add_concern_data(conn: Connection) -> None:
     """Version 3 to 4: ping_results.concern_data (rows stored before keep only the concerns text)."""
     _add_missing_columns(conn, ping_results)
 
 
 UPGRADES = {0: _upgrade_from_seed, 1: _upgrade_add_rollups, 2: _upgrade_add_country_rollups,
-            3: _upgrade_add_concern_data, 4: _upgrade_add_log_server_id, 5: _upgrade_add_sip_results}
+            3: _upgrade_add_concern_data, 4: _upgrade_add_log_server_id, 5: _upgrade_add_sip_results,
+            6: _upgrade_add_incidents}
 
 
 # The key of the transaction-level advisory lock that serialises schema changes on PostgreSQL (any fixed bigint;

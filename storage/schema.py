@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import (Boolean, Column, DateTime, Float, ForeignKey, Index, Integer, MetaData, String,
                         Table, Text)
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 metadata = MetaData()
 
@@ -147,7 +147,7 @@ server_latest = Table(
     Column("timestamp", DateTime, nullable=False),
 )
 
-# One row per server with a SIP OPTIONS check per round (version 4), written in the round's transaction
+# One row per server with a SIP OPTIONS check per round (version 6), written in the round's transaction
 # beside its ping_results row: same round_id, server_id and timestamp. Times in ms; failure is the class
 # (timeout, refused, tls, code, error) as data, detail its text.
 sip_results = Table(
@@ -176,4 +176,39 @@ sip_results = Table(
     Column("collector", String(255)),
     Index("ix_sip_results_server_time", "server_id", "timestamp"),
     Index("ix_sip_results_round", "round_id"),
+)
+
+# Issue 15 (schema version 7). One row per span of `down` of a server: from its first down round to its
+# first up round (ended_at NULL while it lasts). Kept by the writer in each round's transaction, so it is
+# exact to the round and outlives the raw rows that retention deletes.
+incidents = Table(
+    "incidents", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("server_id", String(255), nullable=False),
+    Column("partner", String(255), nullable=False),
+    Column("country", String(255), nullable=False),
+    Column("started_at", DateTime, nullable=False),
+    Column("ended_at", DateTime),
+    Column("last_down_at", DateTime, nullable=False),
+    Column("down_rounds", Integer, nullable=False),
+    Column("cause", Text, nullable=False),
+    Index("ix_incidents_server", "server_id", "started_at"),
+    Index("ix_incidents_time", "started_at"),
+)
+
+# Rounds per server and hour (and per day) split by outcome (all, down, degraded), for availability over months
+# without raw rows; kept by the writer in each round's transaction like ping_rollups. A month reads ~30 daily rows
+# per server; the covering index makes a window one contiguous range read.
+availability_rollups = Table(
+    "availability_rollups", metadata,
+    Column("resolution_seconds", Integer, primary_key=True),
+    Column("server_id", String(255), primary_key=True),
+    Column("bucket_start", DateTime, primary_key=True),
+    Column("partner", String(255), nullable=False),
+    Column("country", String(255), nullable=False),
+    Column("rounds", Integer, nullable=False),
+    Column("down_rounds", Integer, nullable=False),
+    Column("degraded_rounds", Integer, nullable=False),
+    Index("ix_availability_rollups_time", "resolution_seconds", "bucket_start", "server_id", "rounds", "down_rounds",
+          "degraded_rounds"),
 )

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 
+from storage.incidents import fold_rounds
 from storage.rollups import add_rounds
 from storage.schema import logs, ping_results, rounds, sip_results
 from common.timeutil import to_naive_utc
@@ -49,7 +50,9 @@ class Writer:
         # One COMMIT and one rollup fold for the batch: loading history (bench/generate.py) is bound by them.
         with self.transaction() as conn:
             round_ids = _insert_rounds(conn, collector, batch)
-            add_rounds(conn, [rid for rid, stored in zip(round_ids, batch) if stored[2]])
+            stored_ids = [rid for rid, stored in zip(round_ids, batch) if stored[2]]
+            add_rounds(conn, stored_ids)
+            fold_rounds(conn, stored_ids, [[_naive_timestamp(r) for r in rows] for _s, _f, rows in batch])
             for round_id, sip_rows in zip(round_ids, sip_batch or []):
                 if sip_rows:
                     conn.execute(insert(sip_results), [_result_row(r, round_id, collector) for r in sip_rows])

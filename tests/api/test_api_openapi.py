@@ -38,6 +38,8 @@ def test_every_documented_parameter_is_one_the_routes_read():
     "/api/logs?limit=1000", "/api/export-data?format=json", "/api/export-data",
     "/api/ping-data?probe=sip&group=server", "/api/export-data?probe=sip&format=json",
     "/api/openapi.json", "/healthz", "/metrics",
+    "/api/openapi.json", "/healthz", "/metrics", "/api/sla?group=server", "/api/sla?group=country&range=30d",
+    "/api/incidents", "/api/incidents?scope=partner&month=2026-11",
 ])
 def test_happy_responses_match_the_spec(seeded, writer, client, url):
     writer.write_logs([{"timestamp": utcnow(), "level": "INFO", "module": None, "message": "m", "traceback": None,

@@ -8,14 +8,14 @@ from api.openapi import openapi_document, response_validator
 
 
 DOCUMENTED = ["/api/ping-data", "/api/servers/status", "/api/alerts", "/api/logs", "/api/export-data",
-              "/api/openapi.json", "/healthz", "/metrics"]
+              "/api/openapi.json", "/healthz", "/metrics", "/api/sla", "/api/incidents"]
 PARAMETERS = ["country", "partner", "server", "range", "start", "end", "group", "format", "limit", "level",
-              "module", "since", "search", "state", "probe"]
+              "module", "since", "search", "state", "probe", "month", "scope"]
 AWKWARD = ["", " ", "open", "resolved", "all",
            "1h", "24h", "7d", "30d", "custom", "json", "csv", "server", "country", "0", "-1", "1000",
            "1001", "1e3", "NaN", "inf", "١٢", "DEBUG", "warn", "2026-01-01", "2026-01-01T00:00:00Z",
            "0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00", "2026-02-30", "%00", "%", "\x00",
-           "'; DROP TABLE ping_results;--", "Kenya", "127.0.0.1", "=1+1", "a" * 3000, ",,,", "Z"]
+           "'; DROP TABLE ping_results;--", "Kenya", "127.0.0.1", "=1+1", "a" * 3000, ",,,", "Z", "2026-11", "partner", "0000-00"]
 
 
 @lru_cache(maxsize=None)
