@@ -111,7 +111,7 @@ def rebuild(conn: Connection, chunk_rows: int = 50_000) -> None:
                    pr.c.concerns).where(pr.c.server_id.is_not(None)).order_by(pr.c.id))
     counts: dict[tuple, list] = {}
     tracker = _IncidentTracker()
-    result = conn.execution_options(stream_results=True).execute(stmt)
+    result = conn.execute(stmt.execution_options(stream_results=True))  # this statement only, not the connection
     while chunk := result.fetchmany(chunk_rows):
         for server_id, partner, country, at, success, error, concerns in chunk:
             hour = at.replace(minute=0, second=0, microsecond=0)
@@ -172,6 +172,6 @@ def _rebuild_incidents_ordered(conn: Connection, chunk_rows: int) -> None:
     """Incidents from the rows in (server, time) order: the slow, always-right path."""
     stmt = (select(pr.c.server_id, pr.c.partner, pr.c.country, pr.c.timestamp, pr.c.success, pr.c.error)
             .where(pr.c.server_id.is_not(None)).order_by(pr.c.server_id, pr.c.timestamp))
-    result = conn.execution_options(stream_results=True).execute(stmt)
+    result = conn.execute(stmt.execution_options(stream_results=True))  # this statement only, not the connection
     while chunk := result.fetchmany(chunk_rows):
         fold_incidents(conn, ([dict(r._mapping)] for r in chunk))

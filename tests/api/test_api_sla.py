@@ -11,16 +11,15 @@ from api.openapi import response_validator
 from queries.sla import EXTRA_FIELDS, ROW_FIELDS
 from tests.conftest import make_config_dict
 from tests.seeding import seed_history
-from tests.helpers.UNKNOWN import FIRST, outage_profile
+from tests.helpers.sla import FIRST, outage_profile, sla_config_dict
 
 MONTH_SECONDS = 30 * 86400
 
 
 @pytest.fixture
 def config_dict(tmp_path):
-    data = make_config_dict(tmp_path, sla_target_percent={"partners": {"Lagos Link": 99.5}})
-    data["servers"][3]["sla_target_percent"] = 100
-    return data
+    """The SLA test config (targets per partner and server) on a temporary database."""
+    return sla_config_dict(tmp_path)
 
 
 @pytest.fixture

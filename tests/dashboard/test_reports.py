@@ -9,8 +9,13 @@ from callbacks import reports as cb
 from callbacks.shell import page_for
 from layouts import reports as lr
 from tests.seeding import seed_history
-from tests.helpers.UNKNOWN import config_dict
-from tests.helpers.UNKNOWN import FIRST, outage_profile
+from tests.helpers.sla import FIRST, outage_profile, sla_config_dict
+
+
+@pytest.fixture
+def config_dict(tmp_path):
+    """The SLA test config (targets per partner and server) on a temporary database."""
+    return sla_config_dict(tmp_path)
 
 
 @pytest.fixture
