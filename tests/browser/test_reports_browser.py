@@ -12,10 +12,10 @@ import pytest
 from layouts import reports as lr
 from settings import validate_config
 from storage import open_writer
-from tests.browser.test_dashboard_browser import wait_for
+from tests.helpers.waiting import wait_for
 from tests.conftest import make_config_dict
 from tests.seeding import seed_history
-from tests.test_sla import FIRST, outage_profile
+from tests.helpers.sla import FIRST, outage_profile
 
 By = pytest.importorskip("selenium.webdriver.common.by").By
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -48,7 +48,7 @@ def table_rows(dash_duo) -> dict[str, str]:
 def choose_month(dash_duo, label: str) -> None:
     """Pick a month in the month dropdown as a user does."""
     dash_duo.find_element(f"#{lr.MONTH}").click()
-    option = wait_for(dash_duo, lambda: [o for o in dash_duo.driver.find_elements(By.CSS_SELECTOR, "[role=option]")
+    option = wait_for(lambda: [o for o in dash_duo.driver.find_elements(By.CSS_SELECTOR, "[role=option]")
                                          if o.text.strip() == label], message=f"option {label}")
     option[0].click()
 
@@ -57,7 +57,7 @@ def test_reports_table_month_picker_csv_and_print(dash_duo, report_app):
     dash_duo.start_server(report_app)
     dash_duo.driver.get(dash_duo.server_url + "/reports")
     dash_duo.wait_for_text_to_equal(f"#{lr.TITLE}", "Availability report, November 2026", timeout=30)
-    wait_for(dash_duo, lambda: table_rows(dash_duo).get("Safari Voice") == "lm-sla-missed", message="partner rows")
+    wait_for(lambda: table_rows(dash_duo).get("Safari Voice") == "lm-sla-missed", what="partner rows")
     assert table_rows(dash_duo) == {"Lagos Link": "lm-sla-met", "Nile Telecom": "lm-sla-met",
                                     "Safari Voice": "lm-sla-missed"}
     assert len(dash_duo.find_elements(f"#{lr.TABLE} tbody tr:first-child .lm-day")) == 30
@@ -65,21 +65,21 @@ def test_reports_table_month_picker_csv_and_print(dash_duo, report_app):
 
     choose_month(dash_duo, "October 2026")
     dash_duo.wait_for_text_to_equal(f"#{lr.TITLE}", "Availability report, October 2026", timeout=20)
-    wait_for(dash_duo, lambda: len(dash_duo.find_elements(f"#{lr.INCIDENTS} tbody tr")) == 3,
-             message="October's incidents (2 server, 1 partner-wide)")
+    wait_for(lambda: len(dash_duo.find_elements(f"#{lr.INCIDENTS} tbody tr")) == 3,
+             what="October's incidents (2 server, 1 partner-wide)")
 
     dash_duo.find_element(f"#{lr.CSV_LINK}").click()
     folder = Path(dash_duo.download_path)
-    files = wait_for(dash_duo, lambda: list(folder.glob("*")) and [p for p in folder.glob("*")
+    files = wait_for(lambda: list(folder.glob("*")) and [p for p in folder.glob("*")
                                                                     if not p.name.endswith(".crdownload")],
-                     message="the downloaded CSV")
+                     what="the downloaded CSV")
     table = list(csv.DictReader(io.StringIO(files[0].read_text(encoding="utf-8"))))
     assert {r["key"]: r["met"] for r in table} == {"Lagos Link": "true", "Nile Telecom": "true",
                                                     "Safari Voice": "false"}
 
     choose_month(dash_duo, "November 2026")
     dash_duo.find_element(f"#{lr.GROUP} input[value=server]").click()
-    wait_for(dash_duo, lambda: len(table_rows(dash_duo)) == 4, message="one row per server")
+    wait_for(lambda: len(table_rows(dash_duo)) == 4, what="one row per server")
     driver = dash_duo.driver
     driver.set_window_size(*A4_LANDSCAPE_PX)
     driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
