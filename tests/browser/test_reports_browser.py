@@ -49,7 +49,7 @@ def choose_month(dash_duo, label: str) -> None:
     """Pick a month in the month dropdown as a user does."""
     dash_duo.find_element(f"#{lr.MONTH}").click()
     option = wait_for(lambda: [o for o in dash_duo.driver.find_elements(By.CSS_SELECTOR, "[role=option]")
-                                         if o.text.strip() == label], message=f"option {label}")
+                                         if o.text.strip() == label], what=f"option {label}")
     option[0].click()
 
 
