@@ -17,6 +17,9 @@ def build_layout() -> html.Div:
 
 def validation_layout() -> html.Div:
     """Every component any page can hold, so Dash checks each callback's ids without suppress_callback_exceptions."""
+    from common.timeutil import utcnow
     from layouts.overview import overview_layout
+    from layouts.reports import reports_layout
     from layouts.server import not_found_layout, server_layout
-    return html.Div([shell_layout([], []), overview_layout(), server_layout(None), not_found_layout("/")])
+    return html.Div([shell_layout([], []), overview_layout(), server_layout(None), reports_layout(utcnow()),
+                     not_found_layout("/")])

@@ -170,3 +170,20 @@ def test_formatting():
     assert fmt.utc(pd.Timestamp("2026-11-01 12:00:05"), seconds=True) == "2026-11-01 12:00:05"
     assert fmt.records(pd.DataFrame({"a": [1.0, None]})) == [{"a": 1.0}, {"a": None}]
     assert fmt.has_text(" x ") and not fmt.has_text(float("nan")) and not fmt.has_text("  ")
+
+
+def test_every_callback_component_is_in_the_validation_layout(app):
+    """Dash checks callbacks against app.validation_layout (no suppress_callback_exceptions): a page whose
+    components are missing there logs errors in the browser for every callback touching them."""
+    from tests.helpers.dash_tree import walk
+    known = {getattr(c, "id", None) for c in walk(app.validation_layout)} - {None}
+    missing = set()
+    for key, entry in app.callback_map.items():
+        for spec in entry.get("inputs", []) + entry.get("state", []):
+            if isinstance(spec["id"], str) and spec["id"] not in known:
+                missing.add(spec["id"])
+        for out in key.strip(".").split("..."):
+            name = out.rsplit(".", 1)[0].strip(".")
+            if name and not name.startswith("{") and name not in known:
+                missing.add(name)
+    assert missing == set()
