@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
+from figures.alerts import ALERT_TRACE
 from layouts import ids
 from tests.browser.demo_data import DEMO_SERVERS, DOWN_SERVER, STALE_SERVER
 from tests.helpers.browser import CARD, trace_names, x_range
