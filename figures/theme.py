@@ -15,7 +15,7 @@ STATUS_COLORS = {"up": "#16a34a", "degraded": "#ea580c", "down": "#dc2626", "sta
 # Series colours, one per country or server picked by its name (series_colour), so a series keeps its colour
 # across reloads, filters and added countries. Hues skip red, orange and green, which mean latency classes,
 # states and alerts here; two tones per hue. Every one has at least 3:1 contrast on the light (#ffffff) and the
-# dark (#121a2b) card surface and differs from every other by at least 0.09 in OKLab (tests/test_figures_colour.py).
+# dark (#121a2b) card surface and differs from every other by at least 0.09 in OKLab (tests/figures/test_figures_colour.py).
 SERIES_COLORS = ("#0867ef", "#cc7b05", "#dd57d5", "#097e69", "#8e49e2", "#0899c9", "#d11e7e", "#819806",
                  "#8d6a06", "#7483fe", "#0077a6", "#05a08c", "#ba32b4", "#f74a9e")
 # The colour of a figure's one main series when it is not named (a lone server's page, a histogram).

@@ -1,7 +1,7 @@
 """Security headers on every response, with a Content-Security-Policy the dashboard works under.
 
 The policy was found by loading the dashboard in headless Chromium, taking one source away at a
-time and reading the console for violations (tests/test_security_csp_browser.py checks it on every run):
+time and reading the console for violations (tests/browser/test_security_csp_browser.py checks it on every run):
 
 - script-src 'self' plus the sha256 of each inline script Dash writes into its index page (the
   `new DashRenderer()` line, and any inline clientside callback); Dash computes them itself

@@ -10,7 +10,7 @@ there: Dash serves every file in assets/, so two bundles would both load. Needs 
 registry. Run by hand only, never at app start or in CI: the bundle is committed.
 
 Drawing a new trace type (go.Box, go.Histogram, ...): add its plotly.js name to TRACES, rerun, commit the new
-bundle. tests/test_figures_bundle.py fails, naming the type, until then.
+bundle. tests/figures/test_figures_bundle.py fails, naming the type, until then.
 """
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ Reads the unmodified upstream files from tools/vendor/bootstrap-icons-<version>/
 scans the app's source for `bi-...` class names and writes assets/01_bootstrap-icons-<version>.min.css
 (licence comment, @font-face, the `.bi` base rule, one rule per used icon) and assets/fonts/bootstrap-icons.woff2
 (only those glyphs). Needs fonttools and brotli (requirements-dev.txt). Rerun it after using a new icon:
-tests/test_assets_icons.py fails until you do.
+tests/dashboard/test_assets_icons.py fails until you do.
 
 Icon classes must appear in full in the source ("bi-bell", also inside dicts and f-strings such as
 f"bi {icon}"); a name assembled from pieces (f"bi-{kind}", "bi-" + kind) cannot be found, so it is an error.
