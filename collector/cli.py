@@ -69,10 +69,12 @@ def format_report(report: RoundReport) -> str:
     """A fixed-width table of one round, a row per server (SIP: status, code, mean response time)."""
     head = f"{'partner':<16} {'country':<14} {'server':<24} {'avg ms':>8} {'loss %':>7} " \
            f"{'jitter':>7} {'class':<9} {'MOS':>4}  {'SIP':<26} error"
+    from common.format import ms_number  # here, not at import: it loads pandas, which --help must not
     lines = [head, "-" * len(head)]
     for server, m in report.results:
-        avg = "-" if m.avg_time is None else f"{m.avg_time:.1f}"
-        jit = "-" if m.jitter_time is None else f"{m.jitter_time:.1f}"
+        # Two significant figures below 1 ms: a loopback or LAN RTT would otherwise read "0.0".
+        avg = "-" if m.avg_time is None else ms_number(m.avg_time)
+        jit = "-" if m.jitter_time is None else ms_number(m.jitter_time)
         mos = "-" if m.mos is None else f"{m.mos:.2f}"
         lines.append(f"{server.partner[:16]:<16} {server.country[:14]:<14} {server.id[:24]:<24} "
                      f"{avg:>8} {m.loss_percentage:>7.1f} {jit:>7} {m.latency_class:<9} {mos:>4}  "

@@ -231,3 +231,20 @@ def test_a_running_collector_stops_cleanly_on_a_signal(tmp_path, signum, preexec
     # Every stored round is complete: no round without its result row.
     assert query(db, "SELECT COUNT(*) FROM rounds r WHERE NOT EXISTS "
                      "(SELECT 1 FROM ping_results p WHERE p.round_id = r.id)") == [(0,)]
+
+
+def test_the_once_table_shows_sub_millisecond_rtts_with_two_significant_figures(tmp_path):
+    from datetime import datetime
+
+    from collector.cli import format_report
+    from collector.measure import measure
+    from collector.probes.base import ProbeResult
+    from collector.rounds import RoundReport
+    from settings import validate_config
+    from tests.conftest import make_config_dict
+    config = validate_config(make_config_dict(tmp_path))
+    m = measure(ProbeResult(transmitted=2, received=2, samples_ms=[0.040, 0.050]), config.thresholds)
+    table = format_report(RoundReport(1, datetime(2026, 12, 1), 0.5, [(config.servers[0], m)]))
+    row = table.splitlines()[2].split()
+    assert row[row.index("127.0.0.1") + 1] == "0.045"  # avg, not "0.0"
+    assert row[row.index("127.0.0.1") + 3] == "0.010"  # jitter 0.01 ms
