@@ -9,7 +9,7 @@ from sqlalchemy.exc import OperationalError
 
 from storage import rollups
 from storage.engine import lost_lock_race
-from storage.schema import (SCHEMA_VERSION, country_rollups, metadata, ping_results, ping_rollups, schema_info,
+from storage.schema import (SCHEMA_VERSION, alerts, country_rollups, maintenance_windows, metadata, ping_results, ping_rollups, schema_info,
                             server_latest)
 
 log = logging.getLogger(__name__)
@@ -74,7 +74,15 @@ def _upgrade_add_country_rollups(conn: Connection) -> None:
     rollups.rebuild_country_rollups(conn)
 
 
-UPGRADES = {0: _upgrade_from_seed, 1: _upgrade_add_rollups, 2: _upgrade_add_country_rollups}
+def _upgrade_add_ack_and_maintenance(conn: Connection) -> None:
+    """Version 3 to 4: acknowledgement and path snapshot columns on alerts, and the maintenance_windows table."""
+    if "alerts" in inspect(conn).get_table_names():  # a seed database gets the whole table from create_all
+        _add_missing_columns(conn, alerts)
+    metadata.create_all(conn, tables=[maintenance_windows])
+
+
+UPGRADES = {0: _upgrade_from_seed, 1: _upgrade_add_rollups, 2: _upgrade_add_country_rollups,
+            3: _upgrade_add_ack_and_maintenance}
 
 
 def _lock_for_schema_change(conn: Connection) -> None:
