@@ -231,7 +231,8 @@ class Collector:
             return
         try:
             # Restores the open alerts and resolves those of removed servers, so it reads and writes the database.
-            alerts = AlertManager(config, self.writer, notifier=self.notifier, now=self.now, name=self.name)
+            alerts = AlertManager(config, self.writer, notifier=self.notifier, now=self.now, name=self.name,
+                                  snapshotter=self.alerts.snapshotter)
         except Exception as exc:  # noqa: BLE001 - keep the old config and try again next round
             with self._pending_lock:
                 self._pending = self._pending or config
@@ -259,9 +260,10 @@ class Collector:
         started_at, t0 = self.now(), self.clock()
         kinds = self._kinds(config.servers)
         results = self._probe_all(config.servers + controls, {**kinds, **self._kinds(controls)})
-        measured = [(s, measure(results[s.id], config.thresholds)) for s in config.servers]
-        rows = [result_row(m, server_labels(server, kinds[server.id]), started_at, config.thresholds,
-                           config.alert_conditions) for server, m in measured]
+        # Per-partner / per-server overrides: a 600 ms satellite partner is classed by its own thresholds.
+        measured = [(s, measure(results[s.id], config.thresholds_for(s.id))) for s in config.servers]
+        rows = [result_row(m, server_labels(server, kinds[server.id]), started_at, config.thresholds_for(server.id),
+                           config.alert_conditions_for(server.id)) for server, m in measured]
         round_id = self._store(started_at, rows)
         duration = self.clock() - t0
         if round_id is None:
