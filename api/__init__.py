@@ -4,7 +4,7 @@ from flask import Flask
 
 def register_api(server: Flask) -> None:
     """Register the API's routes, error handlers and per-app state on the Flask server."""
-    from api import ops, routes
+    from api import ops, routes, writes  # noqa: F401 - writes adds its routes to routes.bp
     from api.errors import register_error_handlers
     from api.metrics import make_registry
     from runtime import EXTENSION_KEY

@@ -14,7 +14,7 @@ from queries.alerts import open_alerts_by_server
 from queries.series import clean_number
 from storage.schema import ping_results as pr
 from storage.schema import server_latest
-from common.timeutil import iso_z, utcnow
+from common.timeutil import iso_z, utcnow, to_naive_utc
 
 STATUSES = ("up", "degraded", "down", "stale", "unknown")
 LATEST_COLUMNS = [pr.c.server_id, pr.c.timestamp, pr.c.avg_time, pr.c.min_time, pr.c.max_time,
@@ -119,6 +119,10 @@ def server_status(engine: Engine, config: Config, now: datetime | None = None) -
     df["timestamp"] = pd.to_datetime(df["timestamp"])
     opened = open_alerts_by_server(engine, list(servers["server_id"]))
     df["open_alerts"] = pd.Series([opened.get(sid, []) for sid in df["server_id"]], index=df.index, dtype=object)
+    from queries.maintenance import maintenance_now  # the cards' "maintenance" badge
+    windows = maintenance_now(config, engine, to_naive_utc(now))
+    df["maintenance"] = pd.Series([[w.comment or "maintenance" for w in windows.get(sid, [])]
+                                   for sid in df["server_id"]], index=df.index, dtype=object)
     records = df.astype(object).where(df.notna(), None).to_dict("records")
     df["status"] = [classify(r, config, now) for r in records]
     df["stale"] = df["status"] == "stale"
@@ -156,7 +160,8 @@ def status_record(row: dict, config: Config) -> dict:
             "r_factor": clean_number(row.get("r_factor")),
             "last_check": iso_z(stamp.to_pydatetime()) if stamp is not None else None,
             "stale": bool(row["stale"]), "warnings": warnings_of(row, config),
-            "open_alerts": open_alert_summary(row.get("open_alerts"))}
+            "open_alerts": open_alert_summary(row.get("open_alerts")),
+            "maintenance": list(row.get("maintenance") or [])}
 
 
 def status_records(df: pd.DataFrame, config: Config) -> list[dict]:

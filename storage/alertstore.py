@@ -93,7 +93,8 @@ def acknowledge(target, alert_id: int, user: str, comment: str, at) -> str:
         if row.state != "open":
             return "not open"
         conn.execute(update(alerts).where(alerts.c.id == alert_id).values(
-            acknowledged_by=user, acknowledged_at=to_naive_utc(at), ack_comment=comment, ack_severity=row.severity))
+            acknowledged_by=user, acknowledged_at=to_naive_utc(at), ack_comment=comment, ack_severity=row.severity,
+            updated_at=to_naive_utc(at)))  # a change like any other: read caches keyed on updated_at see it
     return "ok"
 
 
