@@ -91,7 +91,8 @@ def log_in(dash_duo, username: str) -> None:
 def test_a_viewer_cannot_acknowledge_and_an_operator_can_through_the_csrf_checked_callback(dash_duo, secured_app):
     app, writer = secured_app
     alert_id = down_alert(writer.engine)["id"]
-    dash_duo.start_server(app)
+    dash_duo.server(app)  # not start_server(): it waits for the dashboard, and "/" first redirects to /login
+    dash_duo.server_url = dash_duo.server.url
     log_in(dash_duo, "boss")
     acknowledge_in_page(dash_duo, alert_id, "I am only looking")
     refused = dash_duo.wait_for_element(f"#{ids.WARNINGS} .lm-notice", timeout=20)
