@@ -66,3 +66,20 @@ def test_a_server_override_wins_over_its_partner(tmp_path):
     data["servers"][1]["alert_conditions"] = {"max_jitter": 90}
     config = validate_config(data)
     assert [config.alert_conditions_for(s.id).max_jitter for s in config.servers] == [60, 90, 30, 30]
+
+
+def test_the_latency_graph_shades_maintenance_of_the_shown_servers(tmp_path, writer, app):
+    from callbacks.graphs import shade_maintenance
+    from queries.filters import Filters
+    import plotly.graph_objects as go
+    rt = app.server.extensions["latency_monitor"]
+    add_window(writer, {"server": "127.0.0.3", "start": "2026-11-01T10:00:00Z", "end": "2026-11-01T11:00:00Z"},
+               "ops", datetime(2026, 10, 30))
+    window = dict(start=datetime(2026, 11, 1), end=datetime(2026, 11, 2))
+    shown = Filters(countries=("Nigeria",), partners=(), servers=(), **window)
+    latency, *_ = shade_maintenance((go.Figure(), go.Figure(), go.Figure()), rt, shown)
+    assert [(s.name, str(s.x0), str(s.x1)) for s in latency.layout.shapes] == \
+        [("maintenance", "2026-11-01 10:00:00", "2026-11-01 11:00:00")]
+    other, *_ = shade_maintenance((go.Figure(), go.Figure(), go.Figure()), rt,
+                                  Filters(countries=("Kenya",), partners=(), servers=(), **window))
+    assert other.layout.shapes == ()
