@@ -82,7 +82,7 @@ def secured_app(tmp_path):
 
 
 def log_in(dash_duo, username: str) -> None:
-    dash_duo.driver.get(f"{dash_duo.server_url}/login")
+    dash_duo.driver.get(f"{dash_duo.server.url.rstrip('/')}/login")  # (setting server_url would wait for Dash)
     dash_duo.driver.find_element("id", "username").send_keys(username)
     dash_duo.driver.find_element("id", "password").send_keys(PASSWORD)
     dash_duo.driver.find_element("id", "login-submit").click()
@@ -92,7 +92,6 @@ def test_a_viewer_cannot_acknowledge_and_an_operator_can_through_the_csrf_checke
     app, writer = secured_app
     alert_id = down_alert(writer.engine)["id"]
     dash_duo.server(app)  # not start_server(): it waits for the dashboard, and "/" first redirects to /login
-    dash_duo.server_url = dash_duo.server.url
     log_in(dash_duo, "boss")
     acknowledge_in_page(dash_duo, alert_id, "I am only looking")
     refused = dash_duo.wait_for_element(f"#{ids.WARNINGS} .lm-notice", timeout=20)
