@@ -4,7 +4,7 @@ from flask import Flask
 
 def register_api(server: Flask) -> None:
     """Register the API's routes, error handlers and per-app state on the Flask server."""
-    from api import ops, routes, sla  # noqa: F401  sla adds its routes to routes.bp
+    from api import ops, routes, sla, writes  # noqa: F401  sla and writes add their routes to routes.bp
     from api.errors import register_error_handlers
     from api.metrics import make_registry
     from runtime import EXTENSION_KEY

@@ -152,7 +152,11 @@ def alert_schema() -> dict:
                 "country": nullable(text), "kind": {"type": "string", "enum": list(ALERT_KINDS)},
                 "severity": {"type": "string", "enum": list(SEVERITIES)},
                 "state": {"type": "string", "enum": ["open", "resolved"]}, "started_at": TIMESTAMP,
-                "resolved_at": nullable(TIMESTAMP), "peak": nullable({"type": "number"}), "message": text})
+                "resolved_at": nullable(TIMESTAMP), "peak": nullable({"type": "number"}), "message": text,
+                "acknowledgement": {"oneOf": [{"type": "null"}, obj({
+                    "by": text, "at": TIMESTAMP, "comment": text, "severity": {"type": "string", "enum": list(SEVERITIES)},
+                    "escalated_since": {"type": "boolean"}})]},
+                "path_snapshot": nullable(text)})
 
 
 def server_schema() -> dict:
@@ -169,6 +173,7 @@ def server_schema() -> dict:
         "open_alerts": array({"$ref": "#/components/schemas/OpenAlert"}),
         "down_for_calls": {"type": "boolean"},
         "sip": {"anyOf": [{"$ref": "#/components/schemas/SipCheck"}, {"type": "null"}]},
+        "maintenance": array({"type": "string"}),
     })
 
 
@@ -370,6 +375,53 @@ def incidents_path() -> dict:
                                            "The incidents; an open one has ended_at null and lasts until now.")}}
 
 
+WRITE_ERRORS = {
+    "403": {"description": "The caller is not an operator (a viewer user or token; with no auth configured, a "
+                           "client that is not on loopback; a session write without X-CSRF-Token).",
+            "content": content(ERROR_REF)}}
+WINDOW = {"type": "object", "description": "A maintenance window: exactly one of server, partner, country; either "
+                                           "start and end (ISO 8601 UTC) or weekly {day, start HH:MM, "
+                                           "duration_minutes, time_zone (IANA)}; comment; id, created_by, source "
+                                           "(config or api) and active in answers."}
+
+
+def ack_path() -> dict:
+    """POST /api/alerts/{id}/ack."""
+    body = {"required": True, "content": content(obj({"comment": {"type": "string"}}))}
+    return {"post": {"summary": "Acknowledge an open alert with a comment (operator)",
+                     "description": "The alert stays open and shows who acknowledged it, when and why; its "
+                                    "notifications stop until it escalates past the acknowledged severity.",
+                     "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+                     "requestBody": body, "responses": {
+                         "200": {"description": "The acknowledged alert",
+                                 "content": content(obj({"alert": {"$ref": "#/components/schemas/Alert"}}))},
+                         "400": {"description": "No comment", "content": content(ERROR_REF)},
+                         "404": {"description": "No such alert", "content": content(ERROR_REF)},
+                         "409": {"description": "The alert is resolved", "content": content(ERROR_REF)},
+                         **WRITE_ERRORS}}}
+
+
+def maintenance_path() -> dict:
+    """GET and POST /api/maintenance."""
+    listed = obj({"windows": array(WINDOW)})
+    return {"get": {"summary": "Maintenance windows of the config file and of the API",
+                    "responses": responses(content(listed), "Every window.", bad_request=False)},
+            "post": {"summary": "Add a maintenance window (operator)", "requestBody": {
+                "required": True, "content": content(WINDOW)}, "responses": {
+                "201": {"description": "The stored window", "content": content(obj({"window": WINDOW}))},
+                "400": {"description": "A bad window; the message names the key", "content": content(ERROR_REF)},
+                **WRITE_ERRORS}}}
+
+
+def maintenance_item_path() -> dict:
+    """DELETE /api/maintenance/{id}."""
+    return {"delete": {"summary": "Remove a window made through the API (operator)",
+                       "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+                       "responses": {"204": {"description": "Removed"},
+                                     "404": {"description": "No such window", "content": content(ERROR_REF)},
+                                     **WRITE_ERRORS}}}
+
+
 def plain_path(summary: str, ok: dict, extra: dict | None = None) -> dict:
     """A parameterless GET."""
     out = {"200": {"description": summary, "content": ok}, **(extra or {})}
@@ -386,6 +438,9 @@ def paths() -> dict:
         "/api/logs": logs_path(),
         "/api/sla": sla_path(),
         "/api/incidents": incidents_path(),
+        "/api/alerts/{id}/ack": ack_path(),
+        "/api/maintenance": maintenance_path(),
+        "/api/maintenance/{id}": maintenance_item_path(),
         "/api/export-data": export_path(),
         "/api/openapi.json": plain_path("This document", content({"type": "object"})),
         "/healthz": plain_path("The collector finishes rounds on time (or is still starting)", health,
@@ -420,7 +475,8 @@ def with_auth(all_paths: dict) -> dict:
                                                      "description": 'Bearer realm="latency-monitor"'}}}
     for path, item in all_paths.items():
         if path != "/healthz":
-            item["get"].update(security=SECURITY, responses={**item["get"]["responses"], "401": unauthorized})
+            for operation in item.values():
+                operation.update(security=SECURITY, responses={**operation["responses"], "401": unauthorized})
     return all_paths
 
 

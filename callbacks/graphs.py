@@ -103,4 +103,20 @@ def refresh_series(search, _n, group, dark, previous, zoom=None, tz=None):  # Da
     alerts, alert_error = fetch("the alerts", list_alerts, rt.read_engine, "all", shown)
     if error or alert_error:
         return series_failed(error or alert_error, dark)
-    return (*series_figures(df, rt.config, filters, group, bucket, dark, alerts, shown, tz), sig)
+    figures = series_figures(df, rt.config, filters, group, bucket, dark, alerts, shown, tz)
+    return (*shade_maintenance(figures, rt, shown), sig)
+
+
+def shade_maintenance(figures: tuple, rt, shown) -> tuple:
+    """The latency graph shades the maintenance windows of the shown servers (planned time, not a fault)."""
+    from figures.alerts import mark_maintenance
+    from queries.maintenance import maintenance_spans
+    servers = {s.id for s in rt.config.servers
+               if (not shown.countries or s.country in shown.countries)
+               and (not shown.partners or s.partner in shown.partners)
+               and (not shown.servers or s.id in shown.servers)}
+    spans, error = fetch("maintenance windows", maintenance_spans, rt.config, rt.read_engine,
+                         shown.start.replace(tzinfo=None), shown.end.replace(tzinfo=None), servers)
+    if error or not spans:
+        return figures
+    return (mark_maintenance(figures[0], spans), *figures[1:])

@@ -143,10 +143,10 @@ def stale_rule(stale_after_seconds: float) -> Rule:
     return Rule(STALE, "no results (stale)", _no_value, float(stale_after_seconds), None, duration_text)
 
 
-def rules_from_config(config: Config) -> list[Rule]:
-    """The per-server conditions the config asks for, in evaluation order."""
-    limits = config.alert_conditions
-    thresholds = config.thresholds
+def rules_from_config(config: Config, server_id: str | None = None) -> list[Rule]:
+    """The conditions the config asks for (those that apply to one server, with its overrides), in evaluation order."""
+    limits = config.alert_conditions_for(server_id)
+    thresholds = config.thresholds_for(server_id)
     rules = [
         Rule("down", "down", _replies, None, 1.0, _replies_text, below=True, show_limit=False, note=_down_note),
         Rule("latency", "high latency", _latency, thresholds["fair"], thresholds["critical"], _ms),
@@ -157,7 +157,7 @@ def rules_from_config(config: Config) -> list[Rule]:
     if limits.min_mos is not None:
         rules.append(Rule("mos", "low MOS", _mos, float(limits.min_mos), None, _mos_text, below=True))
     # The SIP conditions only where some server has a SIP check: their open alerts resolve when none has.
-    return rules + (sip_rules(config) if any(s.sip is not None for s in config.servers) else [])
+    return rules + (sip_rules(config, limits) if any(s.sip is not None for s in config.servers) else [])
 
 
 # SIP conditions read the round's SipRoundResult of a server (servers without a SIP check have none).
@@ -196,11 +196,12 @@ def _days_text(v: float) -> str:
     return f"certificate expires in {v:.1f} days" if v >= 0 else f"certificate expired {-v:.1f} days ago"
 
 
-def sip_rules(config: Config) -> list[Rule]:
-    """sip_down (critical; maintenance is a warning), sip_slow (max_sip_response_ms), tls_certificate."""
+def sip_rules(config: Config, limits=None) -> list[Rule]:
+    """sip_down (critical; maintenance is a warning), sip_slow (max_sip_response_ms of `limits`, default the
+    config's top-level alert_conditions), tls_certificate."""
     rules = [Rule("sip_down", "SIP down", _sip_level, 1.5, 0.5, _sip_level_text, below=True, show_limit=False,
                   note=_sip_note, source="sip")]
-    limit = config.alert_conditions.max_sip_response_ms
+    limit = (limits or config.alert_conditions).max_sip_response_ms
     if limit is not None:
         rules.append(Rule("sip_slow", "slow SIP response", _sip_response, float(limit), None, _ms,
                           note=_sip_code_note, source="sip"))
@@ -292,18 +293,33 @@ class AlertEngine:
     """Holds the counters and the open set in memory and turns each round into alert events."""
 
     def __init__(self, rules: Iterable[Rule], rounds_to_open: int = ALERT_DEFAULTS["rounds_to_open"],
-                 rounds_to_resolve: int = ALERT_DEFAULTS["rounds_to_resolve"], collector: str | None = None):
+                 rounds_to_resolve: int = ALERT_DEFAULTS["rounds_to_resolve"], collector: str | None = None,
+                 server_rules: Mapping[str, tuple[list[Rule], int, int]] | None = None):
         self.rules = {rule.kind: rule for rule in rules}
         self.rounds_to_open = max(1, int(rounds_to_open))
         self.rounds_to_resolve = max(1, int(rounds_to_resolve))
         self.collector = collector
+        # server id -> (rules, rounds_to_open, rounds_to_resolve) for servers with partner/server overrides
+        self.server_rules = {sid: ({r.kind: r for r in rules}, max(1, int(o)), max(1, int(c)))
+                             for sid, (rules, o, c) in (server_rules or {}).items()}
         self._tracks: dict[tuple, _Track] = {}
         self._open: dict[tuple, OpenAlert] = {}
+
+    def _counts(self, server_id: str | None) -> tuple[int, int]:
+        """(rounds_to_open, rounds_to_resolve) that apply to one server."""
+        found = self.server_rules.get(server_id)
+        return (found[1], found[2]) if found else (self.rounds_to_open, self.rounds_to_resolve)
+
+    def forget(self, key: tuple) -> None:
+        """Drop an alert the engine opened but that was not stored (its server is in maintenance); the bad
+        streak is kept, so it opens on the first bad round after the window if the fault is still there."""
+        self._open.pop(key, None)
 
     @property
     def kinds(self) -> tuple[str, ...]:
         """Every kind this engine opens and resolves (its rules plus connectivity)."""
-        return (*self.rules, CONNECTIVITY)
+        extra = {kind for rules, _o, _c in self.server_rules.values() for kind in rules} - set(self.rules)
+        return (*self.rules, *sorted(extra), CONNECTIVITY)
 
     def open_alerts(self) -> dict[tuple, OpenAlert]:
         """A copy of the open set, keyed by (server_id, kind)."""
@@ -336,7 +352,8 @@ class AlertEngine:
             return events
         for server, m in round_measurements.values():
             subject = Subject(server.id, server.partner, server.country)
-            for rule in self.rules.values():
+            rules = self.server_rules[server.id][0] if server.id in self.server_rules else self.rules
+            for rule in rules.values():
                 seen = m if rule.source == "network" else (sip or {}).get(server.id)
                 if seen is not None:
                     events += self.check(subject, rule, rule.value(seen), at, rule.note(seen))
@@ -366,7 +383,7 @@ class AlertEngine:
         track.peak = rule.worst(track.peak, value)
         if key in self._open:
             return self._worsen(key, rule, value, severity, at, note)
-        if track.bad < self.rounds_to_open:
+        if track.bad < self._counts(subject.server_id)[0]:
             return []
         alert = self._open[key] = OpenAlert(subject, track.severity, track.peak, track.since)
         message = describe(rule, subject, value, alert.severity, note)
@@ -390,11 +407,12 @@ class AlertEngine:
         track.bad, track.since, track.severity, track.peak = 0, None, None, None
         track.good += 1
         alert = self._open.get(key)
-        if alert is None or track.good < self.rounds_to_resolve:
+        to_resolve = self._counts(key[0])[1]
+        if alert is None or track.good < to_resolve:
             return []
         del self._open[key]
         track.good = 0
         message = (f"{rule.label[0].upper()}{rule.label[1:]} on {alert.subject.where()} resolved: "
-                   f"{rule.fmt(value)} for {self.rounds_to_resolve} good round(s)"
+                   f"{rule.fmt(value)} for {to_resolve} good round(s)"
                    + ("" if alert.peak is None or not rule.show_limit else f"; worst {rule.fmt(alert.peak)}"))
         return [make_event("resolve", rule, alert.subject, alert, value, at, message, collector=self.collector)]

@@ -25,16 +25,17 @@ class RoundReport:
 
 
 def measure_servers(servers: tuple[Server, ...], results: dict[str, ProbeResult],
-                    thresholds: dict[str, float]) -> list[tuple[Server, Measurement]]:
-    """Each server with the statistics of its probe result, in the order given."""
-    return [(server, measure(results[server.id], thresholds)) for server in servers]
+                    config: Config) -> list[tuple[Server, Measurement]]:
+    """Each server with the statistics of its probe result, in the order given, classed by the thresholds that
+    apply to it (per-partner / per-server overrides: a 600 ms satellite partner is classed by its own)."""
+    return [(server, measure(results[server.id], config.thresholds_for(server.id))) for server in servers]
 
 
 def round_rows(measured: list[tuple[Server, Measurement]], kinds: dict[str, str], started_at: datetime,
                config: Config) -> list[dict]:
     """The ping_results rows of a round, one per server."""
-    return [result_row(m, server_labels(server, kinds[server.id]), started_at, config.thresholds,
-                       config.alert_conditions) for server, m in measured]
+    return [result_row(m, server_labels(server, kinds[server.id]), started_at, config.thresholds_for(server.id),
+                       config.alert_conditions_for(server.id)) for server, m in measured]
 
 
 def log_round(measured: list[tuple[Server, Measurement]], rows: list[dict], duration_seconds: float) -> None:

@@ -102,13 +102,13 @@ class Collector(LoopThread):
         self._apply_pending()
         config, started_at, t0 = self.config, self.now(), self.clock()
         kinds, results, sip = probe_with_sip(self.prober, self.sip, config, self.controls)
-        measured = measure_servers(config.servers, results, config.thresholds)
+        measured = measure_servers(config.servers, results, config)
         rows = round_rows(measured, kinds, started_at, config)
         round_id = self.store.write(started_at, rows, sip_rows(sip, config.servers, started_at))
         duration = self.clock() - t0
         if round_id is not None:
             log_round(measured, rows, duration)
-            controls = measure_servers(self.controls, results, config.thresholds) or None  # None: no controls
+            controls = measure_servers(self.controls, results, config) or None  # None: no controls
             self.alerts.on_round(measured, started_at, controls, sip)
         return RoundReport(round_id, started_at, duration, measured, sip)
 
@@ -122,4 +122,7 @@ class Collector(LoopThread):
 
     def _alert_manager(self, config: Config) -> AlertManager:
         """Alert rules for `config`; reads and writes the database (restores open alerts, resolves removed ones)."""
-        return AlertManager(config, self.writer, notifier=self.notifier, now=self.now, name=self.name)
+        # A reload keeps the path snapshotter, so its queue and worker outlive the swap of alert rules.
+        snapshotter = getattr(getattr(self, "alerts", None), "snapshotter", None)
+        return AlertManager(config, self.writer, notifier=self.notifier, now=self.now, name=self.name,
+                            snapshotter=snapshotter)

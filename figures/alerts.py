@@ -224,3 +224,19 @@ def add_series_starts(fig: go.Figure, alerts: pd.DataFrame | None, df: pd.DataFr
             x=xs, y=ys, mode="markers", name=ALERT_TRACE, showlegend=False,
             marker={"symbol": "triangle-down", "size": 11, "color": colors, "line": {"width": 1, "color": "#ffffff"}},
             text=texts, hovertemplate="%{text}<extra>alert began</extra>", cliponaxis=False))
+
+
+MAINTENANCE_COLOR = "#64748b"  # slate: planned, not a fault
+MAINTENANCE_OPACITY = 0.12
+
+
+def mark_maintenance(fig: go.Figure, spans: list[tuple], *, subplots: bool = False) -> go.Figure:
+    """Shade maintenance spans [(server_id, start, end), ...] (merged over servers) behind the series."""
+    if not spans:
+        return fig
+    merged = _merge(pd.DataFrame([(s, e) for _sid, s, e in spans], columns=["x0", "x1"]))
+    every_row = {"row": "all", "col": 1} if subplots else {}
+    for x0, x1 in merged:
+        fig.add_vrect(x0=x0, x1=x1, fillcolor=MAINTENANCE_COLOR, opacity=MAINTENANCE_OPACITY, line_width=0,
+                      layer="below", name="maintenance", **every_row)
+    return fig

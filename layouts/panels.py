@@ -64,8 +64,39 @@ def _warning_item(row: dict, now: datetime, search: str | None):
     ]
     classes = f"lm-warn lm-warn-{row['severity']}" + (" lm-warn-resolved" if resolved else "")
     if row.get("server_id") is None:  # host-wide: there is no server page to link to
-        return html.Div(body, className=classes)
-    return dcc.Link(body, href=server_href(row["server_id"], search), className=classes)
+        item = html.Div(body, className=classes)
+    else:
+        item = dcc.Link(body, href=server_href(row["server_id"], search), className=classes)
+    extra = [part for part in (ack_controls(row), path_details(row)) if part is not None]
+    return html.Div([item, *extra], className="lm-warn-wrap") if extra else item
+
+
+ACK_BUTTON, ACK_COMMENT = "lm-ack", "lm-ack-comment"  # pattern-matching id types: {"type": ..., "alert": id}
+
+
+def ack_controls(row: dict):
+    """Who acknowledged an open alert, when and why; or a comment box and an Acknowledge button."""
+    if row.get("state") == "resolved" or fmt.is_missing(row.get("id")):  # stale rows made up from status have no id
+        return None
+    alert_id = int(row["id"])
+    if fmt.has_text(row.get("acknowledged_by")):
+        text = (f"Acknowledged by {row['acknowledged_by']} at {fmt.utc(row.get('acknowledged_at'))}: "
+                f"{row.get('ack_comment') or ''}")
+        return html.Div([html.I(className="bi bi-check2-circle me-1"), text], className="lm-ack-note",
+                        **{"data-alert": str(alert_id)})
+    return html.Div([dcc.Input(id={"type": ACK_COMMENT, "alert": alert_id}, placeholder="comment (why, ticket)",
+                               maxLength=1000, className="form-control form-control-sm lm-ack-input"),
+                     html.Button("Acknowledge", id={"type": ACK_BUTTON, "alert": alert_id},
+                                 className="btn btn-sm btn-outline-secondary lm-ack-button")],
+                    className="lm-ack-form", **{"data-alert": str(alert_id)})
+
+
+def path_details(row: dict):
+    """The mtr/traceroute report taken when a down or packet-loss alert opened, folded away."""
+    if not fmt.has_text(row.get("path_snapshot")):
+        return None
+    return html.Details([html.Summary("path when it opened"), html.Pre(row["path_snapshot"], className="lm-path")],
+                        className="lm-path-details")
 
 
 def warnings_list(warnings: pd.DataFrame, now: datetime, search: str | None, limit: int = 50) -> html.Div:

@@ -159,6 +159,8 @@ def _card_body(row: dict, state: str, beats, slots: int) -> list:
                  className="lm-card-sub"),
         sip_badge(row),  # issue 14: None for a server without a SIP check
         html.Div(_latency_text(row, state), className=f"lm-latency lm-text-{latency_class or 'unknown'}"),
+        html.Span("maintenance", className="lm-badge lm-badge-maintenance", title="; ".join(row["maintenance"]))
+        if row.get("maintenance") else None,
         _metrics(row),
         alert_badges(row.get("open_alerts")),
         html.Div([html.I(className="bi bi-exclamation-triangle-fill me-1"), concerns], className="lm-card-concerns")

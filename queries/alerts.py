@@ -78,7 +78,20 @@ def alert_record(row: dict) -> dict:
     return {"id": int(row["id"]), "server": row["server_id"], "partner": row["partner"], "country": row["country"],
             "kind": api_kind(row["kind"]), "severity": row["severity"], "state": row["state"],
             "started_at": _time(row["started_at"]), "resolved_at": _time(row["resolved_at"]),
-            "peak": clean_number(row["peak"]), "message": row["message"]}
+            "peak": clean_number(row["peak"]), "message": row["message"], **acknowledgement(row),
+            "path_snapshot": row.get("path_snapshot") or None}
+
+
+def acknowledgement(row: dict) -> dict:
+    """The acknowledgement of an alert row (None when there is none): who, when, why, at which severity, and
+    whether it still holds notifications back (not when the alert has escalated past it)."""
+    at = row.get("acknowledged_at")
+    if at is None or pd.isna(at):
+        return {"acknowledgement": None}
+    from collector.alerts import severity_rank
+    escalated = severity_rank(row["severity"]) > severity_rank(row.get("ack_severity"))
+    return {"acknowledgement": {"by": row["acknowledged_by"], "at": _time(at), "comment": row["ack_comment"],
+                                "severity": row["ack_severity"], "escalated_since": escalated}}
 
 
 def alert_records(df: pd.DataFrame) -> list[dict]:

@@ -15,7 +15,7 @@ from queries.series import clean_number
 from queries.sipstatus import down_for_calls, sip_adjusted, sip_object, sip_warning, with_sip
 from storage.schema import ping_results as pr
 from storage.schema import server_latest
-from common.timeutil import iso_z, utcnow
+from common.timeutil import iso_z, utcnow, to_naive_utc
 
 STATUSES = ("up", "degraded", "down", "stale", "unknown")
 LATEST_COLUMNS = [pr.c.server_id, pr.c.timestamp, pr.c.avg_time, pr.c.min_time, pr.c.max_time,
@@ -124,6 +124,10 @@ def server_status(engine: Engine, config: Config, now: datetime | None = None) -
     df = with_sip(df, engine, set(df.loc[df["has_sip"].astype(bool), "server_id"]))
     opened = open_alerts_by_server(engine, list(servers["server_id"]))
     df["open_alerts"] = pd.Series([opened.get(sid, []) for sid in df["server_id"]], index=df.index, dtype=object)
+    from queries.maintenance import maintenance_now  # the cards' "maintenance" badge
+    windows = maintenance_now(config, engine, to_naive_utc(now))
+    df["maintenance"] = pd.Series([[w.comment or "maintenance" for w in windows.get(sid, [])]
+                                   for sid in df["server_id"]], index=df.index, dtype=object)
     records = df.astype(object).where(df.notna(), None).to_dict("records")
     df["status"] = [sip_adjusted(classify(r, config, now), r) for r in records]
     df["down_for_calls"] = [status == "down" and down_for_calls(r) for status, r in zip(df["status"], records)]
@@ -165,7 +169,8 @@ def status_record(row: dict, config: Config) -> dict:
             "stale": bool(row["stale"]), "warnings": warnings_of(row, config),
             "open_alerts": open_alert_summary(row.get("open_alerts")),
             "down_for_calls": bool(row["down_for_calls"]),
-            "sip": sip_object(row, bool(row.get("has_sip")))}
+            "sip": sip_object(row, bool(row.get("has_sip"))),
+            "maintenance": list(row.get("maintenance") or [])}
 
 
 def status_records(df: pd.DataFrame, config: Config) -> list[dict]:

@@ -23,7 +23,8 @@ from storage.schema import ping_results as pr
 from common.timeutil import utcnow
 
 WARNING_COLUMNS = ["id", "server_id", "partner", "country", "ip", "kind", "severity", "state", "message",
-                   "started_at", "resolved_at", "at"]
+                   "started_at", "resolved_at", "at", "acknowledged_by", "acknowledged_at", "ack_comment",
+                   "path_snapshot"]
 # Prefixes of the concern texts and their kinds: only for rows stored before concern_data existed (schema 4).
 CONCERN_KINDS = (("probe failed", "down"), ("no reply", "down"), ("high latency", "latency"),
                  ("packet loss", "loss"), ("jitter", "jitter"))

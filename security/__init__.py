@@ -46,10 +46,35 @@ def install_security(server: Flask, config) -> None:
     # First in line: an anonymous client must not learn from the API's 404/405 guard which paths exist.
     server.before_request_funcs.setdefault(None, []).insert(0, guard)
     state.policy = install_headers(server)
+    server.after_request(share_csrf_cookie)
     if settings.users:
         from security.login import bp
         server.register_blueprint(bp)
     log.info("%s", describe(state))
+
+
+DASH_CSRF_COOKIE = "_csrf_token"  # the cookie Dash's renderer copies into the X-CSRFToken header of callbacks
+
+
+def share_csrf_cookie(response):
+    """Give a logged-in browser its session's CSRF token as a script-readable cookie (double submit), so the
+    dashboard's callbacks can prove they come from this site's pages."""
+    from flask import request, session
+    # Only with a session cookie: touching the session otherwise adds "Vary: Cookie" to every cached API answer.
+    if SESSION_COOKIE not in request.cookies:
+        return response
+    # Not on the login pages themselves: their response carries the session cookie first, the next page this one.
+    token = session.get("csrf") if session.get("user") and not request.path.startswith("/log") else None
+    if isinstance(token, str) and request.cookies.get(DASH_CSRF_COOKIE) != token:
+        response.set_cookie(DASH_CSRF_COOKIE, token, samesite="Strict", httponly=False,
+                            secure=bool(server_settings(response).secure_cookie))
+    return response
+
+
+def server_settings(_response) -> AuthSettings:
+    """The auth settings of the app serving this response."""
+    from security.auth import security_state
+    return security_state().settings
 
 
 def configure_sessions(server: Flask, settings: AuthSettings) -> bool:

@@ -19,6 +19,7 @@ from flask import current_app, redirect, request, session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from api.errors import error_response, is_api_path
+from api.principal import OPERATOR, VIEWER, Principal, set_principal
 from settings.auth import AuthSettings
 
 SECURITY_STATE_KEY = "latency_monitor_security"
@@ -96,15 +97,73 @@ def unauthorized(message: str, invalid: bool = False):
     return error_response(message, 401, {"WWW-Authenticate": challenge})
 
 
+WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+CSRF_HEADER = "X-CSRF-Token"  # API writes made with a login session carry the session's token here
+DASH_CSRF_HEADER = "X-CSRFToken"  # what Dash's renderer sends, copied from the _csrf_token cookie
+
+
+def token_principal(settings: AuthSettings, token: str) -> Principal | None:
+    """The caller a bearer token stands for: auth.api_token is a viewer, auth.api_tokens carry their role."""
+    if not token:
+        return None
+    found = None
+    for name, value, role in settings.tokens:  # every token is compared, so timing does not tell which matched
+        if token_matches(token, value):
+            found = Principal(name, role, "token")
+    if found is None and settings.api_token and token_matches(token, settings.api_token):
+        found = Principal("api_token", VIEWER, "token")
+    return found
+
+
+def session_principal(settings: AuthSettings) -> Principal | None:
+    """The logged-in user with their role, if the session is valid."""
+    user = session_user(settings)
+    return None if user is None else Principal(user, settings.roles.get(user, VIEWER), "session")
+
+
+def anonymous_principal() -> Principal:
+    """A caller without credentials: an operator from loopback only (the no-auth rule), else a viewer."""
+    from security import is_loopback
+    address = request.remote_addr or ""
+    return Principal(f"anonymous@{address}", OPERATOR if is_loopback(address) else VIEWER,
+                     "loopback" if is_loopback(address) else "anonymous")
+
+
+def is_write() -> bool:
+    """True for a request that changes something."""
+    return request.method in WRITE_METHODS
+
+
+def write_refusal(principal: Principal, settings: AuthSettings):
+    """None when this API write may go on, else the 403 (or 401) response."""
+    if principal.role != OPERATOR:
+        if principal.via == "anonymous":
+            return error_response("writes need authentication: with no auth configured, only clients on this "
+                                  "machine (loopback) may write", 403)
+        return error_response(f"{principal.name} is a {principal.role}: writing needs the operator role", 403)
+    if principal.via == "session" and not csrf_header_ok(CSRF_HEADER):
+        return error_response(f"missing or wrong {CSRF_HEADER} header (the session's CSRF token)", 403)
+    return None
+
+
+def csrf_header_ok(header: str) -> bool:
+    """True when the header carries this session's CSRF token (compared in constant time)."""
+    sent, kept = request.headers.get(header, ""), session.get("csrf")
+    return bool(sent) and isinstance(kept, str) and hmac.compare_digest(sent.encode(), kept.encode())
+
+
 def check_api_access(settings: AuthSettings):
     """None when this API request may go on, else the 401 response."""
     token = bearer_token()
     if token is not None:
         # A client that sends credentials gets them checked, never silently replaced by a session.
-        if settings.api_token and token and token_matches(token, settings.api_token):
+        principal = token_principal(settings, token)
+        if principal is not None:
+            set_principal(principal)
             return None
         return unauthorized("invalid bearer token", invalid=True)
     if settings.users and session_user(settings):
+        set_principal(session_principal(settings))
         return None
     how = "send Authorization: Bearer <token>" if settings.api_token else "log in at /login"
     return unauthorized(f"authentication required: {how}")
@@ -113,6 +172,12 @@ def check_api_access(settings: AuthSettings):
 def check_dashboard_access(settings: AuthSettings):
     """None when this dashboard request may go on, else a redirect to the login page (or a 401 for scripts)."""
     if session_user(settings):
+        set_principal(session_principal(settings))
+        # Dash callbacks (the ack button, maintenance) post JSON with the session cookie: the renderer sends
+        # the _csrf_token cookie back as a header, which another site cannot read or forge.
+        if request.method == "POST" and request.path.startswith("/_dash-update-component") \
+                and not csrf_header_ok(DASH_CSRF_HEADER):
+            return error_response(f"missing or wrong {DASH_CSRF_HEADER} header; reload the page", 403)
         return None
     path = request.path
     if request.method in ("GET", "HEAD") and not path.startswith(NON_PAGE_PREFIXES):
@@ -125,8 +190,13 @@ def guard():
     """Before every request: let it through, or answer 401/redirect (runs before the API's own guard)."""
     settings = security_state().settings
     path = request.path
+    set_principal(anonymous_principal())
     if not settings.enabled or is_open_path(path):
-        return None
+        return write_refusal(anonymous_principal(), settings) if is_api_path(path) and is_write() else None
     if needs_token_or_session(path):
-        return check_api_access(settings)
+        denied = check_api_access(settings)
+        if denied is None and is_api_path(path) and is_write():
+            from api.principal import current_principal
+            return write_refusal(current_principal(), settings)
+        return denied
     return check_dashboard_access(settings) if settings.users else None

@@ -22,12 +22,17 @@ MIN_SECRET_KEY_CHARS = 32
 # werkzeug.security hashes look like "scrypt:32768:8:1$<salt>$<hex>" or "pbkdf2:sha256:600000$<salt>$<hex>".
 _HASH = re.compile(r"(scrypt(:\d+){0,3}|pbkdf2:sha(256|512)(:\d+)?)\$[^$\s]+\$[0-9a-f]{32,}\Z")
 _USERNAME = re.compile(r"[A-Za-z0-9_.@-]{1,64}\Z")
+ROLES = ("viewer", "operator")  # viewer reads only; operator may also acknowledge alerts and manage maintenance
+DEFAULT_USER_ROLE = "viewer"  # least privilege: a config written before roles existed grants no new writes
 
 AUTH_SETTINGS: tuple[Setting, ...] = (
     Setting("api_token", None, f"Bearer token required on /api/* and /metrics; at least {MIN_TOKEN_CHARS} "
                                f"characters. The environment variable {TOKEN_ENV} overrides it."),
     Setting("users", [], "Dashboard logins: a list of {\"username\", \"password_hash\"}; the hash comes from "
                          "`python -m security.hashpw`. Non-empty puts the dashboard (and /api) behind a login."),
+    Setting("api_tokens", [], "More bearer tokens, each with a role: a list of {\"name\", \"token\", \"role\": "
+                              "\"viewer\" or \"operator\"}; the name is logged with every write. api_token is a "
+                              "viewer (read-only) token."),
     Setting("secret_key", None, f"Key that signs session cookies, at least {MIN_SECRET_KEY_CHARS} characters. "
                                 f"{SECRET_KEY_ENV} overrides it; without either, a random key per process "
                                 "(sessions end on restart and are not shared between processes)."),
@@ -50,6 +55,8 @@ class AuthSettings:
 
     api_token: str | None = None
     users: dict[str, str] = field(default_factory=dict)  # user name -> password hash
+    roles: dict[str, str] = field(default_factory=dict)  # user name -> viewer | operator
+    tokens: tuple = ()  # (name, token, role) of auth.api_tokens
     secret_key: str | None = None
     secure_cookie: bool = False
     session_hours: float = 12
@@ -60,7 +67,7 @@ class AuthSettings:
     @property
     def enabled(self) -> bool:
         """True when anything at all needs authentication."""
-        return bool(self.api_token or self.users)
+        return bool(self.api_token or self.users or self.tokens)
 
     def __repr__(self) -> str:
         # The dataclass repr would print the token and key into any log line or traceback that shows it.
@@ -81,7 +88,7 @@ def validate_auth(raw: Mapping) -> list[str]:
         return ["auth: must be an object (see docs/security.md)"]
     errors = [f"auth.{key}: unknown key; known keys are {', '.join(AUTH_DEFAULTS)}"
               for key in section if key not in AUTH_DEFAULTS]
-    for check in (_check_secrets, _check_users, _check_numbers):
+    for check in (_check_secrets, _check_users, _check_numbers, _check_tokens):
         errors.extend(check(section))
     if not isinstance(section.get("secure_cookie", False), bool):
         errors.append(f"auth.secure_cookie: {json.dumps(section['secure_cookie'])} must be true or false")
@@ -128,7 +135,9 @@ def _check_user(i: int, entry: Any) -> list[str]:
     if not isinstance(entry, dict):
         return [f"{where}: must be an object with username and password_hash"]
     errors = [f"{where}.{key}: unknown key; expected username and password_hash"
-              for key in entry if key not in ("username", "password_hash")]
+              for key in entry if key not in ("username", "password_hash", "role")]
+    if entry.get("role", DEFAULT_USER_ROLE) not in ROLES:
+        errors.append(f"{where}.role: {json.dumps(entry.get('role'))} must be one of {', '.join(ROLES)}")
     name = entry.get("username")
     if not isinstance(name, str) or not _USERNAME.match(name):
         errors.append(f"{where}.username: {json.dumps(name)} must be 1 to 64 letters, digits or . _ @ -")
@@ -136,6 +145,35 @@ def _check_user(i: int, entry: Any) -> list[str]:
         # Not echoed: a mistake here is often a plain-text password pasted in place of its hash.
         errors.append(f"{where}.password_hash: must be a scrypt or pbkdf2 hash from "
                       "`python -m security.hashpw`, not the password itself")
+    return errors
+
+
+def _check_tokens(section: dict) -> list[str]:
+    """auth.api_tokens: named tokens with a role; names and tokens unique. A token's value is never echoed."""
+    tokens = section.get("api_tokens", [])
+    if not isinstance(tokens, list):
+        return ["auth.api_tokens: must be a list of {\"name\": ..., \"token\": ..., \"role\": ...}"]
+    errors, names, values = [], set(), set()
+    for i, entry in enumerate(tokens):
+        where = f"auth.api_tokens[{i}]"
+        if not isinstance(entry, dict):
+            errors.append(f"{where}: must be an object with name, token and role")
+            continue
+        errors += [f"{where}.{key}: unknown key; expected name, token, role" for key in entry
+                   if key not in ("name", "token", "role")]
+        name, token = entry.get("name"), entry.get("token")
+        if not isinstance(name, str) or not _USERNAME.match(name):
+            errors.append(f"{where}.name: {json.dumps(name)} must be 1 to 64 letters, digits or . _ @ -")
+        elif name in names:
+            errors.append(f"{where}.name: duplicate name {json.dumps(name)}")
+        if not _long_secret(token, MIN_TOKEN_CHARS):
+            errors.append(f"{where}.token: must be a string of at least {MIN_TOKEN_CHARS} characters without spaces")
+        elif token in values or token == section.get("api_token"):
+            errors.append(f"{where}.token: the same token is given twice; each token needs its own value")
+        if entry.get("role") not in ROLES:
+            errors.append(f"{where}.role: {json.dumps(entry.get('role'))} must be one of {', '.join(ROLES)}")
+        names.add(name)
+        values.add(token)
     return errors
 
 
@@ -169,6 +207,8 @@ def load_settings(raw: Mapping, environ: Mapping[str, str] | None = None) -> Aut
     return AuthSettings(
         api_token=environ.get(TOKEN_ENV) or section["api_token"],
         users={u["username"]: u["password_hash"] for u in section["users"]},
+        roles={u["username"]: u.get("role", DEFAULT_USER_ROLE) for u in section["users"]},
+        tokens=tuple((t["name"], t["token"], t["role"]) for t in section["api_tokens"]),
         secret_key=environ.get(SECRET_KEY_ENV) or section["secret_key"],
         secure_cookie=section["secure_cookie"], session_hours=section["session_hours"],
         max_failed_logins=section["max_failed_logins"],

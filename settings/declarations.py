@@ -72,6 +72,10 @@ SETTINGS: tuple[Setting, ...] = (
             "five_minute_rollup_days, hourly_rollup_days, logs_days; batch_rows per delete. Any subset may be given."),
     Setting("sla_target_percent", {"default": 99.9, "partners": {}}, "SLA targets (availability %): default for "
             "every partner, partners {name: percent}; a server entry may override with its own sla_target_percent."),
+    Setting("partners", {}, "Per-partner overrides: {\"<partner>\": {\"latency_thresholds\": {...}, \"alert_conditions\": "
+            "{...}}}, any subset of keys; a server entry may carry the same two keys (server wins over partner)."),
+    Setting("maintenance", [], "Maintenance windows: {\"server\"|\"partner\"|\"country\": name, \"start\", \"end\" (UTC ISO "
+            "8601)} or {..., \"weekly\": {\"day\", \"start\": \"HH:MM\", \"duration_minutes\", \"time_zone\"}}, with a comment."),
 )
 DEFAULTS = {s.name: s.default for s in SETTINGS}
 KNOWN_KEYS = {s.name for s in SETTINGS}

@@ -104,6 +104,9 @@ class Config:
     display_timezone: str = DEFAULTS["display_timezone"]
     retention: Retention = field(default_factory=Retention)
     sip_defaults: dict = field(default_factory=dict)
+    # server id -> {"latency_thresholds": dict, "alert_conditions": AlertConditions}, only servers with overrides
+    overrides: dict = field(default_factory=dict)
+    maintenance: tuple = ()  # settings.maintenance.Window of the config's `maintenance` list
 
     @classmethod
     def from_raw(cls, raw: dict, servers: tuple[Server, ...], source: str = "<dict>") -> "Config":
@@ -121,12 +124,24 @@ class Config:
                    control_targets=tuple(raw.get("control_targets") or ()),
                    notifications=tuple(raw.get("notifications") or ()), auth=dict(raw.get("auth") or {}),
                    retention=Retention(**(raw.get("retention") or {})),
-                   sip_defaults=dict(raw.get("sip_defaults") or {}))
+                   sip_defaults=dict(raw.get("sip_defaults") or {}),
+                   overrides=_server_overrides(raw, servers, objects["latency_thresholds"]),
+                   maintenance=_maintenance(raw))
 
     def replace(self, **changes: Any) -> "Config":
         """A new Config validated from this one's raw dict with `changes` applied (e.g. servers=[...])."""
         from settings.validation import validate_config
         return validate_config({**self.raw, **changes}, source=self.source)
+
+    def thresholds_for(self, server_id: str | None) -> dict[str, float]:
+        """The latency thresholds that apply to one server (server over partner over top level)."""
+        found = self.overrides.get(server_id)
+        return dict(found["latency_thresholds"]) if found else self.thresholds
+
+    def alert_conditions_for(self, server_id: str | None) -> AlertConditions:
+        """The alert limits that apply to one server (server over partner over top level)."""
+        found = self.overrides.get(server_id)
+        return found["alert_conditions"] if found else self.alert_conditions
 
     @property
     def thresholds(self) -> dict[str, float]:
@@ -143,3 +158,27 @@ class Config:
         from sqlalchemy.engine import URL  # here, not at import: the settings layer stays light
         # URL.create escapes "?", "#" and "%" that would otherwise be read as URL syntax.
         return URL.create("sqlite", database=str(path)).render_as_string(hide_password=False)
+
+
+def _server_overrides(raw: dict, servers: tuple[Server, ...], thresholds: dict) -> dict:
+    """The merged thresholds and limits of every server that has a partner or server override."""
+    partners = raw.get("partners") or {}
+    found = {}
+    for entry, server in zip(raw.get("servers") or [], servers):
+        layers = [partners.get(server.partner) or {}, entry]
+        if not any(key in layer for layer in layers for key in ("latency_thresholds", "alert_conditions")):
+            continue
+        merged_thresholds, merged_limits = dict(thresholds), {**DEFAULTS["alert_conditions"],
+                                                               **(raw.get("alert_conditions") or {})}
+        for layer in layers:
+            merged_thresholds.update(layer.get("latency_thresholds") or {})
+            merged_limits.update(layer.get("alert_conditions") or {})
+        found[server.id] = {"latency_thresholds": merged_thresholds,
+                            "alert_conditions": AlertConditions(**merged_limits)}
+    return found
+
+
+def _maintenance(raw: dict) -> tuple:
+    """The config's maintenance windows as Window objects."""
+    from settings.maintenance import build_window
+    return tuple(build_window(entry) for entry in raw.get("maintenance") or ())

@@ -156,6 +156,73 @@ def _check_alerts(data: dict, errors: list[str]) -> None:
             errors.append(problem)
 
 
+OVERRIDE_KEYS = ("latency_thresholds", "alert_conditions")
+
+
+def _check_override(data: dict, given: Any, where: str, errors: list[str]) -> None:
+    """One override object {latency_thresholds?, alert_conditions?}: any subset of keys, merged over the
+    top-level values and checked like them, so an override can never make an unusable combination."""
+    if not isinstance(given, dict):
+        errors.append(f"{where}: must be an object with any of {', '.join(OVERRIDE_KEYS)}")
+        return
+    for key, value in given.items():
+        if key not in OVERRIDE_KEYS:
+            errors.append(f"{where}.{key}: unknown key; expected {', '.join(OVERRIDE_KEYS)}")
+        elif not isinstance(value, dict):
+            errors.append(f"{where}.{key}: must be an object")
+        else:
+            merged = {**DEFAULTS[key], **(data.get(key) or {}), **value}
+            if key == "alert_conditions":
+                merged = value  # each limit is checked on its own; the rest are already checked at the top level
+            found: list[str] = []
+            (_check_thresholds if key == "latency_thresholds" else _check_alerts)({key: merged}, found)
+            errors.extend(f"{where}.{e}" for e in found)
+
+
+def _check_partners(data: dict, errors: list[str]) -> None:
+    partners = data.get("partners")
+    if partners is None:
+        return
+    if not isinstance(partners, dict):
+        errors.append("partners: must be an object of partner name -> {latency_thresholds, alert_conditions}")
+        return
+    known = {s.get("partner") for s in data.get("servers") or [] if isinstance(s, dict)}
+    for name, given in partners.items():
+        if name not in known:
+            errors.append(f"partners.{name}: no server has this partner (check the spelling)")
+        _check_override(data, given, f"partners.{name}", errors)
+    if isinstance(data.get("servers"), list):
+        for i, entry in enumerate(data["servers"]):
+            if isinstance(entry, dict):
+                merged = {k: {**((partners.get(entry.get("partner")) or {}).get(k) or {}), **entry[k]}
+                          for k in OVERRIDE_KEYS if isinstance(entry.get(k), dict)}
+                if merged:
+                    _check_override(data, merged, f"servers[{i}]", errors)
+
+
+def _check_server_overrides(data: dict, errors: list[str]) -> None:
+    """Per-server overrides when there is no partners section (with one, _check_partners checks the merge)."""
+    if isinstance(data.get("partners"), dict) or not isinstance(data.get("servers"), list):
+        return
+    for i, entry in enumerate(data["servers"]):
+        if isinstance(entry, dict):
+            given = {k: entry[k] for k in OVERRIDE_KEYS if k in entry}
+            if given:
+                _check_override(data, given, f"servers[{i}]", errors)
+
+
+def _check_maintenance(data: dict, errors: list[str]) -> None:
+    from settings.maintenance import window_errors
+    windows = data.get("maintenance")
+    if windows is None:
+        return
+    if not isinstance(windows, list):
+        errors.append("maintenance: must be a list of maintenance windows")
+        return
+    for i, entry in enumerate(windows):
+        errors.extend(window_errors(entry, f"maintenance[{i}]"))
+
+
 def _check_control_targets(data: dict, errors: list[str]) -> None:
     targets = data.get("control_targets")
     if targets is None:
@@ -322,6 +389,9 @@ def _check_server(i: int, entry: Any, errors: list[str], default_probe: str) -> 
     probe = entry.get("probe")
     if probe is not None and probe not in PROBE_KINDS:
         errors.append(f"{where}.probe: {json.dumps(probe)} is not one of {', '.join(PROBE_KINDS)}")
+    for name in OVERRIDE_KEYS:
+        if name in entry and not isinstance(entry[name], dict):
+            errors.append(f"{where}.{name}: must be an object (an override of the top-level {name})")
     port = entry.get("port")
     if port is not None and (not isinstance(port, int) or isinstance(port, bool) or not 1 <= port <= 65535):
         errors.append(f"{where}.port: {json.dumps(port)} must be a whole number from 1 to 65535")
@@ -335,4 +405,5 @@ _CHECKS: tuple[Callable[[dict, list[str]], None], ...] = (
     _check_required, _check_unknown_keys, _check_numbers, _check_thresholds, _check_alerts, _check_control_targets,
     _check_notifications, _check_auth, _check_os_params, _check_strings,
     _check_servers, _check_retention, _check_display_timezone, _check_sla,
+    _check_partners, _check_server_overrides, _check_maintenance,
 )

@@ -99,3 +99,39 @@ def load_open(engine: Engine, kinds: Iterable[str] | None = None) -> list[dict]:
         stmt = stmt.where(alerts.c.kind.in_(list(kinds)))
     with engine.connect() as conn:
         return [dict(row._mapping) for row in conn.execute(stmt)]
+
+
+def acknowledge(target, alert_id: int, user: str, comment: str, at) -> str:
+    """Mark an open alert acknowledged at its current severity: 'ok', 'missing' or 'not open'."""
+    with _transaction(target) as conn:
+        row = conn.execute(select(alerts.c.state, alerts.c.severity).where(alerts.c.id == alert_id)).first()
+        if row is None:
+            return "missing"
+        if row.state != "open":
+            return "not open"
+        conn.execute(update(alerts).where(alerts.c.id == alert_id).values(
+            acknowledged_by=user, acknowledged_at=to_naive_utc(at), ack_comment=comment, ack_severity=row.severity,
+            updated_at=to_naive_utc(at)))  # a change like any other: read caches keyed on updated_at see it
+    return "ok"
+
+
+def acknowledged(engine: Engine) -> dict[tuple, str]:
+    """(server_id, kind) -> severity at acknowledgement, of every open acknowledged alert."""
+    stmt = select(alerts.c.server_id, alerts.c.kind, alerts.c.ack_severity).where(
+        alerts.c.state == "open", alerts.c.acknowledged_at.is_not(None))
+    with engine.connect() as conn:
+        return {(r.server_id, r.kind): r.ack_severity for r in conn.execute(stmt)}
+
+
+def open_alert_id(engine: Engine, server_id: str | None, kind: str) -> int | None:
+    """The id of the open alert of (server, kind), if there is one."""
+    stmt = select(alerts.c.id).where(alerts.c.state == "open", alerts.c.kind == kind, alerts.c.server_id == server_id)
+    with engine.connect() as conn:
+        return conn.execute(stmt.order_by(alerts.c.id.desc())).scalar()
+
+
+def store_path_snapshot(target, alert_id: int, report: str, at) -> None:
+    """Keep the path report taken when the alert opened."""
+    with _transaction(target) as conn:
+        conn.execute(update(alerts).where(alerts.c.id == alert_id).values(
+            path_snapshot=report, path_snapshot_at=to_naive_utc(at)))

@@ -11,8 +11,8 @@ from sqlalchemy.exc import OperationalError
 from storage import incidents, rollups
 from storage import schema
 from storage.engine import lost_lock_race
-from storage.schema import (SCHEMA_VERSION, alerts, country_rollups, logs, metadata, ping_results, ping_rollups,
-                            schema_info, server_latest, sip_results)
+from storage.schema import (SCHEMA_VERSION, alerts, country_rollups, logs, maintenance_windows, metadata,
+                            ping_results, ping_rollups, schema_info, server_latest, sip_results)
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +116,13 @@ def _upgrade_add_incidents(conn: Connection) -> None:
     incidents.rebuild(conn)
 
 
+def _upgrade_add_ack_and_maintenance(conn: Connection) -> None:
+    """Version 7 to 8: acknowledgement and path snapshot columns on alerts, and the maintenance_windows table."""
+    if "alerts" in inspect(conn).get_table_names():  # a seed database gets the whole table from create_all
+        _add_missing_columns(conn, alerts)
+    metadata.create_all(conn, tables=[maintenance_windows])
+
+
 def _upgrade_add_concern_data(conn: Connection) -> None:
     """Version 3 to 4: ping_results.concern_data (rows stored before keep only the concerns text)."""
     _add_missing_columns(conn, ping_results)
@@ -123,7 +130,7 @@ def _upgrade_add_concern_data(conn: Connection) -> None:
 
 UPGRADES = {0: _upgrade_from_seed, 1: _upgrade_add_rollups, 2: _upgrade_add_country_rollups,
             3: _upgrade_add_concern_data, 4: _upgrade_add_log_server_id, 5: _upgrade_add_sip_results,
-            6: _upgrade_add_incidents}
+            6: _upgrade_add_incidents, 7: _upgrade_add_ack_and_maintenance}
 
 
 # The key of the transaction-level advisory lock that serialises schema changes on PostgreSQL (any fixed bigint;

@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import (Boolean, Column, DateTime, Float, ForeignKey, Index, Integer, MetaData, String,
                         Table, Text)
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 metadata = MetaData()
 
@@ -98,9 +98,28 @@ alerts = Table(
     Column("peak", Float),
     Column("message", Text, nullable=False),
     Column("collector", String(255)),
+    # Version 8: who acknowledged the open alert, when, why, and at which severity (a rise above it notifies again).
+    Column("acknowledged_by", String(255)),
+    Column("acknowledged_at", DateTime),
+    Column("ack_comment", Text),
+    Column("ack_severity", String(16)),
+    # Version 4: one mtr/traceroute report taken when a down or packet-loss alert opened.
+    Column("path_snapshot", Text),
+    Column("path_snapshot_at", DateTime),
     Index("ix_alerts_state", "state", "started_at"),
     Index("ix_alerts_server", "server_id", "started_at"),
 )
+
+# Version 8: maintenance windows made through POST /api/maintenance (config windows are not stored). The window
+# itself is its JSON definition (settings.maintenance shape), so new window kinds need no schema change.
+maintenance_windows = Table(
+    "maintenance_windows", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("definition", Text, nullable=False),
+    Column("created_by", String(255), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+)
+
 
 def bucket_statistics() -> list[Column]:
     """The columns every rollup bucket holds: round and packet counts, sums and counts of the RTT, jitter and

@@ -24,11 +24,12 @@ def test_the_document_is_valid_openapi(client):
 def test_every_route_is_documented_and_every_documented_route_exists(app):
     rules = {r.rule for r in app.server.url_map.iter_rules()
              if r.endpoint.split(".")[0] in ("api", "ops") and "<" not in r.rule and r.rule != "/api/"}
-    assert rules == set(openapi_document()["paths"]) == set(DOCUMENTED)
+    plain = {p for p in openapi_document()["paths"] if "{" not in p}  # Flask's <int:id> rules are left out above
+    assert rules == plain == set(DOCUMENTED)
 
 
 def test_every_documented_parameter_is_one_the_routes_read():
-    documented = {p["name"] for item in openapi_document()["paths"].values() for p in item["get"].get("parameters", [])}
+    documented = {p["name"] for item in openapi_document()["paths"].values() for p in item.get("get", {}).get("parameters", [])}
     assert documented == set(PARAMETERS)
 
 

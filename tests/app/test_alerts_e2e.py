@@ -16,25 +16,13 @@ import pytest
 import callbacks.overview as overview_cb
 from collector.logsetup import DatabaseHandler
 from collector.notify import build_notifier
-from collector.service import Collector
 from runtime.stale import StaleWatcher
 from layouts.alerts import kind_label
 from queries.warnings import current_warnings
-from common.timeutil import utcnow
 from tests.conftest import make_config_dict
-from tests.helpers.alerts import GOOD_PROBE, replies, silent
+from tests.helpers.alerts import GOOD_PROBE
 from tests.helpers.dash_tree import text_of, walk
-from tests.helpers.fakes import FakeFactory
-
-# name: (what the server answers while bad, the API kind, the severity); limits are the conftest config's.
-BAD = {
-    "slow": (replies(200, 200, 200, 200), "high_latency", "warning"),
-    "very slow": (replies(650, 640, 660, 650), "high_latency", "critical"),
-    "lossy": (replies(*[20] * 19, sent=20), "packet_loss", "warning"),
-    "very lossy": (replies(20, 20, 20, sent=4), "packet_loss", "critical"),
-    "jittery": (replies(20, 80, 20, 80), "jitter", "warning"),
-    "silent": (silent(), "down", "critical"),
-}
+from tests.helpers.lab import BAD, Lab, api_alerts, api_status
 
 
 
@@ -60,38 +48,6 @@ def logs_table(writer):
         logger.setLevel(level)
 
 
-class Lab:
-    """The collector under test with fake probes; each round() is one round, one interval after the last."""
-
-    def __init__(self, config, writer):
-        self.config = config
-        self.factory = FakeFactory()
-        self.at = utcnow().replace(microsecond=0)
-        self.collector = Collector(config, writer, probe_factory=self.factory, auto_kind="ping",
-                                   now=lambda: self.at, name="e2e")
-        self.collector.notifier.start()  # start() would also start the thread; rounds run here, one by one
-
-    def plan(self, rounds: int) -> None:
-        """Start the clock so the last of `rounds` rounds lands at about now: the web app, which judges staleness
-        by the wall clock, then sees fresh rows."""
-        self.at = utcnow().replace(microsecond=0) - timedelta(seconds=self.config.interval_seconds * (rounds - 1))
-
-    def answers(self, probe, server: int = 0) -> None:
-        """What the probes answer from now on: `probe` for one server, a clean reply for the others."""
-        self.factory.results = {s.id: probe if i == server else GOOD_PROBE for i, s in enumerate(self.config.servers)}
-
-    def round(self, probe=GOOD_PROBE, server: int = 0) -> None:
-        """One collector round with that answer, then the clock moves on by the interval."""
-        self.answers(probe, server)
-        self.collector.run_round()
-        self.at += timedelta(seconds=self.config.interval_seconds)
-
-    def webhooks(self) -> list[dict]:
-        """Every notification the receiver got, once the notifier has nothing left to send."""
-        assert self.collector.notifier.wait_idle(10)
-        return self.receiver.delivered()
-
-
 @pytest.fixture
 def lab(config, writer, receiver, logs_table):
     """A Lab whose notifier delivers to the receiver; stopped afterwards."""
@@ -102,16 +58,6 @@ def lab(config, writer, receiver, logs_table):
 
 
 # -- what the app shows ------------------------------------------------------------------------------
-
-def api_alerts(client, state: str = "open") -> list[dict]:
-    response = client.get(f"/api/alerts?state={state}")
-    assert response.status_code == 200
-    return response.get_json()["alerts"]
-
-
-def api_status(client) -> dict[str, dict]:
-    return {s["id"]: s for s in client.get("/api/servers/status").get_json()["servers"]}
-
 
 def api_logs(client, level: str) -> list[dict]:
     response = client.get(f"/api/logs?level={level}&limit=100")

@@ -129,6 +129,8 @@ def test_warnings_list_shows_open_alerts_then_history():
     host = panel_row(id=3, server_id=None, partner=None, country=None, ip=None, kind="connectivity")
     listing = warnings_list(pd.DataFrame([panel_row(), host, resolved]), NOW, "?range=24h")
     first, second, heading, last = listing.children
+    assert first.className == "lm-warn-wrap" and "Acknowledge" in text_of(first)  # open alerts have the button
+    first, second = first.children[0], second.children[0]
     assert first.href == "/server/10.0.0.1?range=24h" and "lm-warn-critical" in first.className
     assert "critical" in text_of(first) and "open 30 min" in text_of(first)
     assert not hasattr(second, "href") and "Monitoring host" in text_of(second)

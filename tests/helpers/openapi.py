@@ -8,7 +8,7 @@ from api.openapi import openapi_document, response_validator
 
 
 DOCUMENTED = ["/api/ping-data", "/api/servers/status", "/api/alerts", "/api/logs", "/api/export-data",
-              "/api/openapi.json", "/healthz", "/metrics", "/api/sla", "/api/incidents"]
+              "/api/openapi.json", "/healthz", "/metrics", "/api/sla", "/api/incidents", "/api/maintenance"]
 PARAMETERS = ["country", "partner", "server", "range", "start", "end", "group", "format", "limit", "level",
               "module", "since", "search", "state", "probe", "month", "scope"]
 AWKWARD = ["", " ", "open", "resolved", "all",

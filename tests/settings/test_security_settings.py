@@ -29,7 +29,11 @@ KEY = "s" * 40
     ({"users": [{"username": "ops", "password_hash": "hunter2hunter2"}]},
      "auth.users[0].password_hash: must be a scrypt or pbkdf2 hash"),
     ({"users": [{"username": "a b", "password_hash": HASH}]}, 'auth.users[0].username: "a b" must be 1 to 64'),
-    ({"users": [{"username": "ops", "password_hash": HASH, "role": "admin"}]}, "auth.users[0].role: unknown key"),
+    ({"users": [{"username": "ops", "password_hash": HASH, "role": "admin"}]}, 'auth.users[0].role: "admin" must be one of viewer, operator'),
+    ({"users": [{"username": "ops", "password_hash": HASH, "colour": "red"}]}, "auth.users[0].colour: unknown key"),
+    ({"api_tokens": [{"name": "bot", "token": "short", "role": "operator"}]}, "auth.api_tokens[0].token: must be"),
+    ({"api_tokens": [{"name": "bot", "token": TOKEN + "x", "role": "root"}]}, 'auth.api_tokens[0].role: "root"'),
+    ({"api_tokens": {"bot": TOKEN}}, "auth.api_tokens: must be a list"),
     ({"users": [{"username": "ops", "password_hash": HASH}, {"username": "OPS", "password_hash": HASH}]},
      "auth.users[1].username: duplicate of auth.users[0]"),
     ({"secure_cookie": "yes"}, 'auth.secure_cookie: "yes" must be true or false'),
@@ -44,7 +48,9 @@ def test_each_problem_names_its_key_path(auth, expected):
 
 
 def test_a_valid_section_and_no_section_have_no_problems():
-    full = {"api_token": TOKEN, "secret_key": KEY, "users": [{"username": "ops", "password_hash": HASH}],
+    full = {"api_token": TOKEN, "secret_key": KEY,
+            "users": [{"username": "ops", "password_hash": HASH, "role": "operator"}],
+            "api_tokens": [{"name": "noc-bot", "token": TOKEN + "-op", "role": "operator"}],
             "secure_cookie": True, "session_hours": 8, "max_failed_logins": 5, "failed_login_window_seconds": 300,
             "proxy_hops": 1}
     assert set(full) == set(AUTH_DEFAULTS)
