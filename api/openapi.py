@@ -343,7 +343,7 @@ def sla_path() -> dict:
     return {"get": {"summary": "Availability and SLA per server, partner or country",
                     "description": "Time-weighted: each round stands for interval_seconds. availability_percent = "
                                    "up / (up + down); degraded rounds count as up (and in degraded_seconds); "
-                                   "maintenance and unmeasured time are left out. incidents, mttr_seconds and "
+                                   "maintenance (rounds and outages inside maintenance windows) and unmeasured time are left out. incidents, mttr_seconds and "
                                    "longest_incident_seconds count incidents that began in the window; mtbf_seconds "
                                    "= up_seconds / incidents. error_budget_seconds = (1 - target/100) x (up + "
                                    "down); met is null without measured time. From the hourly availability rollups "

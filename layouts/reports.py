@@ -55,8 +55,8 @@ def reports_layout(now: datetime) -> html.Div:
         controls,
         panel("Availability and SLA", html.Div(id=TABLE), "bi-clipboard-data"),
         panel("Incidents of the month", html.Div(id=INCIDENTS), "bi-exclamation-octagon"),
-        html.P("Availability = up / (up + down), time-weighted by round; degraded rounds count as up; maintenance "
-               "and unmeasured time are left out. A partner is down while all its servers are down, a country "
+        html.P("Availability = up / (up + down), time-weighted by round; degraded rounds count as up; time in a "
+               "maintenance window (its rounds and outages) and unmeasured time are left out and shown apart. A partner is down while all its servers are down, a country "
                "while all its partners are.", className="lm-report-rule"),
     ], className="lm-reports")
 
@@ -86,7 +86,7 @@ def daily_strip(days: list[tuple[str, float | None]], target: float) -> html.Div
 
 
 HEADERS = ["", "availability", "target", "down", "incidents", "MTTR", "MTBF", "longest", "error budget",
-           "degraded", "unmeasured", "daily"]
+           "degraded", "maintenance", "unmeasured", "daily"]
 
 
 def sla_table(rows: list[dict], daily: dict[str, list], group: str) -> html.Table | html.P:
@@ -105,7 +105,8 @@ def sla_table(rows: list[dict], daily: dict[str, list], group: str) -> html.Tabl
             html.Td(f"{r['sla_target_percent']:g} %"), html.Td(down), html.Td(str(r["incidents"])),
             html.Td(fmt.span(r["mttr_seconds"])), html.Td(fmt.span(r["mtbf_seconds"])),
             html.Td(fmt.span(r["longest_incident_seconds"])), html.Td(budget_bar(r)),
-            html.Td(fmt.span(r["degraded_seconds"])), html.Td(fmt.span(r["unmeasured_seconds"])),
+            html.Td(fmt.span(r["degraded_seconds"])), html.Td(fmt.span(r["maintenance_seconds"])),
+            html.Td(fmt.span(r["unmeasured_seconds"])),
             html.Td(daily_strip(daily.get(r["key"], []), r["sla_target_percent"])),
         ], className=f"lm-sla-{state}", **{"data-key": r["key"]}))
     return html.Table([head, html.Tbody(body)], className="table table-sm lm-sla-table")

@@ -2,8 +2,11 @@
 
 The rule (README, "Availability and SLA"): each stored round of a server stands for `interval_seconds` from its
 time on. A down round (nothing came back) is down time, any other round up time; a degraded round (concerns:
-high latency, loss, jitter) is up time and also counted in degraded_seconds. Time in maintenance is left out,
-and so is unmeasured time (the window minus the rounds' time and maintenance). availability = up / (up + down).
+high latency, loss, jitter) is up time and also counted in degraded_seconds. Time in maintenance is left out:
+rounds inside a server's maintenance spans count neither as up nor as down, and its incidents are cut to the time
+outside them. Unmeasured time (the window minus the rounds' time and maintenance) is left out too.
+availability = up / (up + down). A partner is in maintenance while all its servers are, a country while all its
+partners are.
 A partner is down while all its servers are down together (the overlap of their incidents), a country while all
 its partners are; any_server_down_seconds is the time at least one of them was down.
 """
@@ -75,6 +78,7 @@ class Member:
     down_seconds: float
     degraded_seconds: float
     spans: list[Span] = field(default_factory=list)
+    maintenance: list[Span] = field(default_factory=list)  # merged, unclipped maintenance spans
 
 
 def month_window(value: str) -> tuple[datetime, datetime]:
@@ -88,12 +92,17 @@ def month_window(value: str) -> tuple[datetime, datetime]:
 
 
 def maintenance_seconds(key: str, start: datetime, end: datetime, spans: Sequence[Span] = ()) -> float:
-    """Seconds of [start, end) inside the given maintenance spans of `key` (a server, partner or country).
-
-    TODO(issue 15, maintenance windows): the helper building maintenance windows passes each key's spans
-    (one-off and weekly windows expanded to UTC) here; until then no spans are given and this is 0.
-    """
+    """Seconds of [start, end) inside the given maintenance spans of `key` (a server, partner or country)."""
     return _length(_clip(_union(list(spans)), start, end))
+
+
+def server_maintenance(engine: Engine, config: Config, start: datetime, end: datetime) -> dict[str, list[Span]]:
+    """server id -> its merged maintenance spans in [start, end) (config and API windows, weekly ones expanded)."""
+    from queries.maintenance import maintenance_spans
+    found: dict[str, list[Span]] = {}
+    for server_id, s, e in maintenance_spans(config, engine, start, end):
+        found.setdefault(server_id, []).append((s, e))
+    return found
 
 
 # --- spans -------------------------------------------------------------------------------------------------
@@ -131,6 +140,23 @@ def _intersect_all(groups: list[list[Span]]) -> list[Span]:
     for spans in groups[1:]:
         result = _intersect(result, _union(spans))
     return result
+
+
+def _subtract(spans: list[Span], cuts: list[Span]) -> list[Span]:
+    """The parts of sorted, merged `spans` outside sorted, merged `cuts`."""
+    out = []
+    for s, e in spans:
+        for cs, ce in cuts:
+            if ce <= s or cs >= e:
+                continue
+            if cs > s:
+                out.append((s, cs))
+            s = max(s, ce)
+            if s >= e:
+                break
+        if s < e:
+            out.append((s, e))
+    return out
 
 
 def _clip(spans: Iterable[Span], start: datetime, end: datetime) -> list[Span]:
@@ -195,6 +221,24 @@ def read_counts(engine: Engine, start: datetime, end: datetime) -> dict[str, Cou
     return counts
 
 
+def counts_outside(engine: Engine, start: datetime, end: datetime,
+                   maintenance: dict[str, list[Span]]) -> dict[str, Counts]:
+    """read_counts for [start, end) less each server's rounds inside its own maintenance spans (exact to the
+    round: a span is read like a window, from the rollups and the raw rows at its edges)."""
+    counts = read_counts(engine, start, end)
+    by_span: dict[Span, list[str]] = {}
+    for server_id, spans in maintenance.items():
+        for span in _clip(spans, start, end):
+            by_span.setdefault(span, []).append(server_id)
+    for (s, e), server_ids in by_span.items():  # servers of one partner or country window share their spans
+        inside = read_counts(engine, s, e)
+        for server_id in server_ids:
+            if server_id in inside and server_id in counts:
+                c, cut = counts[server_id], inside[server_id]
+                counts[server_id] = Counts(c.rounds - cut.rounds, c.down - cut.down, c.degraded - cut.degraded)
+    return counts
+
+
 def _edge_select(edges: list[Span]):
     """Raw rows of the edge spans counted per server: rounds, up rounds, degraded rounds."""
     up = func.sum(case((pr.c.success.is_(True), 1), else_=0))
@@ -235,8 +279,8 @@ def _incident_spans(incidents: list[Incident], now: datetime) -> dict[str, list[
 
 def _row(key: str, start: datetime, end: datetime, now: datetime, measured: float, down: float, degraded: float,
          any_down: float, spans: list[Span], target: float, maintenance: Sequence[Span]) -> dict:
-    """One SLA row from a member's seconds and its (unclipped, merged) down spans."""
-    maint = maintenance_seconds(key, start, end, maintenance)
+    """One SLA row from a member's seconds, its (unclipped, merged) down spans and maintenance spans."""
+    maint = maintenance_seconds(key, start, min(end, max(now, start)), maintenance)
     up = max(measured - down, 0.0)
     window = (min(end, max(now, start)) - start).total_seconds()  # a window reaching into the future ends now
     unmeasured = max(window - measured - maint, 0.0)
@@ -261,7 +305,8 @@ def _row(key: str, start: datetime, end: datetime, now: datetime, measured: floa
 def compute_rows(config: Config, filters: Filters, group: str, counts: dict[str, Counts], incidents: list[Incident],
                  start: datetime, end: datetime, now: datetime,
                  maintenance: dict[str, Sequence[Span]] | None = None) -> list[dict]:
-    """The SLA rows of one grouping for [start, end) from per-server counts and the incidents."""
+    """The SLA rows of one grouping for [start, end) from per-server counts (maintenance rounds already taken
+    out, see counts_outside), the incidents and each server's maintenance spans (server id -> spans)."""
     interval = float(config.interval_seconds)
     maintenance = maintenance or {}
     spans_of = _incident_spans(incidents, now)
@@ -269,11 +314,12 @@ def compute_rows(config: Config, filters: Filters, group: str, counts: dict[str,
     servers = {}
     for s in _scope(config, filters):
         c = counts.get(s.id, Counts())
+        planned = _union(list(maintenance.get(s.id, ())))
         servers[s.id] = (s, Member(s.id, c.rounds * interval, c.down * interval, c.degraded * interval,
-                                   _union(spans_of.get(s.id, []))))
+                                   _subtract(_union(spans_of.get(s.id, [])), planned), planned))
     if group == "server":
         return [_row(m.key, start, end, now, m.measured_seconds, m.down_seconds, m.degraded_seconds, m.down_seconds,
-                     m.spans, targets.get(m.key, default_target(config.raw)), maintenance.get(m.key, ()))
+                     m.spans, targets.get(m.key, default_target(config.raw)), m.maintenance)
                 for _s, m in servers.values()]
     partners: dict[str, list[Member]] = {}
     country_of: dict[str, str] = {}
@@ -283,7 +329,7 @@ def compute_rows(config: Config, filters: Filters, group: str, counts: dict[str,
     merged = {name: _merge(name, members, start, end) for name, members in partners.items()}
     if group == "partner":
         return [_row(name, start, end, now, m.measured_seconds, m.down_seconds, m.degraded_seconds, any_down,
-                     m.spans, partner_target(config.raw, name), maintenance.get(name, ()))
+                     m.spans, partner_target(config.raw, name), m.maintenance)
                 for name, (m, any_down) in sorted(merged.items())]
     countries: dict[str, list[Member]] = {}
     for name, (m, _any) in merged.items():
@@ -292,28 +338,33 @@ def compute_rows(config: Config, filters: Filters, group: str, counts: dict[str,
     for name, members in sorted(countries.items()):
         m, any_down = _merge(name, members, start, end)
         rows.append(_row(name, start, end, now, m.measured_seconds, m.down_seconds, m.degraded_seconds, any_down,
-                         m.spans, default_target(config.raw), maintenance.get(name, ())))
+                         m.spans, default_target(config.raw), m.maintenance))
     return rows
 
 
 def _merge(key: str, members: list[Member], start: datetime, end: datetime) -> tuple[Member, float]:
-    """A group of members as one: down while all are down; measured and degraded as its best-measured member.
+    """A group of members as one: down while all are down, in maintenance while all are; measured and degraded
+    as its best-measured member.
 
     Returns the merged member and the seconds any member was down."""
     together = _intersect_all([m.spans for m in members])
     any_down = _length(_clip(_union([s for m in members for s in m.spans]), start, end))
     measured = max((m.measured_seconds for m in members), default=0.0)
     degraded = max((m.degraded_seconds for m in members), default=0.0)
-    return Member(key, measured, _length(_clip(together, start, end)), degraded, together), any_down
+    planned = _intersect_all([m.maintenance for m in members])
+    return Member(key, measured, _length(_clip(together, start, end)), degraded, together, planned), any_down
 
 
 def sla_rows(engine: Engine, config: Config, filters: Filters, group: str, now: datetime,
              maintenance: dict[str, Sequence[Span]] | None = None) -> list[dict]:
-    """The SLA rows for the filters' window and grouping."""
+    """The SLA rows for the filters' window and grouping; maintenance (server id -> spans) defaults to the
+    config's and the API's windows."""
     if group not in GROUPS:
         raise QueryError("group", f"{group!r} is not one of {', '.join(GROUPS)}")
     start, end = filters.start, filters.end
-    return compute_rows(config, filters, group, read_counts(engine, start, end),
+    if maintenance is None:
+        maintenance = server_maintenance(engine, config, start, end)
+    return compute_rows(config, filters, group, counts_outside(engine, start, end, maintenance),
                         read_incidents(engine, start, end), start, end, now, maintenance)
 
 
@@ -321,13 +372,14 @@ def daily_availability(engine: Engine, config: Config, filters: Filters, group: 
                        ) -> dict[str, list[tuple[str, float | None]]]:
     """Per row key, (YYYY-MM-DD, availability % or None) for every UTC day of the window (the Reports strips)."""
     incidents = read_incidents(engine, filters.start, filters.end)
+    maintenance = server_maintenance(engine, config, filters.start, filters.end)
     out: dict[str, list[tuple[str, float | None]]] = {}
     day = filters.start.replace(hour=0, minute=0, second=0, microsecond=0)
     while day < filters.end and day < now:
         day_end = min(day + timedelta(days=1), filters.end)
         begin = max(day, filters.start)
-        counts = read_counts(engine, begin, day_end)
-        for row in compute_rows(config, filters, group, counts, incidents, begin, day_end, now):
+        counts = counts_outside(engine, begin, day_end, maintenance)
+        for row in compute_rows(config, filters, group, counts, incidents, begin, day_end, now, maintenance):
             out.setdefault(row["key"], []).append((day.date().isoformat(), row["availability_percent"]))
         day += timedelta(days=1)
     return out

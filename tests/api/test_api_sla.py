@@ -80,3 +80,34 @@ def test_incidents_route(history, client):
 def test_bad_parameters_are_400_naming_them(client, query, param):
     response = client.get(f"/api/sla?{query}")
     assert response.status_code == 400 and response.get_json()["error"].startswith(f"{param}:")
+
+
+@pytest.fixture
+def maintained_client(tmp_path, history):
+    """The app over the same history with Safari Voice's weekly window (Sundays 03:30-04:30 Nairobi) in config."""
+    from app import create_app
+    from settings import validate_config
+    window = {"partner": "Safari Voice", "weekly": {"day": "sunday", "start": "03:30", "duration_minutes": 60,
+                                                     "time_zone": "Africa/Nairobi"}, "comment": "patch night"}
+    config = validate_config(dict(sla_config_dict(tmp_path), maintenance=[window]), source=str(tmp_path / "c.json"))
+    dash_app = create_app(config, start_collector=False)
+    yield dash_app.server.test_client()
+    dash_app.close()
+
+
+def test_a_weekly_window_is_left_out_of_api_sla_and_the_reports_table(maintained_client):
+    from layouts.reports import HEADERS, sla_table
+    from tests.helpers.dash_tree import text_of, walk
+    rows = {r["key"]: r for r in get_json(maintained_client, "/api/sla?group=server&month=2026-11")["rows"]}
+    s0 = rows["127.0.0.1"]
+    # November has five Sundays: 5 x 3600 s of maintenance; the 60 rounds of 00:30-01:29 on the 1st are out,
+    # and with them the 01:00-01:04 outage: down 00:00-00:09 only.
+    assert s0["maintenance_seconds"] == 5 * 3600 and s0["down_seconds"] == 600 and s0["up_seconds"] == 10_200
+    assert s0["unmeasured_seconds"] == MONTH_SECONDS - 10_800 - 5 * 3600 and s0["incidents"] == 0
+    assert rows["127.0.0.3"]["maintenance_seconds"] == 0
+    text = maintained_client.get("/api/sla?group=partner&month=2026-11&format=csv").get_data(as_text=True)
+    safari = {r["key"]: r for r in csv.DictReader(io.StringIO(text))}["Safari Voice"]
+    assert float(safari["maintenance_seconds"]) == 5 * 3600 and float(safari["down_seconds"]) == 300
+    table = sla_table(list(rows.values()), {}, "server")
+    (row,) = [c for c in walk(table) if getattr(c, "data-key", None) == "127.0.0.1"]
+    assert text_of(row.children[HEADERS.index("maintenance")]) == "5 h"

@@ -166,3 +166,58 @@ def test_rebuild_falls_back_to_time_order_when_rows_are_not(sla_config, tmp_path
         got = conn.execute(select(incidents.c.started_at, incidents.c.ended_at, incidents.c.down_rounds)).all()
     assert got == [(times[3], times[6], 3)]
     writer.engine.dispose()
+
+
+# Sunday 2026-11-01 03:30-04:30 in Nairobi (UTC+3) = 00:30-01:30 UTC: over both Safari Voice servers' 01:00 outages.
+WEEKLY_SAFARI = {"partner": "Safari Voice", "comment": "patch night",
+                 "weekly": {"day": "sunday", "start": "03:30", "duration_minutes": 60, "time_zone": "Africa/Nairobi"}}
+
+
+@pytest.fixture
+def maintained(tmp_path):
+    """The seeded history of `seeded`, with a weekly maintenance window for Safari Voice in the config."""
+    from storage import open_writer
+    from storage.engine import make_engine
+    from tests.helpers.sla import sla_config_dict
+    config = validate_config(dict(sla_config_dict(tmp_path), maintenance=[WEEKLY_SAFARI]),
+                             source=str(tmp_path / "config.json"))
+    writer = open_writer(config.database_target())
+    seed_history(writer, config, FIRST + timedelta(minutes=239), 240, 60, outage_profile)
+    seed_history(writer, config, datetime(2026, 11, 1, 4, 59), 60, 60)
+    engine = make_engine(config.database_target(), readonly=True)
+    yield config, engine
+    engine.dispose()
+    writer.engine.dispose()
+
+
+def test_a_weekly_maintenance_window_is_left_out_of_the_sla(maintained):
+    config, engine = maintained
+    rows = by_key(sla_rows(engine, config, NOVEMBER, "server", NOW))
+    s0 = rows["127.0.0.1"]
+    # By hand: 240 measured rounds in November less the 60 of 00:30-01:29 = 10,800 s; of the 15 down rounds the
+    # 5 of 01:00-01:04 are in the window, 10 (00:00-00:09) stay; 03:00-03:59 is still unmeasured.
+    assert s0["maintenance_seconds"] == 3600 and s0["unmeasured_seconds"] == 3600
+    assert s0["down_seconds"] == 600 and s0["up_seconds"] == 10_200
+    assert s0["availability_percent"] == pytest.approx(100 * 10_200 / 10_800, abs=1e-4)  # 94.4444
+    # The November incident (01:00) lies inside the window; the one at 23:50 began in October.
+    assert s0["incidents"] == 0 and s0["mttr_seconds"] is None
+    assert s0["error_budget_seconds"] == pytest.approx(10.8) and s0["error_budget_left_seconds"] == pytest.approx(10.8 - 600)
+    s1 = rows["127.0.0.2"]  # down 00:00-00:04 (5) and 01:02-01:09 (8, all inside the window)
+    assert (s1["down_seconds"], s1["up_seconds"], s1["incidents"]) == (300, 10_500, 0)
+    lagos = rows["127.0.0.3"]  # not covered: as before
+    assert lagos["maintenance_seconds"] == 0 and lagos["up_seconds"] == 14_400
+    safari = by_key(sla_rows(engine, config, NOVEMBER, "partner", NOW))["Safari Voice"]
+    # Both servers down together 00:00-00:05 only (01:02-01:05 is in the window); any server 00:00-00:10.
+    assert (safari["down_seconds"], safari["any_server_down_seconds"], safari["maintenance_seconds"]) == (300, 600, 3600)
+    assert safari["up_seconds"] == 10_500 and safari["unmeasured_seconds"] == 3600 and safari["incidents"] == 0
+    kenya = by_key(sla_rows(engine, config, NOVEMBER, "country", NOW))["Kenya"]
+    assert (kenya["down_seconds"], kenya["maintenance_seconds"]) == (300, 3600)
+
+
+def test_an_incident_cut_by_the_window_counts_its_time_outside(maintained):
+    config, engine = maintained
+    # 00:00-01:02: s1's 01:02 outage is not in it; s0's window part 00:30-01:02 is maintenance (edges raw).
+    window = Filters(start=datetime(2026, 11, 1, 0, 0), end=datetime(2026, 11, 1, 1, 2), range="custom")
+    s0 = by_key(sla_rows(engine, config, window, "server", NOW))["127.0.0.1"]
+    assert s0["maintenance_seconds"] == 32 * 60 and s0["down_seconds"] == 600 and s0["up_seconds"] == 20 * 60
+
