@@ -28,6 +28,8 @@ RETENTION_SETTINGS: tuple[Setting, ...] = (
     Setting("hourly_rollup_days", None, "Days to keep hourly rollups (null = forever); at least "
             "five_minute_rollup_days."),
     Setting("logs_days", 90, "Days to keep rows of the logs table."),
+    Setting("sla_days", None, "Days to keep what SLA reports read: finished incidents and availability rollups "
+            "(null = forever); at least raw_days."),
     Setting("batch_rows", 5000, "Rows deleted per transaction, so a round's write never waits long behind a delete."),
 )
 RETENTION_DEFAULTS = {s.name: s.default for s in RETENTION_SETTINGS}

@@ -69,6 +69,7 @@ class Retention:
     five_minute_rollup_days: float | None = RETENTION_DEFAULTS["five_minute_rollup_days"]
     hourly_rollup_days: float | None = RETENTION_DEFAULTS["hourly_rollup_days"]
     logs_days: float | None = RETENTION_DEFAULTS["logs_days"]
+    sla_days: float | None = RETENTION_DEFAULTS["sla_days"]
     batch_rows: int = RETENTION_DEFAULTS["batch_rows"]
 
     def as_dict(self) -> dict[str, Any]:

@@ -251,7 +251,8 @@ def _check_notifications(data: dict, errors: list[str]) -> None:
 
 
 # Each pair is (shorter, longer): a rollup must outlive the rows it summarises, or old graphs would have holes.
-_RETENTION_ORDER = (("raw_days", "five_minute_rollup_days"), ("five_minute_rollup_days", "hourly_rollup_days"))
+_RETENTION_ORDER = (("raw_days", "five_minute_rollup_days"), ("five_minute_rollup_days", "hourly_rollup_days"),
+                    ("raw_days", "sla_days"))
 
 
 def _retention_error(name: str, value: Any) -> str | None:

@@ -17,7 +17,8 @@ from sqlalchemy import Table, bindparam, delete, exists, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
-from storage.schema import country_rollups, logs, ping_results, ping_rollups, rounds, sip_results
+from storage.schema import (availability_rollups, country_rollups, incidents, logs, ping_results, ping_rollups,
+                            rounds, sip_results)
 from common.timeutil import to_naive_utc
 from storage.writer import Writer
 
@@ -58,6 +59,10 @@ PRUNABLE: tuple[Expiring, ...] = (
              & ~exists().where(sip_results.c.round_id == rounds.c.id), "raw_days", "rounds"),
     *(rollup_entry(table, resolution) for table in ROLLUP_TABLES for resolution in RESOLUTION_KINDS),
     Expiring(logs, "timestamp", None, "logs_days", "logs"),
+    # SLA history (issue 15): kept apart from the raw rows, which it is meant to outlive; an open incident stays.
+    Expiring(incidents, "ended_at", incidents.c.ended_at.is_not(None), "sla_days", "incidents"),
+    *(Expiring(availability_rollups, "bucket_start", availability_rollups.c.resolution_seconds == resolution,
+               "sla_days", f"availability_rollups_{resolution}s") for resolution in (3600, 86400)),
 )
 
 

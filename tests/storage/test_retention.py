@@ -24,7 +24,7 @@ from tests.helpers.readme import README, table_keys
 
 NOW = datetime(2024, 9, 1, 12, 0, 0)
 KEEP_ALL = {"raw_days": None, "five_minute_rollup_days": None, "hourly_rollup_days": None, "logs_days": None,
-            "batch_rows": 5000}
+            "sla_days": None, "batch_rows": 5000}
 LOGS_ONLY = {**KEEP_ALL, "logs_days": 90}  # budget tests: no batches spent on other (empty) kinds
 
 
@@ -69,7 +69,7 @@ def settings(**overrides) -> dict:
 
 def test_horizons_give_the_oldest_time_kept_per_kind_and_none_for_forever():
     assert horizons(RETENTION_DEFAULTS, NOW) == {"raw": days_ago(90), "five_minute_rollup": days_ago(400),
-                                                 "hourly_rollup": None, "logs": days_ago(90)}
+                                                 "hourly_rollup": None, "logs": days_ago(90), "sla": None}
     aware = NOW.replace(tzinfo=timezone.utc).astimezone(timezone(timedelta(hours=3)))
     assert horizons(settings(raw_days=0.5), aware)["raw"] == NOW - timedelta(hours=12)  # stored times are naive UTC
     assert set(horizons(KEEP_ALL, NOW).values()) == {None}
@@ -101,7 +101,8 @@ def test_each_kind_keeps_exactly_what_is_newer_than_its_horizon(history, config)
     assert column(history, logs.c.timestamp) == [days_ago(a) for a in (89, 1)]
     # Four servers in three countries: each expired 5-minute bucket is 4 server rows and 3 country rows.
     assert deleted == {"ping_results": 5 * 4, "sip_results": 0, "rounds": 5, "ping_rollups_300s": 2 * 4, "ping_rollups_3600s": 0,
-                       "country_rollups_300s": 2 * 3, "country_rollups_3600s": 0, "logs": 5}
+                       "country_rollups_300s": 2 * 3, "country_rollups_3600s": 0, "logs": 5, "incidents": 0,
+                       "availability_rollups_3600s": 0, "availability_rollups_86400s": 0}
 
 
 def test_a_second_call_finds_nothing_left(history, config):
@@ -406,7 +407,7 @@ def errors_of(tmp_path, retention_value) -> list[str]:
     ({"batch_rows": None}, "retention.batch_rows: null must be a positive whole number of rows"),
     ({"raw_day": 30}, "retention.raw_day: unknown key (did you mean raw_days?)"),
     ({"keep": 30}, "retention.keep: unknown key; expected one of raw_days, five_minute_rollup_days, "
-                   "hourly_rollup_days, logs_days, batch_rows"),
+                   "hourly_rollup_days, logs_days, sla_days, batch_rows"),
     (30, "retention: 30 must be an object with any of raw_days"),
     (None, "retention: null must be an object"),
     ({"raw_days": 500}, "retention.five_minute_rollup_days: 400 (the default) is shorter than retention.raw_days "
@@ -449,7 +450,7 @@ def test_good_retention_is_accepted_and_subsets_keep_the_defaults(tmp_path, give
 
 def test_without_a_retention_section_the_defaults_apply(config):
     assert config.retention.as_dict() == {"raw_days": 90, "five_minute_rollup_days": 400, "hourly_rollup_days": None,
-                                "logs_days": 90, "batch_rows": 5000}
+                                "logs_days": 90, "sla_days": None, "batch_rows": 5000}
 
 
 def test_every_retention_key_has_a_row_in_the_readme():
@@ -470,3 +471,30 @@ def test_the_loop_checkpoints_the_wal_after_each_stored_round(tmp_path, writer, 
     run_loop(collector_on(tmp_path, writer), 2)
     assert len(copied) == 2
     assert all(frames > 0 and done == frames for frames, done in copied)  # no reader held pages back
+
+
+def test_sla_history_follows_sla_days_and_outlives_raw_rows(config, writer):
+    """Incidents and availability rollups go after sla_days (default: never), not with the raw rows."""
+    from collector.probes.base import ProbeResult
+    from storage.schema import availability_rollups, incidents
+
+    def down_then_up(server_index: int, round_index: int) -> ProbeResult:
+        if server_index == 0 and round_index == 0:
+            return ProbeResult(transmitted=4, received=0)
+        return ProbeResult(transmitted=4, received=4, samples_ms=[20.0] * 4)
+
+    for age in (400, 100, 1):  # one finished incident of server 0 at each age: a down round, then an up one
+        seed_history(writer, config, days_ago(age), 2, 60, down_then_up)
+    assert count(writer, incidents) == 3
+    prune(writer, settings(sla_days=None), NOW)
+    assert count(writer, incidents) == 3 and count(writer, ping_results) == 2 * 4  # raw rows gone, SLA history kept
+    deleted = prune(writer, settings(sla_days=200), NOW)
+    assert deleted["incidents"] == 1 and deleted["availability_rollups_3600s"] == 2 * 4  # 11:59 and 12:00
+    assert deleted["availability_rollups_86400s"] == 4
+    assert sorted(t.date() for t in column(writer, incidents.c.started_at)) == [days_ago(a).date() for a in (100, 1)]
+    assert min(column(writer, availability_rollups.c.bucket_start)) >= days_ago(200)
+
+
+def test_sla_days_shorter_than_raw_days_is_refused(tmp_path):
+    with pytest.raises(ConfigError, match=r"retention.sla_days: 30 is shorter than retention.raw_days"):
+        validate_config(make_config_dict(tmp_path, retention={"sla_days": 30}))
