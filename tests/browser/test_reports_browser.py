@@ -1,5 +1,6 @@
 """The Reports page in a real browser: the table, the month picker, the CSV link, and the print layout on A4
-(a print-media screenshot goes to docs/screenshots/reports-print.png)."""
+(a print-media screenshot goes to docs/screenshots/reports-print.png), and Chromium's print-to-PDF gives one A4
+landscape page."""
 from __future__ import annotations
 
 import csv
@@ -92,3 +93,25 @@ def test_reports_table_month_picker_csv_and_print(dash_duo, report_app):
         driver.save_screenshot(str(SCREENSHOTS / "reports-print.png"))
     finally:
         driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
+    pdf = print_to_pdf(driver)
+    assert pdf.startswith(b"%PDF-") and pdf.rstrip().endswith(b"%%EOF")
+    boxes = pdf_page_boxes(pdf)
+    # The print CSS's @page (A4 landscape, 297 x 210 mm = 841.9 x 595.3 pt) sets every page; one report page.
+    assert boxes and all(abs(w - 841.9) < 1 and abs(h - 595.3) < 1 for w, h in boxes), boxes
+    assert len(boxes) == 1, f"the month's report for 4 servers took {len(boxes)} A4 pages"
+
+
+def print_to_pdf(driver) -> bytes:
+    """What "Print -> Save as PDF" gives: Chromium's own printToPDF, honouring the page's @page size."""
+    import base64
+    result = driver.execute_cdp_cmd("Page.printToPDF", {"preferCSSPageSize": True, "printBackground": True})
+    return base64.b64decode(result["data"])
+
+
+def pdf_page_boxes(pdf: bytes) -> list[tuple[float, float]]:
+    """(width, height) in points of each page: Chromium writes one /Type /Page object with its MediaBox per page."""
+    import re
+    pages = len(re.findall(rb"/Type\s*/Page(?![a-z])", pdf))
+    boxes = [tuple(map(float, b.split())) for b in re.findall(rb"/MediaBox\s*\[([\d.\s-]+)\]", pdf)]
+    assert len(boxes) == pages, (pages, boxes)  # a box per page, none inherited from /Pages
+    return [(x1 - x0, y1 - y0) for x0, y0, x1, y1 in boxes]
