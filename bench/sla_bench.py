@@ -1,7 +1,7 @@
 """/api/sla over 30 days of 200 servers (issue 15): the target is p95 <= 300 ms.
 
     python bench/sla_bench.py [--database /tmp/sla-bench/history-200x30d-60s.db] [--config bench/out/q.json]
-                              [--runs 20]
+                              [--runs 20] [--weekly-windows]
 
 Works on a COPY of the lead's generated history (bench/generate.py; never the original: the first run upgrades
 it to schema version 4, which builds incidents and availability_rollups from the raw rows, and reports how
@@ -29,11 +29,23 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))]
 
 
+def weekly_windows(raw: dict) -> list[dict]:
+    """Sundays 02:00-04:00 Berlin time for the first 10 partners, Wednesdays 01:30-02:15 UTC for the first country."""
+    partners = sorted({s["partner"] for s in raw["servers"]})[:10]
+    country = sorted({s["country"] for s in raw["servers"]})[0]
+    sunday = {"day": "sunday", "start": "02:00", "duration_minutes": 120, "time_zone": "Europe/Berlin"}
+    return ([{"partner": p, "weekly": sunday, "comment": "bench"} for p in partners]
+            + [{"country": country, "comment": "bench",
+                "weekly": {"day": "wednesday", "start": "01:30", "duration_minutes": 45, "time_zone": "UTC"}}])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database", default="/tmp/sla-bench/history-200x30d-60s.db")
     parser.add_argument("--config", default="/work/main/bench/out/history-200x30d-60s.json")
     parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--weekly-windows", action="store_true",
+                        help="add 11 weekly maintenance windows (10 partners, 1 country) to the config first")
     args = parser.parse_args(argv)
 
     from sqlalchemy import func, select
@@ -48,6 +60,8 @@ def main(argv: list[str] | None = None) -> int:
 
     raw = json.loads(Path(args.config).read_text())
     raw.update(database_path=args.database, log_file=None)
+    if args.weekly_windows:
+        raw["maintenance"] = weekly_windows(raw)
     config = validate_config(raw)
     started = time.perf_counter()
     writer = open_writer(config.database_target())  # upgrades the copy to version 4 on its first run
