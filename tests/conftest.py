@@ -236,7 +236,8 @@ def fresh_data_stamps(monkeypatch):
 
 
 # Modules (paths under tests/) and single tests (module path::name prefix) that take seconds each on a quiet
-# machine, measured with --durations; `pytest -m "not slow and not browser"` leaves them out.
+# machine, measured with --durations; the fast subset (README: `-m "not slow and not browser and not postgres"`)
+# leaves them out.
 SLOW = (
     "app/test_app_main.py", "app/test_reliability_fuzz.py", "app/test_reliability_load.py",
     "app/test_sample_config.py", "collector/test_cli.py", "collector/test_probes_netns.py",
@@ -245,6 +246,11 @@ SLOW = (
     "collector/test_sip_probe.py", "security/test_security_process.py",
     "api/test_api_openapi.py::test_odd_query_strings_never_break_a_route",
     "storage/test_reliability_sqlite.py::test_a_lost_wal_lock_race_is_retried_not_lost",
+    # real SIPp and mtr processes, the CLI as a subprocess, and the one-second data stamp on a real clock
+    "collector/test_sip_e2e.py", "app/test_pathsnap.py",
+    "collector/test_sip_wiring.py::test_the_cli_exits_2_on_a_bad_sip_setting_and_writes_nothing",
+    "api/test_api_cache.py::test_the_data_stamp_is_read_once_a_second_and_a_new_round_shows_after_it",
+    "api/test_api_cache.py::test_the_status_follows_the_clock_within_seconds",
 )
 TESTS = Path(__file__).resolve().parent
 
