@@ -2,10 +2,12 @@
 
 SIP rows are read joined to the same round's ping_results row of the server (same round_id and server_id),
 which carries the country, partner and ip the filters and labels need; sip_results itself stays small.
-Series are read from raw rows only (there are no SIP rollups), so they reach back raw_days.
+Series in buckets that a stored resolution divides are read from sip_rollups (kept by the writer, retained like
+ping_rollups), so they reach back as far as the network series do; finer ones from the raw rows.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Iterator
 
 import pandas as pd
@@ -13,9 +15,12 @@ from sqlalchemy import case, func, select
 from sqlalchemy.engine import Engine
 
 from queries.filters import Filters
+from queries.pingdata import rollup_resolution_for
 from queries.sqlutil import bucket_expr, dialect_of, where_filters
 from storage.schema import ping_results as pr
+from storage.rollups import bucket_start
 from storage.schema import sip_results as sr
+from storage.schema import sip_rollups
 
 SIP_POINT_FIELDS = ("response_ms", "loss_pct", "code", "up_pct", "rounds")
 SIP_EXPORT_COLUMNS = ["timestamp", "server_id", "server_ip", "country", "partner", "round_id", "collector",
@@ -33,9 +38,9 @@ def _keys(group: str) -> tuple[list, list]:
     return [pr.c.country.label("key")], []
 
 
-def sip_series(engine: Engine, filters: Filters, group: str, bucket_seconds: int) -> pd.DataFrame:
-    """One row per (key, bucket): mean response time, request loss %, the highest final code, % of up rounds."""
-    bucket = bucket_expr(sr.c.timestamp, bucket_seconds, dialect_of(engine)).label("bucket")
+def _raw_stmt(filters: Filters, group: str, bucket_seconds: int, dialect: str):
+    """The series straight from sip_results, for buckets finer than any rollup."""
+    bucket = bucket_expr(sr.c.timestamp, bucket_seconds, dialect).label("bucket")
     keys, labels = _keys(group)
     loss = 100.0 * (func.sum(sr.c.sent - sr.c.answered) * 1.0) / func.nullif(func.sum(sr.c.sent), 0)
     up = 100.0 * func.sum(case((sr.c.status == "up", 1), else_=0)) * 1.0 / func.count()
@@ -43,7 +48,30 @@ def sip_series(engine: Engine, filters: Filters, group: str, bucket_seconds: int
                    loss.label("loss_pct"), func.max(sr.c.code).label("code"), up.label("up_pct"),
                    func.count().label("rounds"))
             .select_from(sr.join(pr, _SAME_ROUND)))
-    stmt = where_filters(stmt, filters).group_by(*keys, bucket)
+    return where_filters(stmt, filters).group_by(*keys, bucket)
+
+
+def _rollup_stmt(filters: Filters, group: str, bucket_seconds: int, resolution: int, dialect: str):
+    """The series from sip_rollups' stored sums, merged into buckets of bucket_seconds (exactly what raw rows give)."""
+    t = sip_rollups.c
+    bucket = bucket_expr(t.bucket_start, bucket_seconds, dialect).label("bucket")
+    keys = [t.server_id.label("key")] if group == "server" else [t.country.label("key")]
+    labels = ([func.max(t.server_ip).label("server_ip"), func.max(t.partner).label("partner"),
+               func.max(t.country).label("country")] if group == "server" else [])
+    ratio = lambda num, den: (func.sum(num) * 1.0) / func.nullif(func.sum(den), 0)  # noqa: E731
+    stmt = select(*keys, *labels, bucket, ratio(t.sum_response_ms, t.n_response).label("response_ms"),
+                  (100.0 * ratio(t.sent - t.answered, t.sent)).label("loss_pct"), func.max(t.max_code).label("code"),
+                  (100.0 * ratio(t.up_rounds, t.rounds)).label("up_pct"), func.sum(t.rounds).label("rounds"))
+    aligned = replace(filters, start=bucket_start(filters.start, resolution))
+    stmt = where_filters(stmt.where(t.resolution_seconds == resolution), aligned, sip_rollups, "bucket_start")
+    return stmt.group_by(*keys, bucket)
+
+
+def sip_series(engine: Engine, filters: Filters, group: str, bucket_seconds: int) -> pd.DataFrame:
+    """One row per (key, bucket): mean response time, request loss %, the highest final code, % of up rounds."""
+    resolution, dialect = rollup_resolution_for(bucket_seconds), dialect_of(engine)
+    stmt = (_raw_stmt(filters, group, bucket_seconds, dialect) if resolution is None
+            else _rollup_stmt(filters, group, bucket_seconds, resolution, dialect))
     with engine.connect() as conn:
         df = pd.read_sql(stmt, conn)
     df["bucket"] = pd.to_datetime(df["bucket"].astype("int64"), unit="s")

@@ -8,7 +8,7 @@ from sqlalchemy import bindparam, inspect, insert, select, text, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
-from storage import incidents, rollups
+from storage import incidents, rollups, siprollups
 from storage import schema
 from storage.engine import lost_lock_race
 from storage.schema import (SCHEMA_VERSION, alerts, country_rollups, logs, maintenance_windows, metadata,
@@ -123,6 +123,12 @@ def _upgrade_add_ack_and_maintenance(conn: Connection) -> None:
     metadata.create_all(conn, tables=[maintenance_windows])
 
 
+def _upgrade_add_sip_rollups(conn: Connection) -> None:
+    """Version 8 to 9: create sip_rollups and fill it from the raw sip_results rows."""
+    metadata.create_all(conn, tables=[schema.sip_rollups])
+    siprollups.rebuild(conn)
+
+
 def _upgrade_add_concern_data(conn: Connection) -> None:
     """Version 3 to 4: ping_results.concern_data (rows stored before keep only the concerns text)."""
     _add_missing_columns(conn, ping_results)
@@ -130,7 +136,8 @@ def _upgrade_add_concern_data(conn: Connection) -> None:
 
 UPGRADES = {0: _upgrade_from_seed, 1: _upgrade_add_rollups, 2: _upgrade_add_country_rollups,
             3: _upgrade_add_concern_data, 4: _upgrade_add_log_server_id, 5: _upgrade_add_sip_results,
-            6: _upgrade_add_incidents, 7: _upgrade_add_ack_and_maintenance}
+            6: _upgrade_add_incidents, 7: _upgrade_add_ack_and_maintenance,
+            8: _upgrade_add_sip_rollups}
 
 
 # The key of the transaction-level advisory lock that serialises schema changes on PostgreSQL (any fixed bigint;

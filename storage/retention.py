@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
 from storage.schema import (availability_rollups, country_rollups, incidents, logs, ping_results, ping_rollups,
-                            rounds, sip_results)
+                            rounds, sip_results, sip_rollups)
 from common.timeutil import to_naive_utc
 from storage.writer import Writer
 
@@ -40,7 +40,7 @@ class Expiring(NamedTuple):
 # The kind (horizons() key) of each rollup resolution; its retention key is the kind + "_days".
 RESOLUTION_KINDS = {300: "five_minute_rollup", 3600: "hourly_rollup"}
 # Rollup tables (resolution_seconds and bucket_start columns): another one is one more entry here.
-ROLLUP_TABLES: tuple[Table, ...] = (ping_rollups, country_rollups)
+ROLLUP_TABLES: tuple[Table, ...] = (ping_rollups, country_rollups, sip_rollups)
 
 
 def rollup_entry(table: Table, resolution_seconds: int) -> Expiring:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import (Boolean, Column, DateTime, Float, ForeignKey, Index, Integer, MetaData, String,
                         Table, Text)
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 
 metadata = MetaData()
 
@@ -195,6 +195,28 @@ sip_results = Table(
     Column("collector", String(255)),
     Index("ix_sip_results_server_time", "server_id", "timestamp"),
     Index("ix_sip_results_round", "round_id"),
+)
+
+# SIP checks summed per server and bucket (version 9), kept by the writer in the round's transaction like
+# ping_rollups, so the SIP history outlives the raw sip_results rows (retention's rollup keys). Labels come from
+# the same round's ping_results row. response: the sum and count of the rounds' mean response times, so a bucket's
+# mean equals the mean of its rounds' means (what sip_series gives from raw rows); max_code the highest final code.
+sip_rollups = Table(
+    "sip_rollups", metadata,
+    Column("resolution_seconds", Integer, primary_key=True),
+    Column("server_id", String(255), primary_key=True),
+    Column("bucket_start", DateTime, primary_key=True),
+    Column("country", String(255), nullable=False),
+    Column("partner", String(255), nullable=False),
+    Column("server_ip", String(255), nullable=False),
+    Column("rounds", Integer, nullable=False),
+    Column("up_rounds", Integer, nullable=False),
+    Column("sent", Integer, nullable=False),
+    Column("answered", Integer, nullable=False),
+    Column("sum_response_ms", Float, nullable=False),
+    Column("n_response", Integer, nullable=False),
+    Column("max_code", Integer),
+    Index("ix_sip_rollups_time", "resolution_seconds", "bucket_start"),
 )
 
 # Issue 15 (schema version 7). One row per span of `down` of a server: from its first down round to its

@@ -9,6 +9,7 @@ from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 
 from storage.incidents import fold_rounds
+from storage import siprollups
 from storage.rollups import add_rounds
 from storage.schema import logs, ping_results, rounds, sip_results
 from common.timeutil import to_naive_utc
@@ -53,9 +54,12 @@ class Writer:
             stored_ids = [rid for rid, stored in zip(round_ids, batch) if stored[2]]
             add_rounds(conn, stored_ids)
             fold_rounds(conn, stored_ids, [[_naive_timestamp(r) for r in rows] for _s, _f, rows in batch])
+            sip_ids = []
             for round_id, sip_rows in zip(round_ids, sip_batch or []):
                 if sip_rows:
                     conn.execute(insert(sip_results), [_result_row(r, round_id, collector) for r in sip_rows])
+                    sip_ids.append(round_id)
+            siprollups.add_rounds(conn, sip_ids)
         return round_ids
 
     def checkpoint(self) -> tuple[int, int] | None:

@@ -17,8 +17,8 @@ ACK_COLUMNS = ("acknowledged_by", "acknowledged_at", "ack_comment", "ack_severit
 FROM_VERSION = next(v for v, step in UPGRADES.items() if step is _upgrade_add_ack_and_maintenance)
 
 
-def test_it_is_the_last_step():
-    assert FROM_VERSION + 1 == SCHEMA_VERSION == 8
+def test_it_is_step_7_of_a_ladder_without_gaps():
+    assert FROM_VERSION == 7 and sorted(UPGRADES) == list(range(SCHEMA_VERSION))
 
 
 @pytest.mark.sqlite_only("rebuilds the older database by hand with SQLite DDL; the upgrade path itself runs on "

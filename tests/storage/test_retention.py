@@ -101,7 +101,7 @@ def test_each_kind_keeps_exactly_what_is_newer_than_its_horizon(history, config)
     assert column(history, logs.c.timestamp) == [days_ago(a) for a in (89, 1)]
     # Four servers in three countries: each expired 5-minute bucket is 4 server rows and 3 country rows.
     assert deleted == {"ping_results": 5 * 4, "sip_results": 0, "rounds": 5, "ping_rollups_300s": 2 * 4, "ping_rollups_3600s": 0,
-                       "country_rollups_300s": 2 * 3, "country_rollups_3600s": 0, "logs": 5, "incidents": 0,
+                       "country_rollups_300s": 2 * 3, "country_rollups_3600s": 0, "sip_rollups_300s": 0, "sip_rollups_3600s": 0, "logs": 5, "incidents": 0,
                        "availability_rollups_3600s": 0, "availability_rollups_86400s": 0}
 
 
@@ -210,7 +210,9 @@ def test_every_batch_counts_against_the_budget_even_an_empty_one(writer):
     # ping_results, sip_results and rounds come first and have nothing to delete: their three empty batches
     # spend the budget.
     assert prune(writer, RETENTION_DEFAULTS, NOW, max_batches=3)["logs"] == 0
-    assert prune(writer, RETENTION_DEFAULTS, NOW, max_batches=6)["logs"] == 1
+    # Then the three kept 5-minute rollups (ping, country, sip; hourly ones are kept forever by default), and logs.
+    assert prune(writer, RETENTION_DEFAULTS, NOW, max_batches=6)["logs"] == 0
+    assert prune(writer, RETENTION_DEFAULTS, NOW, max_batches=7)["logs"] == 1
 
 
 def test_the_time_budget_ends_a_call_between_batches(writer):
