@@ -6,7 +6,8 @@ from dash import ClientsideFunction, Input, Output, State, ctx, no_update
 from callbacks.registry import callback, clientside_callback
 
 from callbacks.common import filters_from_search
-from callbacks.urlstate import controls_from_query, default_custom_window, query_from_controls, server_id_from_path
+from callbacks.urlstate import (controls_from_query, default_custom_window, query_from_controls, server_id_from_path,
+                                with_view_params)
 from layouts import ids
 from layouts.overview import overview_layout
 from layouts.server import not_found_layout, server_layout
@@ -45,7 +46,7 @@ def sync_from_controls(current_search: str | None, values: dict, now) -> dict:
         window = default_custom_window(now)
         values = dict(values, **window)
         out.update(window)
-    query = query_from_controls(*(values[k] for k in CONTROL_KEYS))
+    query = with_view_params(query_from_controls(*(values[k] for k in CONTROL_KEYS)), current_search)
     _, error = filters_from_search(query)
     return dict(out, search=query if query != (current_search or "") else no_update,
                 custom_hidden=values["range"] != "custom", alert=error)

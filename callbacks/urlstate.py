@@ -10,6 +10,9 @@ from queries.filters import RANGE_CHOICES, QueryError, implied_range
 from queries.querystring import repeated_values
 
 SERVER_PATH = "/server/"
+# View choices that live in the URL beside the filters, set by the page itself (assets/30_wall.js): the
+# tile order and the wall view. A filter change keeps them.
+VIEW_PARAMS = ("order", "kiosk", "cycle")
 
 
 def _iso(date: str | None, time: str | None) -> str | None:
@@ -27,6 +30,14 @@ def query_from_controls(countries, partners, range_name, start_date, end_date, s
         start, end = _iso(start_date, start_time), _iso(end_date, end_time)
         params += [(k, v) for k, v in (("start", start), ("end", end)) if v]
     return "?" + urlencode(params)
+
+
+def with_view_params(query: str, current_search: str | None) -> str:
+    """query (from the filter controls) with the current URL's VIEW_PARAMS appended."""
+    kept = [(k, v) for k, v in query_args(current_search).items(multi=True) if k in VIEW_PARAMS]
+    if not kept:
+        return query
+    return query + ("&" if query.strip("?") else "") + urlencode(kept)
 
 
 def _split_iso(value: str | None) -> tuple[str | None, str | None]:

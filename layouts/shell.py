@@ -24,6 +24,8 @@ def _controls() -> html.Div:
     """Last update time, refresh interval, pause and theme switches."""
     return html.Div([
         html.Span(id=ids.UPDATED_AT, className="lm-updated"),
+        html.Button([html.I(className="bi bi-tv me-1"), "Wall"], id=ids.KIOSK_BUTTON, title="Wall view (?kiosk=1)",
+                    className="btn btn-sm btn-outline-secondary lm-kiosk-button"),  # handled by assets/30_wall.js
         html.Div([html.I(className="bi bi-arrow-repeat", title="auto-refresh every"),
                   dbc.Select(id=ids.REFRESH_SELECT, options=REFRESH_CHOICES, value=str(DEFAULT_REFRESH_SECONDS),
                              size="sm", className="lm-refresh", persistence=True, persistence_type="local")],
