@@ -167,7 +167,7 @@
 
     function ageWarning() {
         var el = document.getElementById("lm-age-warning");
-        var onOverview = !!document.getElementById("lm-overview-stamp");
+        var onOverview = !!document.getElementById("lm-cards");  // (a dcc.Store has no element)
         var ageS = Math.round((now() - state.lastOk) / 1000);
         var limitS = (2 * state.intervalMs) / 1000 + 5;
         var offline = navigator.onLine === false;
