@@ -234,8 +234,24 @@
         }));
     }
 
+    /* A table of text cells (a server's recent rounds): one component however many rows. */
+    function RoundsTable(props) {
+        var rows = props.rows || [], flagged = {};
+        (props.flagged || []).forEach(function (i) { flagged[i] = true; });
+        if (!rows.length) { return h("div", {id: props.id, className: "lm-empty"}, text(props.empty)); }
+        return h("div", {id: props.id, className: "lm-scroll"},
+            h("table", {className: "table table-sm table-hover lm-table mb-0"},
+              h("thead", null, h("tr", null, (props.columns || []).map(function (c, i) {
+                  return h("th", {key: i}, text(c));
+              }))),
+              h("tbody", null, rows.map(function (r, i) {
+                  return h("tr", {key: i, className: flagged[i] ? "lm-row-flagged" : undefined},
+                           r.map(function (c, j) { return h("td", {key: j}, text(c)); }));
+              }))));
+    }
+
     window.lm_components = Object.assign({}, window.lm_components, {
-        ServerTiles: ServerTiles, AlertFeed: AlertFeed, LogFeed: LogFeed,
+        ServerTiles: ServerTiles, AlertFeed: AlertFeed, LogFeed: LogFeed, RoundsTable: RoundsTable,
         _format: {span: span, age: age, stripBackground: stripBackground}
     });
 }());

@@ -329,6 +329,38 @@ def refresh_cost(driver, period_s: float, writes, count: int) -> list[dict]:
     return out
 
 
+def refresh_profile(driver, period_s: float, path: Path, writes=None) -> dict:
+    """A CPU profile (1 ms sampling) of one auto-refresh period (with a new round written first when writes is
+    given): self time by script, and the busiest functions."""
+    period_ms = period_s * 1000
+    tick = next_tick(driver, period_ms)
+    if writes:
+        wait_page_time(driver, tick - 6000)
+        writes()
+    wait_page_time(driver, tick - 800)
+    driver.execute_cdp_cmd("Profiler.enable", {})
+    driver.execute_cdp_cmd("Profiler.setSamplingInterval", {"interval": 1000})
+    driver.execute_cdp_cmd("Profiler.start", {})
+    wait_page_time(driver, tick + period_ms - 800)
+    profile = driver.execute_cdp_cmd("Profiler.stop", {})["profile"]
+    path.write_text(json.dumps(profile))
+    return dict(profile_summary(profile), top=top_functions(profile))
+
+
+def top_functions(profile: dict, count: int = 12) -> list[list]:
+    """The functions with the most self time: [ms, function, script file]."""
+    nodes = {n["id"]: n for n in profile["nodes"]}
+    deltas = profile.get("timeDeltas", [])
+    totals: dict[tuple, float] = {}
+    for sample, delta in zip(profile.get("samples", []), deltas[1:] + [0]):
+        frame = nodes[sample]["callFrame"]
+        if frame.get("functionName") == "(idle)":
+            continue
+        key = (frame.get("functionName") or "(anonymous)", frame.get("url", "").rsplit("/", 1)[-1].split("?")[0])
+        totals[key] = totals.get(key, 0.0) + delta / 1000
+    return [[round(ms, 1), *key] for key, ms in sorted(totals.items(), key=lambda kv: -kv[1])[:count]]
+
+
 def round_writer(database: Path, servers: int, seed: int = 1):
     """A function storing one round of every server, timed now, through the project's write path (as
     bench/generate.py builds rounds); and the writer, to dispose of afterwards."""
@@ -435,6 +467,9 @@ def run_size(args, servers: int) -> dict:
             writes, writer = round_writer(db, servers)
             try:
                 result["refresh_new_round"] = refresh_cost(driver, args.refresh_seconds, writes, args.refreshes)
+                if args.profile:
+                    result["refresh_profile"] = refresh_profile(driver, args.refresh_seconds,
+                                                                shots / f"{tag}-refresh.cpuprofile", writes)
             finally:
                 writer.engine.dispose()
             log(f"browser {servers}: refreshes with a new round {result['refresh_new_round']}")
@@ -483,12 +518,16 @@ def figures(results: list[dict]) -> list[Figure]:
 
 
 def profile_table(results: list[dict]) -> str:
-    """The CPU profiles' split by script."""
+    """The CPU profiles' split by script: the load of / and one auto-refresh with a new round."""
     rows = []
     for r in results:
-        for kind, v in (r.get("profile") or {}).items():
-            rows.append((r["servers"], kind, f"{v['ms']:,.0f}", "" if v["share"] is None else f"{100 * v['share']:.0f} %"))
-    return markdown_table(["servers", "code", "self ms", "share of busy"], rows) if rows else ""
+        for key, what in (("profile", "load of /"), ("refresh_profile", "a refresh with a new round")):
+            for kind, v in (r.get(key) or {}).items():
+                if kind == "top":
+                    continue
+                rows.append((r["servers"], what, kind, f"{v['ms']:,.0f}",
+                             "" if v["share"] is None else f"{100 * v['share']:.0f} %"))
+    return markdown_table(["servers", "profile", "code", "self ms", "share of busy"], rows) if rows else ""
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -525,7 +564,12 @@ def main(argv: list[str] | None = None) -> int:
     print(table)
     prof = profile_table(results)
     if prof:
-        print("\nCPU profile of a load of / (self time by code):\n" + prof)
+        print("\nCPU profiles (self time by code):\n" + prof)
+    for r in results:
+        top = (r.get("refresh_profile") or {}).get("top")
+        if top:
+            print(f"\nbusiest functions of a refresh with a new round, {r['servers']} servers:\n" +
+                  markdown_table(["self ms", "function", "script"], top))
     save_results(f"browser-{args.label}", {"args": {k: v for k, v in vars(args).items()}, "results": results,
                                              "table": table})
     print(f"\nmachine: {json.dumps(machine_info())}")

@@ -1,4 +1,4 @@
-"""Dash components of the project's own for lists of many items: server tiles, the alerts feed, the log feed.
+"""Dash components of the project's own for lists of many items: server tiles, the alerts and log feeds, tables.
 
 Each is ONE Dash component holding its items as plain data, drawn in the browser by assets/25_components.js
 (React, text only: no HTML from data). Dash's renderer wraps and notifies every component of the layout, so
@@ -45,6 +45,13 @@ class AlertFeed(_DataComponent):
 
     _type = "AlertFeed"
     PROPS = ("id", "items", "now", "search", "more")
+
+
+class RoundsTable(_DataComponent):
+    """A table of text cells: columns [label, ...], rows [[cell, ...], ...], flagged: row indexes to highlight."""
+
+    _type = "RoundsTable"
+    PROPS = ("id", "columns", "rows", "flagged", "empty")
 
 
 class LogFeed(_DataComponent):

@@ -9,11 +9,11 @@ from dash import dcc, html
 
 from common import format as fmt
 from layouts.alerts import kind_icon, severity_pill
-from layouts.status import server_href
+from layouts.components import LogFeed, RoundsTable
+from layouts.status import log_lines, server_href
 
 WARNING_ICONS = {"down": "bi-x-octagon-fill", "stale": "bi-hourglass-split", "latency": "bi-speedometer2",
                  "loss": "bi-graph-down-arrow", "jitter": "bi-activity", "other": "bi-exclamation-triangle-fill"}
-LEVEL_CLASSES = {"DEBUG": "secondary", "INFO": "info", "WARNING": "warning", "ERROR": "danger", "CRITICAL": "danger"}
 ROUND_COLUMNS = (("timestamp", "Time (UTC)"), ("avg_time", "Avg"), ("min_time", "Min"), ("max_time", "Max"),
                  ("jitter_time", "Jitter"), ("loss_percentage", "Loss"), ("mos", "MOS"), ("latency_class", "Class"),
                  ("concerns", "Concerns"))
@@ -79,21 +79,10 @@ def warnings_list(warnings: pd.DataFrame, now: datetime, search: str | None, lim
     return html.Div(parts, className="lm-warn-list")
 
 
-def _log_entry(row: dict) -> html.Div:
-    level = str(row.get("level") or "")
-    return html.Div([
-        html.Div([html.Span(level, className=f"badge text-bg-{LEVEL_CLASSES.get(level, 'secondary')}"),
-                  html.Span(fmt.utc(row.get("timestamp"), seconds=True), className="lm-log-time"),
-                  html.Span(row.get("module") or "", className="lm-log-source")], className="lm-log-meta"),
-        html.Div(row.get("message") or "", className="lm-log-msg"),
-    ], className=f"lm-log-entry lm-log-{level.lower()}")
-
-
-def log_list(logs: pd.DataFrame) -> html.Div:
-    """Log lines, newest first: level, time and source above the message (reads well in a narrow column)."""
-    if logs.empty:
-        return empty_text("No log lines match.")
-    return html.Div([_log_entry(r) for r in fmt.records(logs)], className="lm-log-list lm-scroll")
+def log_list(logs: pd.DataFrame) -> LogFeed:
+    """Log lines, newest first: level, time and source above the message (reads well in a narrow column).
+    One component for all of them (layouts.components): a tree of Dash components per line is slow."""
+    return LogFeed(lines=log_lines(logs))
 
 
 def _round_cell(column: str, value):
@@ -108,15 +97,13 @@ def _round_cell(column: str, value):
     return "" if value is None else str(value)
 
 
-def rounds_table(rounds: pd.DataFrame, limit: int = 100) -> html.Div:
-    """A server's recent rounds, newest first."""
-    if rounds.empty:
-        return empty_text("No rounds in this time range.")
-    head = html.Thead(html.Tr([html.Th(label) for _, label in ROUND_COLUMNS]))
-    body = html.Tbody([html.Tr([html.Td(_round_cell(c, r.get(c))) for c, _ in ROUND_COLUMNS],
-                               className="lm-row-flagged" if fmt.has_text(r.get("concerns")) else None)
-                       for r in fmt.records(rounds.head(limit))])
-    return html.Div(dbc.Table([head, body], size="sm", hover=True, className="lm-table mb-0"), className="lm-scroll")
+def rounds_table(rounds: pd.DataFrame, limit: int = 100) -> RoundsTable:
+    """A server's recent rounds, newest first, as one component (layouts.components.RoundsTable)."""
+    rows = fmt.records(rounds.head(limit))
+    return RoundsTable(columns=[label for _, label in ROUND_COLUMNS],
+                       rows=[[_round_cell(c, r.get(c)) for c, _ in ROUND_COLUMNS] for r in rows],
+                       flagged=[i for i, r in enumerate(rows) if fmt.has_text(r.get("concerns"))],
+                       empty="No rounds in this time range.")
 
 
 def concern_list(summary: pd.DataFrame) -> html.Div:

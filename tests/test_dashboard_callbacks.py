@@ -278,7 +278,7 @@ def test_server_page(seeded, ctx):
     assert len(bars) == 1 and abs(bars[0][0] - 80.0) <= width  # every packet took 80 ms: one filled bin
     assert server_cb.refresh_server_graphs("/server/127.0.0.3", "?range=24h", 1, False, sig) == (no_update,) * 3
     rounds, concerns, logs = server_cb.refresh_server_tables("/server/127.0.0.3", "?range=1h", 0)
-    assert "80.0 ms" in text_of(rounds) and "No warnings" in text_of(concerns)
+    assert "80.0 ms" in rounds.rows[0] and "No warnings" in text_of(concerns)
 
 
 def test_a_long_window_draws_the_distribution_from_an_even_sample_of_rounds(seeded, ctx, monkeypatch):
