@@ -11,7 +11,7 @@
     var FULL_CARDS_MAX_ON_WALL = 60;  // beyond, full cards never fit a screen: go straight to compact tiles
     var DEFAULT_INTERVAL_MS = 30000;
     var state = {lastOk: Date.now(), intervalMs: DEFAULT_INTERVAL_MS, countries: [], cycleAt: 0, fitKey: "",
-                 fitting: false, scale: 0, skewMs: 0};
+                 fitting: false, scale: 0, skewMs: 0, rootPx: 0};
 
     function now() { return Date.now() + state.skewMs; }
     function params() { return new URLSearchParams(window.location.search); }
@@ -39,6 +39,7 @@
         if (root.classList.contains("lm-kiosk") !== on) {
             root.classList.toggle("lm-kiosk", on);
             state.fitKey = "";
+            state.rootPx = 0;
             rescalePlots();
         }
         return on;
@@ -190,9 +191,13 @@
     }
 
     /* ---- Plotly text follows the page's type (12 px at 4K otherwise) ---- */
+    /* Read once per window size and view (getComputedStyle forces a style pass when the page is dirty, which
+       inside every Plotly.react of a refresh cost tens of ms). */
     function plotScale() {
-        var root = parseFloat(window.getComputedStyle(document.documentElement).fontSize) || 16;
-        return Math.round((root / 16) * 100) / 100;
+        if (!state.rootPx) {
+            state.rootPx = parseFloat(window.getComputedStyle(document.documentElement).fontSize) || 16;
+        }
+        return Math.round((state.rootPx / 16) * 100) / 100;
     }
 
     function scaleFonts(node, s, seen) {
@@ -261,13 +266,25 @@
     }
 
     /* ---- wiring ---- */
+    /* Every second: cheap reads only, so an idle page costs next to nothing; the fit and the Plotly scale
+       run only on the wall, or when the window or the view changes (resize and navigation events). */
     function tick() {
-        applyKiosk();
-        cycleStep();
-        cycleLabel();
+        var kiosk = applyKiosk();
         ageWarning();
+        if (kiosk) {
+            cycleStep();
+            cycleLabel();
+            fitTiles();
+        } else if (state.fitKey.indexOf("true") === 0) {
+            fitTiles();  // just left the wall: undo its fit
+        }
+    }
+
+    function changed() {
+        tick();
         fitTiles();
         rescalePlots();
+        cycleLabel();
     }
 
     document.addEventListener("click", function (event) {
@@ -279,9 +296,9 @@
     document.addEventListener("keydown", function (event) {
         if (event.key === "Escape" && kioskOn()) { exitKiosk(); }
     });
-    window.addEventListener("popstate", function () { window.setTimeout(tick, 0); });
-    window.addEventListener("_dashprivate_pushstate", function () { window.setTimeout(tick, 0); });
-    window.addEventListener("resize", function () { window.setTimeout(tick, 50); });
+    window.addEventListener("popstate", function () { window.setTimeout(changed, 0); });
+    window.addEventListener("_dashprivate_pushstate", function () { window.setTimeout(changed, 0); });
+    window.addEventListener("resize", function () { state.rootPx = 0; window.setTimeout(changed, 50); });
     window.addEventListener("lm-tiles-mounted", function () {
         state.fitKey = "";
         window.setTimeout(fitTiles, 0);
