@@ -214,7 +214,16 @@
             parts.push(h("h3", {key: "rh", className: "lm-warn-heading"}, "Resolved in this range"));
             ended.forEach(function (i) { parts.push(alertItem(i, now, search)); });
         }
-        var more = props.more ? h("div", {className: "lm-feed-more"}, text(props.more)) : null;
+        var more = null;
+        if (Array.isArray(props.more)) {  // [open alerts not listed, resolved ones not listed]
+            more = h("div", {className: "lm-feed-more"},
+                     props.more[0] > 0 ? h("span", {className: "lm-more-open"},
+                                           props.more[0] + " more open alert" + (props.more[0] === 1 ? "" : "s") + " not listed. ") : null,
+                     props.more[1] > 0 ? h("span", {className: "lm-more-resolved"},
+                                           props.more[1] + " more resolved in this range.") : null);
+        } else if (props.more) {
+            more = h("div", {className: "lm-feed-more"}, text(props.more));
+        }
         return h("div", {id: props.id, className: "lm-feed", "data-open": String(opened.length)},
                  h("div", {className: "lm-warn-list"}, parts), more);
     }

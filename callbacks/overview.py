@@ -104,10 +104,17 @@ def alerts_parts(rt, search: str | None, now) -> dict:
     filters, _ = filters_from_search(search, now)
     warnings, error = fetch("the warnings", current_warnings, rt.read_engine, rt.config, now, filters)
     if error:
-        return {"alerts": [], "alerts_more": f"Could not load the warnings. {error}"}
+        return {"alerts": [], "alerts_more": f"Could not load the warnings. {error}"}  # a text note
     items = alert_items(warnings)
-    hidden = len(warnings) - len(items)
-    return {"alerts": items, "alerts_more": f"{hidden} more not shown" if hidden > 0 else None}
+    resolved = warnings["state"] == "resolved" if "state" in warnings else pd.Series(False, index=warnings.index)
+    shown_open = sum(not i["r"] for i in items)
+    return {"alerts": items, "alerts_more": more_note(int((~resolved).sum()) - shown_open,
+                                                      int(resolved.sum()) - (len(items) - shown_open))}
+
+
+def more_note(open_hidden: int, resolved_hidden: int) -> list | None:
+    """[open alerts not listed, resolved ones not listed] for the feed's note (None when all are listed)."""
+    return [open_hidden, resolved_hidden] if open_hidden > 0 or resolved_hidden > 0 else None
 
 
 def log_parts(rt, level: str | None, text: str | None) -> dict:
