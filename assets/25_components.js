@@ -150,6 +150,7 @@
             return function () { window.removeEventListener("lm-tiles-density", onDensity); };
         }, []);
         var tiles = props.tiles || [], groups = props.groups || [], search = safeSearch(props.search);
+        var loaded = props.tiles !== null && props.tiles !== undefined;
         var density = forced[0] || (props.density === "compact" ? "compact" : "full");
         var sections = [], at = 0;
         groups.forEach(function (g) {
@@ -163,7 +164,7 @@
                                     slots: props.slots});
                 }))));
         });
-        if (!tiles.length && props.empty) {
+        if (loaded && !tiles.length && props.empty) {
             sections = [h("div", {key: "empty", className: "lm-empty"}, text(props.empty))];
         }
         return h("div", {id: props.id, className: "lm-tiles lm-density-" + density,
@@ -200,7 +201,10 @@
 
     /* Open alerts (worst and newest first), then those resolved in the range. */
     function AlertFeed(props) {
-        var items = props.items || [], now = props.now, search = safeSearch(props.search);
+        if (props.items === null || props.items === undefined) {  // nothing loaded yet: no "no alerts" claim
+            return h("div", {id: props.id, className: "lm-feed"});
+        }
+        var items = props.items, now = props.now, search = safeSearch(props.search);
         var opened = items.filter(function (i) { return !i.r; });
         var ended = items.filter(function (i) { return i.r; });
         var parts;
@@ -230,7 +234,8 @@
 
     /* Log lines, newest first: level, time and source above the message. */
     function LogFeed(props) {
-        var lines = props.lines || [];
+        if (props.lines === null || props.lines === undefined) { return h("div", {id: props.id}); }  // not loaded
+        var lines = props.lines;
         if (!lines.length) { return h("div", {id: props.id, className: "lm-empty"}, "No log lines match."); }
         return h("div", {id: props.id, className: "lm-log-list lm-scroll"}, lines.map(function (l) {
             var level = text(l[1]);

@@ -80,14 +80,18 @@ PROBE_JS = r"""
                                                           gd.layout.annotations.length)));
   }
   function filled(sel) { var el = document.querySelector(sel); return !!(el && el.firstElementChild); }
+  // content of the panel itself, not an empty component waiting for its first data
+  function some(sel, inner) {
+    return !!document.querySelector(inner.split(',').map(function (i) { return sel + ' ' + i.trim(); }).join(','));
+  }
   var checks = {
     overview: {
       counts: function () { return !!document.querySelector('#lm-counts .lm-count'); },
       servers: function () {
         return !!document.querySelector('#lm-cards .lm-server-card, #lm-cards .lm-tile, #lm-cards .alert');
       },
-      alerts: function () { return filled('#lm-warnings'); },
-      log: function () { return filled('#lm-log-table'); },
+      alerts: function () { return some('#lm-warnings', '.lm-warn, .lm-empty, .alert'); },
+      log: function () { return some('#lm-log-table', '.lm-log-entry, .lm-empty, .alert'); },
       latency: function () { return drawn('#lm-latency-graph'); },
       loss: function () { return drawn('#lm-loss-graph'); },
       jitter: function () { return drawn('#lm-jitter-graph'); },
@@ -102,9 +106,9 @@ PROBE_JS = r"""
       header: function () { return !!document.querySelector('#lm-server-header .lm-server-title'); },
       history: function () { return hasPoints(plot('#lm-server-history')); },
       distribution: function () { return drawn('#lm-server-distribution'); },
-      rounds: function () { return filled('#lm-server-rounds'); },
+      rounds: function () { return some('#lm-server-rounds', 'table, .lm-empty, .alert'); },
       concerns: function () { return filled('#lm-server-concerns'); },
-      log: function () { return filled('#lm-server-logs'); }
+      log: function () { return some('#lm-server-logs', '.lm-log-entry, .lm-empty, .alert'); }
     }
   };
   var timer = setInterval(function () {

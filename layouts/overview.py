@@ -41,7 +41,7 @@ def log_viewer() -> html.Section:
     tools = [dbc.Select(id=ids.LOG_LEVEL, options=LOG_LEVELS, value="INFO", size="sm", className="lm-log-level"),
              dbc.Input(id=ids.LOG_SEARCH, type="search", placeholder="Search…", size="sm", debounce=True,
                        className="lm-log-search")]
-    return panel("Log", html.Div(LogFeed(id=ids.LOG_FEED, lines=[]), id=ids.LOG_TABLE), "bi-journal-text",
+    return panel("Log", html.Div(LogFeed(id=ids.LOG_FEED), id=ids.LOG_TABLE), "bi-journal-text",
                  tools=tools, class_name="lm-logs")
 
 
@@ -52,7 +52,8 @@ def order_toggle() -> dbc.RadioItems:
 
 def servers_panel() -> html.Section:
     """The server tiles by country (one component, drawn by assets/25_components.js)."""
-    tiles = ServerTiles(id=ids.TILES, tiles=[], groups=[], density="full", now=0, search="", slots=HEARTBEAT_SLOTS,
+    # No tiles, items or lines yet (None): the components draw nothing until the first refresh has answered.
+    tiles = ServerTiles(id=ids.TILES, groups=[], density="full", now=0, search="", slots=HEARTBEAT_SLOTS,
                         empty=EMPTY_TILES)
     return panel("Servers", html.Div(tiles, id=ids.CARDS), "bi-hdd-network", tools=order_toggle())
 
@@ -65,7 +66,7 @@ def kiosk_exit() -> html.Button:
 
 def overview_layout() -> html.Div:
     """The overview page's skeleton; callbacks fill every part."""
-    alerts = AlertFeed(id=ids.ALERT_FEED, items=[], now=0, search="")
+    alerts = AlertFeed(id=ids.ALERT_FEED, now=0, search="")
     return html.Div([
         html.Div(id=ids.DOWN_BANNER, className="lm-banner-slot"),
         html.Div(id=ids.NOTICE),
