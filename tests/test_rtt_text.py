@@ -2,8 +2,6 @@
 from 1 ms up: on the cards, in tables and in every figure's hover."""
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pandas as pd
 import pytest
