@@ -10,7 +10,7 @@ from callbacks.registry import callback, clientside_callback
 
 from callbacks.common import fetch, filters_from_search, query_args, signature
 from callbacks.urlstate import (TZ_PARAM, controls_from_query, default_custom_window, display_zone,
-                                query_from_controls, server_id_from_path, tz_choice, tz_error)
+                                query_from_controls, server_id_from_path, tz_choice, tz_error, with_view_params)
 from common import timezones as tzs
 from layouts import ids
 from layouts.filters import state_options
@@ -121,7 +121,8 @@ def sync_from_controls(current_search: str | None, values: dict, now, zone: str 
         window = default_custom_window(now, zone)
         values = dict(values, **window)
         out.update(window, visible_month=window["end_date"])
-    query = query_from_controls(*(values[k] for k in CONTROL_KEYS), tz=tz, zone=zone, default_tz=default)
+    query = with_view_params(query_from_controls(*(values[k] for k in CONTROL_KEYS), tz=tz, zone=zone,
+                                                 default_tz=default), current_search)
     alert = _alert(query)
     return dict(out, search=query if query != (current_search or "") else no_update,
                 custom_hidden=values["range"] != "custom", alert=alert, alert_open=bool(alert))

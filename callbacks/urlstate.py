@@ -17,6 +17,9 @@ from queries.querystring import repeated_values
 SERVER_PATH = "/server/"
 TZ_PARAM = "tz"
 CLOCK = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)")  # a 24-hour HH:MM
+# View choices that live in the URL beside the filters, set by the page itself (assets/30_wall.js): the
+# tile order and the wall view. A filter change keeps them.
+VIEW_PARAMS = ("order", "kiosk", "cycle")
 
 
 def tz_choice(value) -> str | None:
@@ -72,6 +75,14 @@ def query_from_controls(countries, partners, range_name, start_date, end_date, s
     if tz and tz != default_tz:
         params.append((TZ_PARAM, tz))
     return "?" + urlencode(params)
+
+
+def with_view_params(query: str, current_search: str | None) -> str:
+    """query (from the filter controls) with the current URL's VIEW_PARAMS appended."""
+    kept = [(k, v) for k, v in query_args(current_search).items(multi=True) if k in VIEW_PARAMS]
+    if not kept:
+        return query
+    return query + ("&" if query.strip("?") else "") + urlencode(kept)
 
 
 def _split_iso(value: str | None, zone: str | None = None) -> tuple[str | None, str | None]:

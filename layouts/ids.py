@@ -39,6 +39,17 @@ NOTICE = PREFIX + "notice"
 COUNTS = PREFIX + "counts"
 CARDS = PREFIX + "cards"
 WARNINGS = PREFIX + "warnings"
+TILES = PREFIX + "tiles"  # layouts.components.ServerTiles inside CARDS
+ALERT_FEED = PREFIX + "alert-feed"  # layouts.components.AlertFeed inside WARNINGS
+LOG_FEED = PREFIX + "log-feed"  # layouts.components.LogFeed inside LOG_TABLE
+ORDER_TOGGLE = PREFIX + "order-toggle"  # worst first / alphabetical, mirrored in the URL (?order=name)
+DOWN_BANNER = PREFIX + "down-banner"  # the wall's full-width banner when any server is down
+OVERVIEW_STATE = PREFIX + "overview-state"  # what the browser holds (signatures), so a refresh sends changes only
+OVERVIEW_STAMP = PREFIX + "overview-stamp"  # time of the last successful refresh, for the page's age warning
+WALL_STATE = PREFIX + "wall-state"  # the countries a wall screen cycles through
+CLIENT_SINK = PREFIX + "client-sink"  # output of the overview's clientside callbacks (holds nothing useful)
+KIOSK_BUTTON = PREFIX + "kiosk-button"  # navbar: open the wall view (?kiosk=1)
+KIOSK_EXIT = PREFIX + "kiosk-exit"  # wall view: back to the normal page
 GROUP_TOGGLE = PREFIX + "group-toggle"
 LATENCY_GRAPH = PREFIX + "latency-graph"
 LOSS_GRAPH = PREFIX + "loss-graph"

@@ -6,6 +6,8 @@ from dash import dcc, html
 
 from layouts import ids
 from layouts.common import graph, panel
+from layouts.components import AlertFeed, LogFeed, ServerTiles
+from layouts.status import DEFAULT_ORDER, EMPTY_TILES, HEARTBEAT_SLOTS
 
 LOG_LEVELS = [{"label": "All levels", "value": "DEBUG"}, {"label": "Info +", "value": "INFO"},
               {"label": "Warnings +", "value": "WARNING"}, {"label": "Errors", "value": "ERROR"}]
@@ -39,18 +41,43 @@ def log_viewer() -> html.Section:
     tools = [dbc.Select(id=ids.LOG_LEVEL, options=LOG_LEVELS, value="INFO", size="sm", className="lm-log-level"),
              dbc.Input(id=ids.LOG_SEARCH, type="search", placeholder="Search…", size="sm", debounce=True,
                        className="lm-log-search")]
-    return panel("Log", html.Div(id=ids.LOG_TABLE), "bi-journal-text", tools=tools, class_name="lm-logs")
+    return panel("Log", html.Div(LogFeed(id=ids.LOG_FEED), id=ids.LOG_TABLE), "bi-journal-text",
+                 tools=tools, class_name="lm-logs")
+
+
+def order_toggle() -> dbc.RadioItems:
+    """Worst first (the default) or alphabetical; the choice lives in the URL (?order=name)."""
+    return _toggle(ids.ORDER_TOGGLE, [("trouble", "Worst first"), ("name", "A–Z")], DEFAULT_ORDER)
+
+
+def servers_panel() -> html.Section:
+    """The server tiles by country (one component, drawn by assets/25_components.js)."""
+    # No tiles, items or lines yet (None): the components draw nothing until the first refresh has answered.
+    tiles = ServerTiles(id=ids.TILES, groups=[], density="full", now=0, search="", slots=HEARTBEAT_SLOTS,
+                        empty=EMPTY_TILES)
+    return panel("Servers", html.Div(tiles, id=ids.CARDS), "bi-hdd-network", tools=order_toggle())
+
+
+def kiosk_exit() -> html.Button:
+    """The wall view's way back (also Escape); shown only there, on hover (assets/30_wall.css)."""
+    return html.Button([html.I(className="bi bi-box-arrow-left me-1"), "Exit wall view"], id=ids.KIOSK_EXIT,
+                       className="btn btn-sm btn-secondary lm-kiosk-exit", title="Leave the wall view (Esc)")
 
 
 def overview_layout() -> html.Div:
     """The overview page's skeleton; callbacks fill every part."""
+    alerts = AlertFeed(id=ids.ALERT_FEED, now=0, search="")
     return html.Div([
+        html.Div(id=ids.DOWN_BANNER, className="lm-banner-slot"),
         html.Div(id=ids.NOTICE),
         html.Div(id=ids.COUNTS, className="lm-counts"),
         html.Div([
-            html.Div(panel("Servers", html.Div(id=ids.CARDS), "bi-hdd-network"), className="lm-area-status"),
+            html.Div(servers_panel(), className="lm-area-status"),
             graphs_area(),
-            html.Div([panel("Alerts", html.Div(id=ids.WARNINGS), "bi-bell", class_name="lm-warnings"),
+            html.Div([panel("Alerts", html.Div(alerts, id=ids.WARNINGS), "bi-bell", class_name="lm-warnings"),
                       log_viewer()], className="lm-area-side"),
         ], className="lm-overview"),
-    ])
+        kiosk_exit(),
+        dcc.Store(id=ids.OVERVIEW_STATE), dcc.Store(id=ids.OVERVIEW_STAMP), dcc.Store(id=ids.WALL_STATE),
+        dcc.Store(id=ids.CLIENT_SINK),
+    ], className="lm-overview-page")

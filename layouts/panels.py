@@ -10,12 +10,11 @@ from dash import dcc, html
 from common import format as fmt
 from common import timezones as tzs
 from layouts.alerts import kind_icon, severity_pill
-from layouts.status import server_href
-from queries.logs import ROUTINE_PREFIXES
+from layouts.components import LogFeed, RoundsTable
+from layouts.status import log_lines, server_href
 
 WARNING_ICONS = {"down": "bi-x-octagon-fill", "stale": "bi-hourglass-split", "latency": "bi-speedometer2",
                  "loss": "bi-graph-down-arrow", "jitter": "bi-activity", "other": "bi-exclamation-triangle-fill"}
-LEVEL_CLASSES = {"DEBUG": "secondary", "INFO": "info", "WARNING": "warning", "ERROR": "danger", "CRITICAL": "danger"}
 ROUND_COLUMNS = (("timestamp", "Time"), ("avg_time", "Avg"), ("min_time", "Min"), ("max_time", "Max"),
                  ("jitter_time", "Jitter"), ("loss_percentage", "Loss"), ("mos", "MOS"), ("latency_class", "Class"),
                  ("concerns", "Concerns"))
@@ -112,50 +111,11 @@ def warnings_list(warnings: pd.DataFrame, now: datetime, search: str | None, lim
     return html.Div(parts, className="lm-warn-list")
 
 
-def _log_count(row: dict) -> int:
-    """How many lines a viewer row stands for (1 unless queries.logs.viewer_logs folded a routine run)."""
-    count = row.get("count")
-    return 1 if fmt.is_missing(count) else int(count)
-
-
-def _log_time(row: dict, tz: str | None) -> str:
-    """When the line was written; for a folded run, from its first line to its last."""
-    last = tzs.time_text(row.get("timestamp"), tz, seconds=True)
-    if _log_count(row) == 1:
-        return last
-    first = row.get("first_timestamp")
-    same_day = tzs.time_text(first, tz)[:10] == last[:10]
-    return f"{tzs.clock_text(first, tz) if same_day else tzs.time_text(first, tz)} – {last}"
-
-
-def _log_message(row: dict) -> list:
-    """The message; a folded run says how many lines it stands for, then its newest one."""
-    message = row.get("message") or ""
-    count = _log_count(row)
-    if count == 1:
-        return [message]
-    head = next((p for p in ROUTINE_PREFIXES if message.startswith(p)), "similar lines")
-    return [html.Strong(f"{head} × {count:,}"), html.Span(f" · latest: {message}", className="text-body-secondary")]
-
-
-def _log_entry(row: dict, tz: str | None = None) -> html.Div:
-    level = str(row.get("level") or "")
-    folded = _log_count(row) > 1
-    return html.Div([
-        html.Div([html.Span(level, className=f"badge text-bg-{LEVEL_CLASSES.get(level, 'secondary')}"),
-                  html.Span(_log_time(row, tz), className="lm-log-time"),
-                  html.Span(row.get("module") or "", className="lm-log-source")], className="lm-log-meta"),
-        html.Div(_log_message(row), className="lm-log-msg"),
-    ], className=f"lm-log-entry lm-log-{level.lower()}" + (" lm-log-folded" if folded else ""),
-        **({"data-count": str(_log_count(row))} if folded else {}))
-
-
-def log_list(logs: pd.DataFrame, tz: str | None = None) -> html.Div:
+def log_list(logs: pd.DataFrame, tz: str | None = None) -> LogFeed:
     """Log lines, newest first: level, time (in the display zone) and source above the message (reads well in a
-    narrow column); a folded run of routine lines reads as one line with its count."""
-    if logs.empty:
-        return empty_text("No log lines match.")
-    return html.Div([_log_entry(r, tz) for r in fmt.records(logs)], className="lm-log-list lm-scroll")
+    narrow column); a folded run of routine lines reads as one line with its count. One component for all of
+    them (layouts.components): a tree of Dash components per line is slow."""
+    return LogFeed(lines=log_lines(logs, tz))
 
 
 def _round_cell(column: str, value, tz: str | None = None):
@@ -175,18 +135,16 @@ def _round_label(column: str, label: str, zone: str) -> str:
     return f"{label} ({zone})" if column == "timestamp" else label
 
 
-def rounds_table(rounds: pd.DataFrame, limit: int = 100, tz: str | None = None) -> html.Div:
-    """A server's recent rounds, newest first, times in the display zone tz (named in the header). On a phone
-    each row reads as a card (assets/31_phone.css): every cell carries its column's name."""
-    if rounds.empty:
-        return empty_text("No rounds in this time range.")
-    zone = tzs.short_label(tz, pd.Timestamp(rounds["timestamp"].max()).to_pydatetime())
-    labels = [(c, _round_label(c, label, zone)) for c, label in ROUND_COLUMNS]
-    head = html.Thead(html.Tr([html.Th(label) for _, label in labels]))
-    body = html.Tbody([html.Tr([html.Td(_round_cell(c, r.get(c), tz), **{"data-label": label}) for c, label in labels],
-                               className="lm-row-flagged" if fmt.has_text(r.get("concerns")) else None)
-                       for r in fmt.records(rounds.head(limit))])
-    return html.Div(dbc.Table([head, body], size="sm", hover=True, className="lm-table mb-0"), className="lm-scroll")
+def rounds_table(rounds: pd.DataFrame, limit: int = 100, tz: str | None = None) -> RoundsTable:
+    """A server's recent rounds, newest first, times in the display zone tz (named in the header), as one
+    component (layouts.components.RoundsTable). On a phone each row reads as a card (assets/31_phone.css):
+    every cell carries its column's name."""
+    rows = fmt.records(rounds.head(limit))
+    zone = tzs.short_label(tz, pd.Timestamp(rounds["timestamp"].max()).to_pydatetime()) if rows else "UTC"
+    return RoundsTable(columns=[_round_label(c, label, zone) for c, label in ROUND_COLUMNS],
+                       rows=[[_round_cell(c, r.get(c), tz) for c, _ in ROUND_COLUMNS] for r in rows],
+                       flagged=[i for i, r in enumerate(rows) if fmt.has_text(r.get("concerns"))],
+                       empty="No rounds in this time range.")
 
 
 def concern_list(summary: pd.DataFrame, tz: str | None = None) -> html.Div:

@@ -125,7 +125,9 @@ def incident_table(incidents: list[dict], partner_wide: list[dict]) -> html.Div:
                             className="lm-incident-partner" if i["server_id"] is None else "lm-incident"))
     head = html.Thead(html.Tr([html.Th(h) for h in ("start", "end", "duration", "partner", "country", "server",
                                                      "cause")]))
-    return html.Table([head, html.Tbody(rows)], className="table table-sm lm-incident-table")
+    # Its own scroll box: seven unwrapped columns are wider than a phone, and the page must not scroll sideways.
+    return html.Div(html.Table([head, html.Tbody(rows)], className="table table-sm lm-incident-table"),
+                    className="lm-table-box")
 
 
 def server_incidents_panel() -> html.Section:

@@ -44,6 +44,8 @@ def _controls(display_timezone: str = tzs.UTC_NAME) -> html.Div:
         dcc.Link([html.I(className="bi bi-clipboard-data me-1"), "Reports"], href="/reports", className="lm-nav-link"),
         html.Span(id=ids.UPDATED_AT, className="lm-updated"),
         _zone_select(display_timezone),
+        html.Button([html.I(className="bi bi-tv me-1"), "Wall"], id=ids.KIOSK_BUTTON, title="Wall view (?kiosk=1)",
+                    className="btn btn-sm btn-outline-secondary lm-kiosk-button"),  # handled by assets/30_wall.js
         html.Div([html.I(className="bi bi-arrow-repeat", title="auto-refresh every"),
                   dbc.Select(id=ids.REFRESH_SELECT, options=REFRESH_CHOICES, value=str(DEFAULT_REFRESH_SECONDS),
                              size="sm", className="lm-refresh", persistence=True, persistence_type="local")],

@@ -1,4 +1,5 @@
-"""The status overview's components: the counts bar and a card per server, grouped by country."""
+"""The status overview's parts: the counts bar, a tile per server (as data for layouts.components.ServerTiles),
+grouped by country and ordered worst first or by name, the wall's down banner, and the alerts and log feeds."""
 from __future__ import annotations
 
 import re
@@ -6,14 +7,15 @@ from collections import Counter, defaultdict
 from datetime import datetime, timedelta
 from urllib.parse import quote
 
-import dash_bootstrap_components as dbc
 import pandas as pd
-from dash import dcc, html
+from dash import html
 
 from common import format as fmt
+from common import timezones as tzs
 from layouts import ids
-from layouts.alerts import alert_badges
-from layouts.sip import sip_badge
+from layouts.alerts import kind_icon, kind_label
+from layouts.sip import BADGE_STATES, sip_badge_text
+from queries.logs import ROUTINE_PREFIXES
 
 COUNT_TILES = (("up", "Up", "bi-check-circle-fill"), ("degraded", "Degraded", "bi-exclamation-triangle-fill"),
                ("down", "Down", "bi-x-octagon-fill"), ("stale", "Stale", "bi-hourglass-split"))
@@ -29,6 +31,9 @@ NO_ROUND = "m"
 NOTED = {"d": "down", "c": "critical"}  # rounds the tooltip lists by time
 NOTED_TIMES = 3
 RUNS = re.compile(r"(.)\1*")
+EPOCH = pd.Timestamp("1970-01-01")
+FULL_CARDS_MAX = 48  # more servers than this are drawn as compact tiles
+ALERT_ITEMS = 50  # alerts the feed lists (open ones first)
 
 
 def card_state(row: dict) -> str:
@@ -131,12 +136,9 @@ def _noted_times(beats: list, codes: str, code: str, name: str) -> str:
     return f"{name} at {', '.join(times[:NOTED_TIMES])}{more}"
 
 
-def _metrics(row: dict) -> html.Div:
-    """Loss, jitter and MOS as label/value pairs of one grid: two elements a figure instead of three."""
-    pairs = (("loss", fmt.pct(row.get("loss_percentage"))), ("jitter", fmt.ms(row.get("jitter_time"))),
-             ("MOS", fmt.mos(row.get("mos"))))
-    return html.Div([e for label, value in pairs for e in (html.Small(label), html.Strong(value))],
-                    className="lm-metrics lm-metrics-grid")
+def _metrics(row: dict) -> list[str]:
+    """Loss, jitter and MOS as people read them, in the order a card shows them."""
+    return [fmt.pct(row.get("loss_percentage")), fmt.ms(row.get("jitter_time")), fmt.mos(row.get("mos"))]
 
 
 def _latency_text(row: dict, state: str) -> str:
@@ -146,53 +148,109 @@ def _latency_text(row: dict, state: str) -> str:
     return "no reply" if state == "down" else fmt.MISSING
 
 
-def _card_body(row: dict, state: str, beats, slots: int) -> list:
-    """Header, latency figure, metrics, open alerts, concerns, heartbeat and age of one card."""
-    latency_class = row.get("latency_class") if row.get("success") else ("down" if state == "down" else "unknown")
+def _text_class(row: dict, state: str) -> str:
+    """The class the latency figure is coloured by: its latency class, down, or unknown."""
+    if row.get("success"):
+        return row.get("latency_class") or "unknown"
+    return "down" if state == "down" else "unknown"
+
+
+def _epoch(value) -> float | None:
+    """A stored (naive UTC) time as epoch seconds; None when missing."""
+    return None if fmt.is_missing(value) else round((pd.Timestamp(value) - EPOCH).total_seconds(), 3)
+
+
+def _alert_pill(alert: dict) -> list:
+    """[kind, severity, label, icon, hover text] of one open alert (assets/25_components.js draws it)."""
+    return [alert["kind"], alert["severity"], kind_label(alert["kind"]), kind_icon(alert["kind"]),
+            f"{alert['severity']}: {alert.get('message') or kind_label(alert['kind'])}"]
+
+
+def checked_text(checked, tz: str | None = None) -> str | None:
+    """When a server was last checked, in the display zone and naming it ('2026-11-01 14:59:48 UTC+03:00')."""
+    if fmt.is_missing(checked):
+        return None
+    return f"{tzs.time_text(checked, tz, seconds=True)} {tzs.short_label(tz, pd.Timestamp(checked).to_pydatetime())}"
+
+
+def tile_data(row: dict, beats, slots: int = HEARTBEAT_SLOTS, tz: str | None = None) -> dict:
+    """One server's tile as data: who, state, figures, open alerts (critical first), concerns, SIP line and its
+    strip. Times are epoch seconds, not ages, so a tile whose server has no new round stays the same object."""
+    state = card_state(row)
+    beats = as_beats(beats)[-slots:] if slots > 0 else []
+    codes = beat_codes(beats, slots)
+    alerts = sorted(row.get("open_alerts") or [], key=lambda a: a["severity"] != "critical")  # stable
     concerns = row.get("concerns") if row.get("status") in ("degraded", "down") and fmt.has_text(row.get("concerns")) \
         else None
-    return [
-        html.Div([html.Span(row["partner"], className="lm-card-title"),
-                  html.Span(STATE_LABELS.get(state, state), className=f"lm-badge lm-badge-{state}")],
-                 className="lm-card-head"),
-        html.Div([html.Span(row["ip"], className="lm-ip"), html.Span(row.get("dn_ext") or "", className="lm-dn")],
-                 className="lm-card-sub"),
-        sip_badge(row),  # issue 14: None for a server without a SIP check
-        html.Div(_latency_text(row, state), className=f"lm-latency lm-text-{latency_class or 'unknown'}"),
-        html.Span("maintenance", className="lm-badge lm-badge-maintenance", title="; ".join(row["maintenance"]))
-        if row.get("maintenance") else None,
-        _metrics(row),
-        alert_badges(row.get("open_alerts")),
-        html.Div([html.I(className="bi bi-exclamation-triangle-fill me-1"), concerns], className="lm-card-concerns")
-        if concerns else None,
-        heartbeat(beats, slots),
-        html.Div(f"checked {fmt.age(row.get('age_seconds'))}", className="lm-checked"),
-    ]
+    checked = row.get("timestamp")
+    return {"id": str(row["server_id"]), "p": row["partner"], "c": row["country"], "ip": row["ip"],
+            "dn": row.get("dn_ext") or "", "s": state, "lc": _text_class(row, state), "v": _latency_text(row, state),
+            "m": _metrics(row), "a": [_alert_pill(a) for a in alerts], "cn": concerns, "hb": codes,
+            "ht": strip_summary(beats, codes), "t": _epoch(checked),
+            "ck": checked_text(checked, tz), "sip": sip_data(row),
+            "mt": "; ".join(row["maintenance"]) if row.get("maintenance") else None}
 
 
-def server_card(row: dict, beats, search: str | None, slots: int = HEARTBEAT_SLOTS) -> dcc.Link:
-    """One server's card (beats: its recent rounds, oldest first), coloured by its state; it links to its page."""
-    state = card_state(row)
-    # dcc.Link takes no data-* attributes, so the card inside carries them (tests and CSS select on them).
-    card = html.Div([c for c in _card_body(row, state, beats, slots) if c is not None],
-                    className=f"lm-card lm-state-{state}",
-                    **{"data-server": str(row["server_id"]), "data-state": state,
-                       "data-alerts": str(len(row.get("open_alerts") or []))})
-    return dcc.Link(card, href=server_href(row["server_id"], search), className=ids.CARD_CLASS,
-                    title=f"{row['partner']} ({row['country']}) – open history")
+def sip_data(row: dict) -> list | None:
+    """[badge state, text, SIP status] of the tile's SIP line (issue 14: 'down for calls · SIP 503'); None for a
+    server without a SIP check. assets/25_components.js draws it as layouts.sip.sip_badge would."""
+    if not row.get("has_sip"):
+        return None
+    return [BADGE_STATES.get(row.get("sip_status"), "unknown"), sip_badge_text(row), row.get("sip_status") or "unknown"]
+
+
+# Worst first (issue 16): the order of trouble. Down, then degraded (loss or limits crossed), stale, then the
+# answering servers by latency class, worst first; a server waiting for its first round is not in trouble.
+TROUBLE_RANK = {"down": 0, "degraded": 1, "stale": 2, "critical": 3, "poor": 4, "fair": 5, "good": 6,
+                "excellent": 7, "unknown": 8}
+ORDERS = ("trouble", "name")
+DEFAULT_ORDER = "trouble"
+TROUBLED = ("down", "degraded", "stale")
+
+
+def _number(value, missing: float = -1.0) -> float:
+    """A figure to sort on, missing ones last."""
+    return missing if fmt.is_missing(value) else float(value)
+
+
+def trouble_key(row: dict) -> tuple:
+    """Sort key of a server, worst first: its state, then critical and open alerts, loss, latency, name."""
+    alerts = row.get("open_alerts") or []
+    return (TROUBLE_RANK.get(card_state(row), len(TROUBLE_RANK)), -sum(a["severity"] == "critical" for a in alerts),
+            -len(alerts), -_number(row.get("loss_percentage")), -_number(row.get("avg_time")),
+            str(row["partner"]).casefold(), str(row["ip"]))
+
+
+def name_key(row: dict) -> tuple:
+    """Sort key of a server in alphabetical order: partner, then address."""
+    return str(row["partner"]).casefold(), str(row["ip"])
+
+
+def country_trouble_key(country: str, rows: list[dict]) -> tuple:
+    """Sort key of a country, worst first: its worst server, then how many are down, degraded, stale."""
+    states = Counter(r["status"] for r in rows)
+    return (min(trouble_key(r)[0] for r in rows), *(-states[s] for s in TROUBLED), country.casefold())
+
+
+def ordered_countries(rows: list[dict], order: str = DEFAULT_ORDER) -> list[tuple[str, list[dict]]]:
+    """(country, its rows) in display order: worst first, or alphabetical (order='name'); the rows sorted the
+    same way within each country."""
+    countries = defaultdict(list)
+    for row in rows:
+        countries[row["country"]].append(row)
+    by_name = order == "name"
+    server_key = name_key if by_name else trouble_key
+    groups = [(c, sorted(rs, key=server_key)) for c, rs in countries.items()]
+    groups.sort(key=(lambda g: g[0].casefold()) if by_name else (lambda g: country_trouble_key(*g)))
+    return groups
 
 
 def _group_note(rows: list[dict]) -> str:
     """'2 servers · 1 down' for a country header."""
     bad = Counter(r["status"] for r in rows)
     parts = [f"{len(rows)} server{'s' if len(rows) != 1 else ''}"]
-    parts += [f"{bad[k]} {k}" for k in ("down", "degraded", "stale") if bad[k]]
+    parts += [f"{bad[k]} {k}" for k in TROUBLED if bad[k]]
     return " · ".join(parts)
-
-
-def _group_size(cards: int) -> dict:
-    """Flex sizing that lets small country groups share a row and big ones take their width."""
-    return {"--lm-group-basis": f"{16 * cards}rem", "flexGrow": cards}
 
 
 def beats_by_server(beats) -> dict:
@@ -205,23 +263,79 @@ def beats_by_server(beats) -> dict:
     return grouped
 
 
-def country_groups(status: pd.DataFrame, beats, search: str | None, slots: int = HEARTBEAT_SLOTS) -> list:
-    """A section per country (alphabetical) holding its servers' cards in config order, each with its
-    heartbeat from beats ({server_id: rounds oldest first}, e.g. queries.status.recent_rounds)."""
+def server_tiles(status: pd.DataFrame, beats, order: str = DEFAULT_ORDER,
+                 slots: int = HEARTBEAT_SLOTS, tz: str | None = None) -> tuple[list[dict], list[list]]:
+    """(tiles in display order, groups [country, note, count]) for the status rows, each tile with its
+    heartbeat from beats ({server_id: rounds oldest first}, e.g. queries.status.recent_rounds); times in tz."""
     beats = beats_by_server(beats)
-    countries = defaultdict(list)
-    for row in fmt.records(status):  # once for all cards: a pandas conversion per card cost most of the time
-        countries[row["country"]].append(row)
-    sections = []
-    for country in sorted(countries):
-        rows = countries[country]
-        cards = [server_card(r, beats.get(r["server_id"], ()), search, slots) for r in rows]
-        sections.append(html.Section([
-            html.H3([html.Span(country), html.Small(_group_note(rows), className="lm-group-note")],
-                    className="lm-group-title"),
-            html.Div(cards, className="lm-card-grid"),
-        ], className="lm-group", style=_group_size(len(cards)), **{"data-country": country}))
-    return sections
+    tiles, groups = [], []
+    for country, rows in ordered_countries(fmt.records(status), order):  # one conversion for all tiles
+        tiles += [tile_data(r, beats.get(r["server_id"], ()), slots, tz) for r in rows]
+        groups.append([country, _group_note(rows), len(rows)])
+    return tiles, groups
+
+
+def tile_density(count: int) -> str:
+    """Full cards for a few dozen servers; compact tiles beyond, so 200 fit on a screen or two."""
+    return "full" if count <= FULL_CARDS_MAX else "compact"
+
+
+def down_banner(status: pd.DataFrame, names: int = 6):
+    """The wall's full-width banner when any server is down (None when none is): how many and which."""
+    down = [r for r in fmt.records(status) if r["status"] == "down"]
+    if not down:
+        return None
+    down.sort(key=trouble_key)
+    who = ", ".join(f"{r['partner']} ({r['country']})" for r in down[:names])
+    more = f" and {len(down) - names} more" if len(down) > names else ""
+    count = f"{len(down)} server{'s' if len(down) != 1 else ''} down"
+    return html.Div([html.I(className="bi bi-x-octagon-fill"), html.Strong(count.upper()),
+                     html.Span(who + more, className="lm-banner-who")],
+                    className="lm-down-banner", role="alert", **{"data-down": str(len(down))})
+
+
+def alert_items(warnings: pd.DataFrame, limit: int = ALERT_ITEMS) -> list[dict]:
+    """The alerts feed's items (assets/25_components.js AlertFeed): open first, then resolved, as data."""
+    items = []
+    for i, r in enumerate(fmt.records(warnings.head(limit))):
+        server = r.get("server_id")
+        items.append({"k": f"{r.get('id', i)}:{r['kind']}:{server}", "sv": r["severity"], "ic": kind_icon(r["kind"]),
+                      "r": r.get("state") == "resolved", "id": None if server is None else str(server),
+                      "p": r.get("partner"), "c": r.get("country"), "ip": r.get("ip"), "msg": r.get("message") or "",
+                      "b": _epoch(r.get("started_at")), "e": _epoch(r.get("resolved_at"))})
+    return items
+
+
+def _log_count(row: dict) -> int:
+    """How many lines a viewer row stands for (1 unless queries.logs.viewer_logs folded a routine run)."""
+    count = row.get("count")
+    return 1 if fmt.is_missing(count) else int(count)
+
+
+def _log_time(row: dict, tz: str | None) -> str:
+    """When the line was written, in the display zone; for a folded run, from its first line to its last."""
+    last = tzs.time_text(row.get("timestamp"), tz, seconds=True)
+    if _log_count(row) == 1:
+        return last
+    first = row.get("first_timestamp")
+    same_day = tzs.time_text(first, tz)[:10] == last[:10]
+    return f"{tzs.clock_text(first, tz) if same_day else tzs.time_text(first, tz)} – {last}"
+
+
+def _log_head(row: dict) -> str | None:
+    """A folded run's name ('round finished'); None for a single line."""
+    if _log_count(row) == 1:
+        return None
+    message = row.get("message") or ""
+    return next((p for p in ROUTINE_PREFIXES if message.startswith(p)), "similar lines")
+
+
+def log_lines(logs: pd.DataFrame, tz: str | None = None) -> list[list]:
+    """The log feed's lines, newest first: [id, level, time, module, message, count, run name]; a run of routine
+    lines folded by queries.logs.viewer_logs has its count and name (the feed reads 'round finished × 40')."""
+    return [[int(r["id"]) if not fmt.is_missing(r.get("id")) else i, str(r.get("level") or ""), _log_time(r, tz),
+             r.get("module") or "", r.get("message") or "", _log_count(r), _log_head(r)]
+            for i, r in enumerate(fmt.records(logs))]
 
 
 def status_counts(status: pd.DataFrame) -> dict[str, int]:
@@ -229,9 +343,7 @@ def status_counts(status: pd.DataFrame) -> dict[str, int]:
     return {k: int(v) for k, v in status["status"].value_counts().items()}
 
 
-def empty_cards_note() -> dbc.Alert:
-    """Shown when the filters match no configured server."""
-    return dbc.Alert("No configured server matches these filters.", color="secondary", className="mb-0")
+EMPTY_TILES = "No configured server matches these filters."
 
 
 def startup_message(collector_here: bool, interval_seconds: float, round_seconds: float, now: datetime) -> str:

@@ -27,16 +27,30 @@ SHOTS = (("overview-light.png", "/?range=24h", False, 1600, 1000),
          ("overview-wall-4k-dark.png", "/?range=24h", True, 3840, 2160),
          ("overview-filtered-7d.png", "/?country=Kenya&country=Nigeria&range=7d", False, 1600, 1000),
          ("server-light.png", "/server/10.60.0.8?range=24h", False, 1600, 1000),
-         ("server-dark.png", "/server/10.30.4.20?range=7d", True, 1600, 1000))
+         ("server-dark.png", "/server/10.30.4.20?range=7d", True, 1600, 1000),
+         ("overview-timezone-states.png", "/?country=Nigeria&country=South+Africa&range=24h&tz=Asia/Kolkata",
+          False, 1600, 1000),
+         ("phone-overview.png", "/?range=24h", False, 390, 844),
+         ("phone-server.png", "/server/10.30.4.21?range=24h", True, 390, 844))
+PHONE_WIDTH = 500  # narrower shots are taken as a phone: a mobile viewport of exactly that width
+
+
+def emulate_phone(browser: webdriver.Chrome, width: int, height: int) -> None:
+    """A mobile viewport of this size (a desktop window cannot be made narrower than about 500 px)."""
+    browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                            {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": True})
 
 
 def driver(width: int, height: int) -> webdriver.Chrome:
-    """Headless Chromium with the window size given."""
+    """Headless Chromium with the window size given (a phone's viewport below PHONE_WIDTH)."""
     options = webdriver.ChromeOptions()
     options.binary_location = "/usr/bin/chromium"
-    for arg in CHROMIUM_ARGS + (f"--window-size={width},{height}",):
+    for arg in CHROMIUM_ARGS + (f"--window-size={max(width, PHONE_WIDTH)},{height}",):
         options.add_argument(arg)
-    return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    browser = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    if width < PHONE_WIDTH:
+        emulate_phone(browser, width, height)
+    return browser
 
 
 def set_theme(browser: webdriver.Chrome, dark: bool) -> None:
@@ -48,7 +62,7 @@ def set_theme(browser: webdriver.Chrome, dark: bool) -> None:
 
 def settle(browser: webdriver.Chrome) -> None:
     """Wait until every graph on the page has drawn something and the callbacks are idle."""
-    wait = WebDriverWait(browser, 30)
+    wait = WebDriverWait(browser, 90)  # a 7-day server page on a busy 2-core machine takes a while
     wait.until(lambda b: b.find_elements(By.CSS_SELECTOR, ".js-plotly-plot .main-svg"))
     wait.until(lambda b: b.execute_script(
         "return document.querySelectorAll('[data-dash-is-loading=\"true\"]').length === 0"))
@@ -58,7 +72,10 @@ def settle(browser: webdriver.Chrome) -> None:
 def full_page(browser: webdriver.Chrome, width: int, min_height: int) -> None:
     """Grow the window to the page's height so one screenshot shows everything."""
     height = browser.execute_script("return document.documentElement.scrollHeight")
-    browser.set_window_size(width, max(min_height, height + 20))
+    if width < PHONE_WIDTH:
+        emulate_phone(browser, width, max(min_height, height + 20))
+    else:
+        browser.set_window_size(width, max(min_height, height + 20))
     time.sleep(1.5)
 
 

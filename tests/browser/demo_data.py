@@ -175,17 +175,29 @@ def _quiet():
         logger.setLevel(level)
 
 
+# Lines about a moment: (5-minute steps before the end, level, module, message, server id); every other step
+# of the last two hours logs the collector's routine "round finished" line, as a real collector does.
+DEMO_LOG_EVENTS = (
+    (5, "ERROR", "collector.alerts", f"alert opened: Down on Lagos Link Nigeria ({DOWN_SERVER}): 0 of 10 replies "
+                                     "(critical: below 1)", DOWN_SERVER),
+    (8, "WARNING", "collector.alerts", "alert opened: High latency on Nile Telecom Egypt (10.40.2.5): 171.3 ms "
+                                       "(warning: above 150.0 ms)", "10.40.2.5"),
+    (14, "INFO", "app", "serving on http://127.0.0.1:5000/ (collector running)", None),
+    (20, "ERROR", "collector.probes.ping", "ping exited with code 2 for 10.30.4.21: network unreachable", None),
+)
+DEMO_LOG_STEPS = 24
+ROUTINE_RUN_NEWEST = 5  # routine lines newer than the first event (steps 0..4)
+
+
 def seed_logs(writer: Writer, end: datetime) -> None:
-    """A handful of log lines like the collector's, newest at `end`."""
-    lines = [("INFO", "collector.service", "round finished in 1.2 s: 8/9 servers answered, 3 with concerns", None),
-             ("ERROR", "collector.alerts", f"alert opened: Down on Lagos Link Nigeria ({DOWN_SERVER}): 0 of 10 "
-                                           "replies (critical: below 1)", DOWN_SERVER),
-             ("WARNING", "collector.alerts", "alert opened: High latency on Nile Telecom Egypt (10.40.2.5): 171.3 ms "
-                                             "(warning: above 150.0 ms)", "10.40.2.5"),
-             ("INFO", "app", "serving on http://127.0.0.1:5000/ (collector running)", None),
-             ("ERROR", "collector.probes.ping", "ping exited with code 2 for 10.30.4.21: network unreachable",
-              None),
-             ("INFO", "collector.service", "round finished in 1.1 s: 9/9 servers answered, 2 with concerns", None)]
-    writer.write_logs([{"timestamp": end - timedelta(minutes=5 * i), "level": level, "message": message,
-                        "module": module, "traceback": None, "collector": "demo", "server_id": server_id}
-                       for i, (level, module, message, server_id) in enumerate(lines)])
+    """Two hours of log lines like the collector's, newest at `end`: a routine line per round and a few that
+    need reading (alerts, a probe error, a start)."""
+    events = {step: rest for step, *rest in DEMO_LOG_EVENTS}
+    rows = []
+    for step in range(DEMO_LOG_STEPS):
+        level, module, message, server_id = events.get(step, (
+            "INFO", "collector.service", f"round finished in 1.{step % 7} s: 9/9 servers answered, "
+                                         f"{2 + step % 3} with concerns", None))
+        rows.append({"timestamp": end - timedelta(minutes=5 * step), "level": level, "message": message,
+                     "module": module, "traceback": None, "collector": "demo", "server_id": server_id})
+    writer.write_logs(rows)

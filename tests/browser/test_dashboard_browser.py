@@ -13,27 +13,11 @@ import pytest
 from figures.alerts import ALERT_TRACE
 from layouts import ids
 from tests.browser.demo_data import DEMO_SERVERS, DOWN_SERVER, STALE_SERVER
-from tests.helpers.browser import CARD, trace_names, x_range
+from tests.helpers.browser import CARD, query_of, range_button, span_seconds, trace_names, x_range
 from tests.helpers.waiting import wait_for
 
 # Without dash[testing] (selenium) the conftest marks every test skipped; importorskip keeps collection quiet.
 By = pytest.importorskip("selenium.webdriver.common.by").By
-def span_seconds(axis_range: list[str]) -> float:
-    """How many seconds a date axis range spans."""
-    start, end = (datetime.fromisoformat(v[:19].replace(" ", "T")) for v in axis_range)
-    return (end - start).total_seconds()
-
-
-def range_button(dash_duo, label: str):
-    """The time range button with this label."""
-    return [b for b in dash_duo.find_elements(f"#{ids.RANGE} label") if b.text == label][0]
-
-
-def query_of(dash_duo) -> dict:
-    """The current URL's query parameters."""
-    return parse_qs(urlparse(dash_duo.driver.current_url).query)
-
-
 def choose_country(dash_duo, country: str) -> None:
     """Pick a country in the countries dropdown the way a user does: open it, type, press Enter."""
     dropdown = dash_duo.find_element(f"#{ids.COUNTRY}")

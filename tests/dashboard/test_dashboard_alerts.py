@@ -16,7 +16,7 @@ from figures.timeseries import base_figure, latency_figure
 from layouts.alerts import alert_badges, kind_label
 from layouts.panels import warning_when, warnings_list
 from layouts.server import server_header
-from layouts.status import server_card
+from layouts.status import alert_items, tile_data
 from queries.querystring import parse_filters
 from queries.status import server_status
 from queries.warnings import current_warnings, stale_rows, worst_newest
@@ -151,15 +151,20 @@ def test_warning_when():
 def test_a_card_shows_its_open_alerts_with_their_severity():
     alerts = [{"id": 1, "kind": "jitter", "severity": "warning", "message": "Jitter on ...: 41.5 ms"},
               {"id": 2, "kind": "high_latency", "severity": "critical", "message": "High latency on ..."}]
-    card = server_card(status_row(open_alerts=alerts), pd.DataFrame(columns=["server_id"]), "").children
-    assert getattr(card, "data-alerts") == "2"
-    pills = [c for c in walk(card) if "lm-alert " in str(getattr(c, "className", ""))]
-    assert [p.className for p in pills] == ["lm-alert lm-alert-critical", "lm-alert lm-alert-warning"]
-    assert [text_of(p).strip() for p in pills] == [kind_label("high_latency"), kind_label("jitter")]
-    assert pills[0].title == "critical: High latency on ..."
-    quiet = server_card(status_row(open_alerts=[]), pd.DataFrame(columns=["server_id"]), "").children
-    assert getattr(quiet, "data-alerts") == "0"
-    assert not [c for c in walk(quiet) if "lm-alerts" == getattr(c, "className", None)]
+    tile = tile_data(status_row(open_alerts=alerts), pd.DataFrame(columns=["server_id"]))
+    # [kind, severity, label, icon, hover text], critical first (assets/25_components.js draws the pills)
+    assert tile["a"] == [["high_latency", "critical", kind_label("high_latency"), "bi-speedometer2",
+                          "critical: High latency on ..."],
+                         ["jitter", "warning", kind_label("jitter"), "bi-activity", "warning: Jitter on ...: 41.5 ms"]]
+    assert tile_data(status_row(open_alerts=[]), pd.DataFrame(columns=["server_id"]))["a"] == []
+
+
+def test_alert_items_carry_times_so_the_browser_counts_how_long():
+    items = alert_items(pd.DataFrame([panel_row(), panel_row(state="resolved",
+                                                             resolved_at=pd.Timestamp("2026-11-01 11:45"))]))
+    assert [i["r"] for i in items] == [False, True] and items[0]["sv"] == panel_row()["severity"]
+    lasted = pd.Timestamp("2026-11-01 11:45") - pd.Timestamp(panel_row()["started_at"])
+    assert items[1]["e"] - items[1]["b"] == lasted.total_seconds() and items[0]["e"] is None
 
 
 def test_alert_badges_and_the_server_header():
@@ -285,17 +290,17 @@ def test_server_history_shades_every_row():
 # -- the callbacks ------------------------------------------------------------------------------
 
 def test_warnings_panel_callback_lists_the_alerts(alerted, ctx):  # noqa: F811 - ctx is the fixture
-    text = text_of(overview_cb.refresh_warnings("?range=24h", 0))
-    assert "High latency on Safari Voice Kenya" in text and "Resolved in this range" in text
-    nigeria = text_of(overview_cb.refresh_warnings("?country=Nigeria", 0))
-    assert "No open alerts" in nigeria and "Lagos Link" in nigeria and "Safari Voice" not in nigeria
+    items = overview_cb.overview_now("?range=24h")["alerts"]
+    assert any("High latency on Safari Voice Kenya" in i["msg"] and not i["r"] for i in items)
+    assert any(i["r"] for i in items)  # the day's resolved ones follow
+    nigeria = overview_cb.overview_now("?country=Nigeria")["alerts"]
+    assert nigeria and all(i["r"] for i in nigeria)  # nothing open there
+    assert {i["p"] for i in nigeria if i["id"]} == {"Lagos Link"}  # and the host-wide ones (no server)
 
 
 def test_cards_callback_shows_open_alerts(alerted, ctx):  # noqa: F811
-    _, cards, _ = overview_cb.refresh_status("?country=Kenya", 0)
-    marked = {getattr(c, "data-server"): getattr(c, "data-alerts")
-              for c in walk(cards[0]) if hasattr(c, "data-server")}
-    assert marked == {"127.0.0.1": "1", "127.0.0.2": "1"}
+    tiles = overview_cb.overview_now("?country=Kenya")["tiles"]
+    assert {t["id"]: len(t["a"]) for t in tiles} == {"127.0.0.1": 1, "127.0.0.2": 1}
 
 
 def test_latency_graph_marks_alerts_on_their_series_and_redraws_when_one_opens(config, writer, alerted, ctx):  # noqa: F811

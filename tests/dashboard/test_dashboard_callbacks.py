@@ -17,7 +17,6 @@ from sqlalchemy.exc import OperationalError
 import callbacks.export as export_cb
 import callbacks.graphs as graphs_cb
 import callbacks.smoke as smoke_cb
-import callbacks.logs as logs_cb
 import callbacks.overview as overview_cb
 import callbacks.server as server_cb
 import callbacks.shell as shell_cb
@@ -45,7 +44,7 @@ def test_every_app_in_the_process_gets_every_callback(app, tmp_path):
             deps = json.loads(dash_app.server.test_client().get("/_dash-dependencies").data)
             outputs = " ".join(d["output"] for d in deps)
             assert len(deps) >= 15
-            for needed in (ids.CARDS, ids.LATENCY_GRAPH, ids.SMOKE_GRAPH, ids.EXPORT_DOWNLOAD, ids.SERVER_HISTORY):
+            for needed in (ids.TILES, ids.LATENCY_GRAPH, ids.SMOKE_GRAPH, ids.EXPORT_DOWNLOAD, ids.SERVER_HISTORY):
                 assert needed in outputs
     finally:
         other.close()
@@ -142,36 +141,40 @@ def test_refresh_settings():
 # -- status, warnings, logs --------------------------------------------------------------------
 
 def test_status_cards_and_counts(seeded, ctx):
-    counts, cards, notice = overview_cb.refresh_status("", 0)
-    assert notice is None
-    assert "4" in text_of(counts)
-    assert len([c for c in walk(cards[0]) if getattr(c, "href", None)]) == 1  # Egypt: one card
-    assert [g.children[0].children[0].children for g in cards] == ["Egypt", "Kenya", "Nigeria"]
+    parts = overview_cb.overview_now("?order=name")
+    assert parts["notice"] is None
+    assert "4" in text_of(parts["counts"])
+    assert parts["groups"] == [["Egypt", "1 server", 1], ["Kenya", "2 servers", 2], ["Nigeria", "1 server", 1]]
+    assert parts["density"] == "full" and parts["order"] == "name" and parts["search"] == "?order=name"
 
 
 def test_status_cards_follow_the_country_filter(seeded, ctx):
-    _, cards, _ = overview_cb.refresh_status("?country=Kenya", 0)
-    links = [c.href for c in walk(cards[0]) if getattr(c, "href", None)]
-    assert links == ["/server/127.0.0.1?country=Kenya", "/server/127.0.0.2?country=Kenya"]
+    parts = overview_cb.overview_now("?country=Kenya")
+    assert [t["id"] for t in parts["tiles"]] == ["127.0.0.2", "127.0.0.1"]  # worst first: 50 ms before 20 ms
+    assert parts["search"] == "?country=Kenya"  # the tiles' links keep it
+    assert parts["wall"] == {"countries": ["Egypt", "Nigeria", "Kenya"]}  # all of them, worst first (110, 80, 50 ms)
 
 
 def test_fresh_database_says_the_collector_is_starting(ctx):
-    counts, _, notice = overview_cb.refresh_status("", 0)
-    assert "another process" in text_of(notice)
-    assert "4 waiting for a first result" in text_of(counts)
+    parts = overview_cb.overview_now("")
+    assert "another process" in text_of(parts["notice"])
+    assert "4 waiting for a first result" in text_of(parts["counts"])
+    assert {t["s"] for t in parts["tiles"]} == {"unknown"} and parts["banner"] is None
 
 
 def test_a_failing_status_query_shows_a_message(seeded, ctx, monkeypatch):
     monkeypatch.setattr(overview_cb, "server_status", broken)
-    counts, cards, notice = overview_cb.refresh_status("", 0)
-    assert counts is None and cards is None
-    assert "Could not load the server status" in text_of(notice) and "database is locked" in text_of(notice)
+    parts = overview_cb.overview_now("")
+    assert parts["counts"] is None and parts["tiles"] == []
+    assert "Could not load the server status" in text_of(parts["notice"])
+    assert "database is locked" in text_of(parts["notice"])
 
 
 def test_warnings_panel(seeded, ctx, monkeypatch):
-    assert "No alerts" in text_of(overview_cb.refresh_warnings("", 0))
+    assert overview_cb.overview_now("")["alerts"] == []
     monkeypatch.setattr(overview_cb, "current_warnings", broken)
-    assert "Could not load the warnings" in text_of(overview_cb.refresh_warnings("", 0))
+    parts = overview_cb.overview_now("")
+    assert parts["alerts"] == [] and "Could not load the warnings" in parts["alerts_more"]
 
 
 def test_log_viewer_filters_by_level_and_text(writer, ctx):
@@ -179,10 +182,37 @@ def test_log_viewer_filters_by_level_and_text(writer, ctx):
     writer.write_logs([{"timestamp": now, "level": "INFO", "message": "round finished", "module": "collector"},
                        {"timestamp": now, "level": "WARNING", "message": "Lagos Link: jitter 40 ms",
                         "module": "collector"}])
-    assert "round finished" in text_of(logs_cb.refresh_logs("INFO", "", 0))
-    warning_only = text_of(logs_cb.refresh_logs("WARNING", None, 0))
-    assert "jitter 40 ms" in warning_only and "round finished" not in warning_only
-    assert "No log lines" in text_of(logs_cb.refresh_logs("INFO", "nothing like this", 0))
+
+    def messages(level, text):
+        return [line[4] for line in overview_cb.overview_now("", level, text)["logs"]]
+    assert "round finished" in messages("INFO", "")
+    warning_only = messages("WARNING", None)
+    assert "Lagos Link: jitter 40 ms" in warning_only and "round finished" not in warning_only
+    assert messages("INFO", "nothing like this") == []
+
+
+def test_a_refresh_with_nothing_new_sends_nothing_but_the_clocks(seeded, ctx):
+    first = dict(zip([k for k, _, _ in overview_cb.OUTPUTS], overview_cb.refresh_overview("", 0, "INFO", None, None,
+                                                                                           None, 30000)))
+    assert len(first["tiles"]) == 4 and first["state"]["sigs"]
+    again = dict(zip([k for k, _, _ in overview_cb.OUTPUTS], overview_cb.refresh_overview("", 1, "INFO", None, None,
+                                                                                           first["state"], 30000)))
+    assert {k for k, v in again.items() if v is not no_update} == {"alerts_now", "tiles_now", "stamp"}
+    assert again["stamp"]["interval_ms"] == 30000
+
+
+def test_a_refresh_patches_only_the_tiles_that_changed(seeded, ctx):
+    from dash import Patch
+    parts = overview_cb.overview_now("")
+    state = overview_cb.browser_state(parts, overview_cb.tile_signatures(parts["tiles"]))
+    changed = [dict(t) for t in parts["tiles"]]
+    changed[2] = dict(changed[2], v="999.0 ms")
+    out = overview_cb.overview_update(dict(parts, tiles=changed), state, 30000)
+    assert isinstance(out["tiles"], Patch)
+    assert [op["location"] for op in out["tiles"].to_plotly_json()["operations"]] == [[2]]
+    assert out["groups"] is no_update and out["state"]["sigs"][2] != state["sigs"][2]
+    reordered = overview_cb.overview_update(dict(parts, tiles=changed[::-1]), state, 30000)
+    assert reordered["tiles"] == changed[::-1]  # a new order is sent whole
 
 
 # -- graphs ------------------------------------------------------------------------------------
@@ -242,7 +272,7 @@ def test_server_page(seeded, ctx):
     assert len(bars) == 1 and abs(bars[0][0] - 80.0) <= width  # every packet took 80 ms: one filled bin
     assert server_cb.refresh_server_graphs("/server/127.0.0.3", "?range=24h", 1, False, sig) == (no_update,) * 3
     rounds, concerns, logs = server_cb.refresh_server_tables("/server/127.0.0.3", "?range=1h", 0)
-    assert "80.0 ms" in text_of(rounds) and "No warnings" in text_of(concerns)
+    assert "80.0 ms" in rounds.rows[0] and "No warnings" in text_of(concerns)
 
 
 def test_a_long_window_draws_the_distribution_from_an_even_sample_of_rounds(seeded, ctx, monkeypatch):

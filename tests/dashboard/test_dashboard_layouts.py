@@ -12,8 +12,8 @@ from layouts.overview import overview_layout
 from layouts.panels import concern_list, log_list, rounds_table, warnings_list
 from layouts.server import server_header, server_layout
 from layouts.shell import shell_layout
-from layouts.status import (card_state, counts_bar, country_groups, heartbeat, server_card, server_href,
-                            startup_message, status_counts)
+from layouts.status import (card_state, counts_bar, heartbeat, server_href, server_tiles, startup_message,
+                            status_counts, tile_data)
 from tests.helpers.dash_tree import status_row, text_of, walk
 
 NOW = datetime(2026, 11, 1, 12, 0, 0)
@@ -62,21 +62,33 @@ def test_server_href_quotes_the_id_and_keeps_the_filters():
     assert server_href("10.0.0.1", None) == "/server/10.0.0.1"
 
 
-def test_server_card_shows_the_latest_values_and_links_to_the_server():
-    link = server_card(status_row(), pd.DataFrame(columns=["server_id"]), "?country=Kenya")
-    assert link.href == "/server/10.0.0.1?country=Kenya"
-    text = text_of(link)
-    for expected in ("Safari Voice", "10.0.0.1", "sip.example", "62.5 ms", "0%", "1.2 ms", "4.38", "checked 12 s ago"):
-        assert expected in text
-    card = link.children
-    assert "lm-state-good" in card.className
+def test_a_tile_holds_the_latest_values_as_text_and_its_time_not_its_age():
+    tile = tile_data(status_row(), pd.DataFrame(columns=["server_id"]))
+    assert (tile["id"], tile["p"], tile["c"], tile["ip"], tile["dn"]) == ("10.0.0.1", "Safari Voice", "Kenya",
+                                                                          "10.0.0.1", "sip.example")
+    assert (tile["s"], tile["lc"], tile["v"], tile["m"]) == ("good", "good", "62.5 ms", ["0%", "1.2 ms", "4.38"])
+    # epoch seconds of the round, so the same round gives the same tile on every refresh (the browser counts age)
+    assert tile["t"] == (pd.Timestamp("2026-11-01 11:59:48") - pd.Timestamp("1970-01-01")).total_seconds()
+    assert tile["ck"] == "2026-11-01 11:59:48 UTC" and "age_seconds" not in tile and tile["a"] == []
+    assert tile_data(status_row(), (), tz="Africa/Nairobi")["ck"] == "2026-11-01 14:59:48 UTC+03:00"
+    assert tile["sip"] is None  # no SIP check, no SIP line
+    assert tile == tile_data(status_row(age_seconds=99.0), pd.DataFrame(columns=["server_id"]))
 
 
-def test_down_card_says_no_reply_and_shows_the_concern():
+def test_a_tile_of_a_server_whose_sip_is_down_says_down_for_calls():
+    row = status_row(status="down", has_sip=True, sip_status="down", sip_code=503, down_for_calls=True,
+                     sip_response_avg_ms=None)
+    tile = tile_data(row, ())
+    assert tile["s"] == "down" and tile["sip"] == ["down", "down for calls · SIP 503", "down"]
+
+
+def test_down_tile_says_no_reply_and_shows_the_concern():
     row = status_row(status="down", success=False, avg_time=None, latency_class="down",
                      concerns="no reply (100% loss)", loss_percentage=100.0)
-    text = text_of(server_card(row, pd.DataFrame(columns=["server_id"]), ""))
-    assert "no reply" in text and "no reply (100% loss)" in text and "100.0%" in text
+    tile = tile_data(row, pd.DataFrame(columns=["server_id"]))
+    assert (tile["s"], tile["lc"], tile["v"], tile["cn"], tile["m"][0]) == ("down", "down", "no reply",
+                                                                          "no reply (100% loss)", "100.0%")
+    assert tile_data(status_row(concerns="jitter 40 ms"), ())["cn"] is None  # concerns only when in trouble
 
 
 def test_heartbeat_colours_each_round():
@@ -91,13 +103,12 @@ def test_heartbeat_colours_each_round():
     assert "1 good, 1 down" in strip.title
 
 
-def test_country_groups_one_section_per_country_alphabetically():
+def test_tiles_by_name_one_group_per_country_alphabetically():
     status = pd.DataFrame([status_row(server_id="a", country="Kenya"), status_row(server_id="b", country="Egypt"),
                            status_row(server_id="c", country="Kenya", status="down")])
-    groups = country_groups(status, pd.DataFrame(columns=["server_id"]), "")
-    assert [g.children[0].children[0].children for g in groups] == ["Egypt", "Kenya"]
-    assert len(groups[1].children[1].children) == 2
-    assert "1 down" in groups[1].children[0].children[1].children
+    tiles, groups = server_tiles(status, pd.DataFrame(columns=["server_id"]), order="name")
+    assert [g[0] for g in groups] == ["Egypt", "Kenya"] and [g[2] for g in groups] == [1, 2]
+    assert "1 down" in groups[1][1] and [t["id"] for t in tiles] == ["b", "a", "c"]
 
 
 def test_counts_bar_and_status_counts():
@@ -134,15 +145,17 @@ def test_warnings_list_links_each_warning_to_its_server():
 
 def test_log_list_and_rounds_table():
     logs = pd.DataFrame([{"timestamp": NOW, "level": "ERROR", "module": "collector", "message": "boom"}])
-    assert "boom" in text_of(log_list(logs)) and "No log lines" in text_of(log_list(logs.iloc[0:0]))
+    assert log_list(logs).lines == [[0, "ERROR", "2026-11-01 12:00:00", "collector", "boom", 1, None]]
+    assert log_list(logs.iloc[0:0]).lines == []  # the component then says "No log lines match."
     rounds = pd.DataFrame([{"timestamp": NOW, "avg_time": 10.0, "min_time": 9.0, "max_time": 11.0,
                             "jitter_time": 1.0, "loss_percentage": 0.0, "mos": 4.4, "latency_class": "excellent",
                             "concerns": None},
                            {"timestamp": NOW, "avg_time": 200.0, "min_time": 190.0, "max_time": 210.0,
                             "jitter_time": 1.0, "loss_percentage": 0.0, "mos": 4.0, "latency_class": "poor",
                             "concerns": "high latency 200.0 ms (poor)"}])
-    body = [c for c in walk(rounds_table(rounds)) if type(c).__name__ == "Tbody"][0]
-    assert [r.className for r in body.children] == [None, "lm-row-flagged"]
+    table = rounds_table(rounds)
+    assert table.flagged == [1] and table.columns[0] == "Time (UTC)" and len(table.rows) == 2
+    assert table.rows[1][:2] == ["2026-11-01 12:00:00", "200.0 ms"] and table.rows[1][-1] == "high latency 200.0 ms (poor)"
 
 
 def test_concern_list():

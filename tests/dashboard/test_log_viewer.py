@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-import callbacks.logs as logs_cb
+import callbacks.overview as overview_cb
 from queries.logs import recent_logs, viewer_logs
-from tests.helpers.dash_tree import text_of, walk
 
 T0 = datetime(2026, 11, 20, 8, 0)
 
@@ -71,9 +70,9 @@ def test_only_routine_lines_make_one_row_and_no_lines_make_none(writer, engine):
 def test_the_viewer_reads_one_folded_line_with_its_count(writer, app):
     a_day_of_rounds(writer)
     with app.server.test_request_context():
-        panel = logs_cb.refresh_logs("INFO", "", 0)
-    folded = [c for c in walk(panel) if "lm-log-folded" in (getattr(c, "className", "") or "")]
-    assert [c.to_plotly_json()["props"].get("data-count") for c in folded] == ["40", "100", "100"]
-    text = text_of(panel)
-    assert "round finished × 100" in text and "alert opened: Down on Nile Telecom" in text
-    assert "08:00 – 2026-11-20 09:39:00" in text  # a run's first and last line
+        lines = overview_cb.overview_now("", "INFO", "")["logs"]  # the LogFeed's lines (assets/25_components.js)
+    folded = [line for line in lines if line[5] > 1]
+    assert [(line[5], line[6]) for line in folded] == [(40, "round finished"), (100, "round finished"),
+                                                       (100, "round finished")]
+    assert any("alert opened: Down on Nile Telecom" in line[4] for line in lines)
+    assert folded[-1][2] == "08:00 – 2026-11-20 09:39:00"  # a run's first and last line

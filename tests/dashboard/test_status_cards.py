@@ -199,57 +199,49 @@ def test_a_strip_is_a_few_hundred_bytes():
     assert len(to_json(cards.heartbeat([beat("good", m) for m in range(30)]))) < 300
 
 
-def test_country_groups_give_each_card_its_own_strip():
+def test_tiles_give_each_server_its_own_strip():
     status = pd.DataFrame([status_row(server_id="a", country="Kenya"), status_row(server_id="b", country="Egypt")])
-    groups = cards.country_groups(status, {"a": [beat("down", 0)]}, "", slots=3)
-    strips = {getattr(g, "data-country"): [c for c in walk(g) if getattr(c, "className", None) == "lm-heartbeat"][0]
-              for g in groups}
-    assert strips["Kenya"].style["background"] == cards.strip_background("mmd")
-    assert strips["Egypt"].style["background"] == "var(--m)"  # b has no rounds
+    tiles, _ = cards.server_tiles(status, {"a": [beat("down", 0)]}, slots=3)
+    strips = {t["id"]: t["hb"] for t in tiles}
+    assert strips == {"a": "mmd", "b": "mmm"}  # b has no rounds: three empty slots
+    assert cards.strip_background(strips["a"]) == "linear-gradient(90deg,var(--m) 0 66.67%,var(--d) 0 100%)"
 
 
 # -- the callback --------------------------------------------------------------------------------
 
-def strips_of(card_groups) -> dict[str, object]:
-    """Each card's heartbeat strip by server id."""
-    found = {}
-    for card in (c for g in card_groups for c in walk(g) if hasattr(c, "data-server")):
-        strip = [c for c in walk(card) if getattr(c, "className", None) == "lm-heartbeat"]
-        found[getattr(card, "data-server")] = strip[0]
-    return found
+def strips_of(parts) -> dict[str, str]:
+    """Each tile's heartbeat letters by server id, from one refresh's parts."""
+    return {t["id"]: t["hb"] for t in parts["tiles"]}
 
 
 def test_cards_show_each_servers_last_rounds(seeded, ctx):
-    _, groups, _ = overview_cb.refresh_status("", 0)
-    strips = strips_of(groups)
+    parts = overview_cb.overview_now("")
+    strips = strips_of(parts)
     assert sorted(strips) == IDS
     # steady profile: 20, 50, 80 and 110 ms, the same class in every round
-    assert [strips[sid].style["background"] for sid in IDS] == ["var(--e)", "var(--e)", "var(--g)", "var(--f)"]
-    assert all(s.title.startswith(f"Last {overview_cb.HEARTBEAT_ROUNDS} rounds") for s in strips.values())
+    assert [strips[sid] for sid in IDS] == ["e" * 30, "e" * 30, "g" * 30, "f" * 30]
+    assert all(t["ht"].startswith(f"Last {overview_cb.HEARTBEAT_ROUNDS} rounds") for t in parts["tiles"])
 
 
 def test_cards_need_one_recent_rounds_query_for_any_number_of_servers(seeded, ctx):
     read_engine = ctx.server.extensions["latency_monitor"].read_engine
     statements = count_statements(read_engine)
-    overview_cb.refresh_status("?country=Egypt", 0)  # one server shown
+    overview_cb.overview_now("?country=Egypt")  # one server shown
     few = len(statements)
-    overview_cb.refresh_status("", 0)  # four servers
+    overview_cb.overview_now("")  # four servers
     assert len(statements) - few == few
-    assert sum("OFFSET" in s for s in statements) == 2
+    assert sum("WITH cut AS" in s for s in statements) == 2  # recent_rounds once per refresh
 
 
 def test_cards_still_render_when_the_rounds_query_fails(seeded, ctx, monkeypatch):
     def broken(*_args, **_kwargs):
         raise RuntimeError("database is locked")
     monkeypatch.setattr(overview_cb, "recent_rounds", broken)
-    _, groups, _ = overview_cb.refresh_status("", 0)
-    assert {s.style["background"] for s in strips_of(groups).values()} == {"var(--m)"}
+    assert set(strips_of(overview_cb.overview_now("")).values()) == {"m" * 30}
 
 
 def test_a_server_with_few_rounds_shows_grey_slots(config, writer, ctx):
     def fast(_server, _round):
         return ProbeResult(transmitted=4, received=4, samples_ms=[30.0] * 4)
     seed_history(writer, config, T0, rounds=3, interval_seconds=60, profile=fast)
-    _, groups, _ = overview_cb.refresh_status("", 0)
-    background = strips_of(groups)["127.0.0.1"].style["background"]
-    assert background == cards.strip_background("m" * 27 + "eee")
+    assert strips_of(overview_cb.overview_now(""))["127.0.0.1"] == "m" * 27 + "eee"

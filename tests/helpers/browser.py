@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import os
 import shutil
+from datetime import datetime
+from urllib.parse import parse_qs, urlparse
 
 from figures.alerts import ALERT_TRACE
 from layouts import ids
@@ -34,3 +36,19 @@ def x_range(dash_duo, graph_id: str) -> list[str]:
     return dash_duo.driver.execute_script(
         "var g = document.querySelector(arguments[0] + ' .js-plotly-plot');"
         "return g && g._fullLayout ? g._fullLayout.xaxis.range : null;", f"#{graph_id}")
+
+
+def span_seconds(axis_range: list[str]) -> float:
+    """How many seconds a date axis range spans."""
+    start, end = (datetime.fromisoformat(v[:19].replace(" ", "T")) for v in axis_range)
+    return (end - start).total_seconds()
+
+
+def range_button(dash_duo, label: str):
+    """The time range button with this label."""
+    return [b for b in dash_duo.find_elements(f"#{ids.RANGE} label") if b.text == label][0]
+
+
+def query_of(dash_duo) -> dict:
+    """The current URL's query parameters."""
+    return parse_qs(urlparse(dash_duo.driver.current_url).query)

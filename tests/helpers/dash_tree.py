@@ -13,10 +13,26 @@ def walk(component):
             yield from walk(child)
 
 
+def data_text(value) -> list[str]:
+    """Every string and number inside a data prop (lists and dicts of them), in order."""
+    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        return [str(value)]
+    if isinstance(value, dict):
+        return [t for v in value.values() for t in data_text(v)]
+    if isinstance(value, (list, tuple)):
+        return [t for v in value for t in data_text(v)]
+    return []
+
+
 def text_of(component) -> str:
-    """All the text in a tree."""
+    """All the text in a tree, including the data of the project's data components (layouts.components), which
+    the browser draws as text."""
+    from layouts.components import _DataComponent
+
     parts = []
     for c in walk(component):
+        if isinstance(c, _DataComponent):
+            parts += [t for prop in c.PROPS if prop != "id" for t in data_text(getattr(c, prop, None))]
         children = getattr(c, "children", None)
         if isinstance(children, (str, int, float)):
             parts.append(str(children))

@@ -1,0 +1,584 @@
+"""The dashboard as a user's browser runs it (issue 12): cold loads, long tasks and auto-refresh cost in Chromium.
+
+    python bench/browser_bench.py [--sizes 200,1000] [--days 2] [--fresh] [--refreshes 3] [--profile]
+                                  [--label after] [--timeout 240] [--window 1600x1200]
+
+For each size it serves a generated history (bench/out/history-<N>x<D>d-60s.db, made by bench/generate.py
+when missing) with `python app.py --no-collector` (so the stale watcher runs, as in production), opens it in
+headless Chromium through chromedriver and measures, relative to navigation start:
+
+- when the first series graph has data, and when every panel has content (counts, servers, alerts, log,
+  the three series graphs and the RTT spread), from a poller injected before any page script runs;
+- every main-thread task over 50 ms (a `longtask` PerformanceObserver, buffered from navigation);
+- the main-thread time of each auto-refresh (CDP Performance.getMetrics TaskDuration over refresh periods):
+  first with nothing new in the database, then with a new round written just before each refresh;
+- a server page's cold load (its history graph, then every panel);
+- with --profile, a CDP CPU profile of a second load of the overview, summarised by script.
+
+`--fresh` appends the rounds missing up to now first (no stale alerts); without it a history older than
+stale_after_seconds gets one open stale alert per server from the app's stale watcher, the heavier case.
+Screenshots go to bench/out/browser/, results to bench/out/results/browser[-label].json.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench import generate, synth
+from bench.common import ROOT, Figure, figures_table, log, machine_info, markdown_table, out_dir, save_results
+from common.timeutil import utcnow
+from storage import open_writer
+
+TARGET_FIRST_GRAPH_S = 1.5
+TARGET_ALL_PANELS_S = 3.0
+TARGET_LONGEST_TASK_MS = 200
+TARGET_REFRESH_MS = 100
+TARGET_SERVER_PAGE_S = 1.5
+INTERVAL_S = 60.0
+REFRESH_KEY = "_dash_persistence.lm-refresh-select.value.true"  # where Dash persists the refresh choice
+
+# Injected before any page script (CDP Page.addScriptToEvaluateOnNewDocument): long tasks from navigation
+# start, every Dash callback request with its timing, and the first time each panel has content.
+PROBE_JS = r"""
+(function () {
+  var b = window.__lmb = {lt: [], req: [], marks: {}};
+  try {
+    new PerformanceObserver(function (list) {
+      list.getEntries().forEach(function (e) { b.lt.push([e.startTime, e.duration]); });
+    }).observe({type: 'longtask', buffered: true});
+  } catch (e) { b.noLongtask = String(e); }
+  var realFetch = window.fetch;
+  window.fetch = function (url) {
+    var rec = {url: String(url && url.url || url), start: performance.now()};
+    if (rec.url.indexOf('_dash-update-component') >= 0) { b.req.push(rec); }
+    return realFetch.apply(this, arguments).then(function (r) {
+      rec.end = performance.now(); rec.status = r.status; return r;
+    }, function (err) { rec.end = performance.now(); rec.error = String(err); throw err; });
+  };
+  function plot(sel) { return document.querySelector(sel + ' .js-plotly-plot'); }
+  function hasPoints(gd) {
+    return !!(gd && gd.data && gd.data.some(function (t) {
+      var v = t.x || t.y || t.z; return v && (v.length > 0 || (v.bdata && v.bdata.length > 0));
+    }));
+  }
+  function drawn(sel) {  // a figure with data, or a message figure (annotation, no traces)
+    var gd = plot(sel);
+    return !!(gd && gd._fullLayout && (hasPoints(gd) || (gd.layout && gd.layout.annotations &&
+                                                          gd.layout.annotations.length)));
+  }
+  function filled(sel) { var el = document.querySelector(sel); return !!(el && el.firstElementChild); }
+  // content of the panel itself, not an empty component waiting for its first data
+  function some(sel, inner) {
+    return !!document.querySelector(inner.split(',').map(function (i) { return sel + ' ' + i.trim(); }).join(','));
+  }
+  var checks = {
+    overview: {
+      counts: function () { return !!document.querySelector('#lm-counts .lm-count'); },
+      servers: function () {
+        return !!document.querySelector('#lm-cards .lm-server-card, #lm-cards .lm-tile, #lm-cards .alert');
+      },
+      alerts: function () { return some('#lm-warnings', '.lm-warn, .lm-empty, .alert'); },
+      log: function () { return some('#lm-log-table', '.lm-log-entry, .lm-empty, .alert'); },
+      latency: function () { return drawn('#lm-latency-graph'); },
+      loss: function () { return drawn('#lm-loss-graph'); },
+      jitter: function () { return drawn('#lm-jitter-graph'); },
+      spread: function () { return drawn('#lm-smoke-graph'); },
+      first_graph: function () {
+        return ['#lm-latency-graph', '#lm-loss-graph', '#lm-jitter-graph'].some(function (s) {
+          return hasPoints(plot(s));
+        });
+      }
+    },
+    server: {
+      header: function () { return !!document.querySelector('#lm-server-header .lm-server-title'); },
+      history: function () { return hasPoints(plot('#lm-server-history')); },
+      distribution: function () { return drawn('#lm-server-distribution'); },
+      rounds: function () { return some('#lm-server-rounds', 'table, .lm-empty, .alert'); },
+      concerns: function () { return filled('#lm-server-concerns'); },
+      log: function () { return some('#lm-server-logs', '.lm-log-entry, .lm-empty, .alert'); }
+    }
+  };
+  var timer = setInterval(function () {
+    var page = location.pathname.indexOf('/server/') === 0 ? 'server' : 'overview';
+    var want = checks[page], left = 0;
+    Object.keys(want).forEach(function (k) {
+      if (b.marks[k] === undefined) { if (want[k]()) { b.marks[k] = performance.now(); } else { left++; } }
+    });
+    if (!left || performance.now() > 600000) { clearInterval(timer); b.done = performance.now(); }
+  }, 40);
+}());
+"""
+OVERVIEW_PANELS = ("counts", "servers", "alerts", "log", "latency", "loss", "jitter", "spread")
+SERVER_PANELS = ("header", "history", "distribution", "rounds", "concerns", "log")
+
+
+# ------------------------------------------------------------------------------------------ the app
+
+def free_port() -> int:
+    """A free TCP port on loopback."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class App:
+    """`python app.py --config ... --no-collector` in a child process, stopped by its pid."""
+
+    def __init__(self, config: Path):
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.log_path = out_dir("browser") / f"app-{self.port}.log"
+        self.log_file = open(self.log_path, "w")
+        self.proc = subprocess.Popen([sys.executable, "app.py", "--config", str(config), "--no-collector",
+                                      "--port", str(self.port)], cwd=ROOT, stdout=self.log_file,
+                                     stderr=subprocess.STDOUT)
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"app.py exited with {self.proc.returncode}; see {self.log_path}")
+            try:
+                with urllib.request.urlopen(self.base + "/healthz", timeout=5):
+                    return
+            except urllib.error.HTTPError:  # a 503 (no collector here) still means it is serving
+                return
+            except OSError:
+                time.sleep(0.5)
+        raise RuntimeError("app.py did not answer /healthz within 120 s")
+
+    def open_alerts(self) -> int:
+        """How many alerts are open now (the stale watcher opens one per stale server)."""
+        with urllib.request.urlopen(self.base + "/api/alerts?state=open", timeout=60) as r:
+            body = json.loads(r.read())
+        return len(body.get("alerts", body) if isinstance(body, dict) else body)
+
+    def stop(self) -> None:
+        """Terminate the child (ours, by pid) and wait for it."""
+        self.proc.terminate()
+        try:
+            self.proc.wait(15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.log_file.close()
+
+
+# -------------------------------------------------------------------------------------- the browser
+
+def chromium_binary() -> str:
+    """Chromium as the browser tests find it (DASH_TEST_CHROMEPATH first)."""
+    found = os.environ.get("DASH_TEST_CHROMEPATH") or shutil.which("chromium") or shutil.which("chromium-browser")
+    if not found:
+        raise SystemExit("no Chromium: apt-get install chromium chromium-driver, or set DASH_TEST_CHROMEPATH")
+    return found
+
+
+def start_browser(width: int, height: int):
+    """Headless Chromium through chromedriver, with the probe script injected into every document."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium_binary()
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--no-first-run", f"--window-size={width},{height}", "--disable-renderer-backgrounding",
+                "--disable-background-timer-throttling"):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
+    driver.set_script_timeout(60)
+    driver.execute_cdp_cmd("Performance.enable", {"timeDomain": "threadTicks"})
+    driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": PROBE_JS})
+    return driver
+
+
+def task_ms(driver) -> float:
+    """Main-thread task time of the page so far (CDP Performance.getMetrics TaskDuration), in ms."""
+    metrics = driver.execute_cdp_cmd("Performance.getMetrics", {})["metrics"]
+    return 1000 * next(m["value"] for m in metrics if m["name"] == "TaskDuration")
+
+
+def probe(driver) -> dict:
+    """What the injected probe has recorded so far."""
+    return driver.execute_script("return window.__lmb ? JSON.parse(JSON.stringify(window.__lmb)) : null") or {}
+
+
+def wait_loaded(driver, panels: tuple, timeout_s: float) -> dict:
+    """Poll (every 0.5 s, from outside the page) until every panel has a mark, the probe gave up, or timeout."""
+    deadline = time.time() + timeout_s
+    data = {}
+    while time.time() < deadline:
+        data = answer(lambda: probe(driver), None) or data
+        if data.get("done") or all(p in data.get("marks", {}) for p in panels):
+            break
+        time.sleep(0.5)
+    return data
+
+
+def settle(driver, quiet_s: float = 2.0, timeout_s: float = 120) -> None:
+    """Wait until no callback request has been in flight for quiet_s seconds."""
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        reqs = probe(driver).get("req", [])
+        now = driver.execute_script("return performance.now()")
+        busy = [r for r in reqs if "end" not in r]
+        last = max([r.get("end", now) for r in reqs] or [0])
+        if not busy and now - last > quiet_s * 1000:
+            return
+        time.sleep(0.5)
+
+
+def load_figures(data: dict, panels: tuple, first_key: str | None) -> dict:
+    """Seconds to each panel, the first graph and all panels, long tasks and callback requests of one load."""
+    marks = {k: v / 1000 for k, v in data.get("marks", {}).items()}
+    done = data.get("done")
+    long_tasks = [d for _, d in data.get("lt", [])]
+    window_ms = max(marks.values(), default=0) * 1000 + 500
+    load_tasks = [d for s, d in data.get("lt", []) if s <= window_ms]
+    missing = [p for p in panels if p not in marks]
+    return {"panels_s": {p: marks.get(p) for p in panels}, "first_graph_s": marks.get(first_key) if first_key else None,
+            "all_panels_s": None if missing else max(marks[p] for p in panels), "missing": missing,
+            "longest_task_ms": max(load_tasks, default=0.0), "long_tasks": len(load_tasks),
+            "long_task_ms_total": sum(load_tasks), "all_long_tasks": len(long_tasks),
+            "requests": len(data.get("req", [])), "gave_up": bool(done) and bool(missing)}
+
+
+# ----------------------------------------------------------------------------------------- scenarios
+
+def cold_overview(driver, app: App, timeout_s: float, shot: Path, refresh_s: int) -> dict:
+    """First load of / in a fresh profile, with the auto-refresh period stored beforehand as Dash keeps it."""
+    driver.get(app.base + "/healthz")  # same origin, so the stored refresh choice applies to the dashboard
+    if refresh_s != 30:
+        driver.execute_script("localStorage.setItem(arguments[0], arguments[1])", REFRESH_KEY,
+                              json.dumps([str(refresh_s), "30"]))
+    before = task_ms(driver)
+    driver.get(app.base + "/")
+    data = wait_loaded(driver, OVERVIEW_PANELS + ("first_graph",), timeout_s)
+    result = load_figures(data, OVERVIEW_PANELS, "first_graph")
+    result["main_thread_ms"] = answer(lambda: task_ms(driver) - before, float("nan"))
+    result["dom_elements"] = answer(lambda: driver.execute_script("return document.getElementsByTagName('*').length"), 0)
+    result["load_requests"] = answer(lambda: len(probe(driver).get("req", [])), 0)
+    answer(lambda: driver.save_screenshot(str(shot)), None)
+    return result
+
+
+def answer(read, default):
+    """read(), or default when the page does not answer (a renderer busy for minutes times chromedriver out)."""
+    try:
+        return read()
+    except Exception as exc:  # noqa: BLE001 - the figure is then reported as missing, not the run lost
+        log(f"browser: the page did not answer ({type(exc).__name__}); that reading is missing")
+        return default
+
+
+def page_clock(driver) -> float:
+    """The page's performance.now() in ms."""
+    return driver.execute_script("return performance.now()")
+
+
+def refresh_ticks(driver) -> list[float]:
+    """Page times (ms) at which refresh bursts of callback requests started (a gap of 3 s or more before)."""
+    starts = sorted(r["start"] for r in probe(driver).get("req", []))
+    ticks, last = [], -1e9
+    for s in starts:
+        if s - last > 3000:
+            ticks.append(s)
+        last = s
+    return ticks
+
+
+def next_tick(driver, period_ms: float) -> float:
+    """The page time of the next auto-refresh, extrapolated from the ones seen (the interval is regular)."""
+    ticks, now = refresh_ticks(driver), page_clock(driver)
+    base = ticks[-1] if ticks else now
+    while base <= now + 1500:
+        base += period_ms
+    return base
+
+
+def wait_page_time(driver, target_ms: float) -> None:
+    """Sleep until the page clock reaches target_ms."""
+    time.sleep(max(0.0, (target_ms - page_clock(driver)) / 1000))
+
+
+def refresh_cost(driver, period_s: float, writes, count: int) -> list[dict]:
+    """Main-thread ms and long tasks of `count` auto-refreshes; writes() (or None) stores a round before each."""
+    period_ms, out = period_s * 1000, []
+    for _ in range(count):
+        tick = next_tick(driver, period_ms)
+        if writes:
+            wait_page_time(driver, tick - 6000)
+            writes()
+            if page_clock(driver) > tick - 800:  # the write took longer than planned: time the next one
+                tick = next_tick(driver, period_ms)
+        wait_page_time(driver, tick - 800)
+        start_ms, start_clock = task_ms(driver), page_clock(driver)
+        wait_page_time(driver, tick + period_ms - 800)
+        data = probe(driver)
+        tasks = [d for s, d in data.get("lt", []) if start_clock <= s]
+        reqs = [r for r in data.get("req", []) if r["start"] >= start_clock]
+        out.append({"main_thread_ms": task_ms(driver) - start_ms, "longest_task_ms": max(tasks, default=0.0),
+                    "requests": len(reqs), "new_round": bool(writes)})
+    return out
+
+
+def refresh_profile(driver, period_s: float, path: Path, writes=None) -> dict:
+    """A CPU profile (1 ms sampling) of one auto-refresh period (with a new round written first when writes is
+    given): self time by script, and the busiest functions."""
+    period_ms = period_s * 1000
+    tick = next_tick(driver, period_ms)
+    if writes:
+        wait_page_time(driver, tick - 6000)
+        writes()
+    wait_page_time(driver, tick - 800)
+    driver.execute_cdp_cmd("Profiler.enable", {})
+    driver.execute_cdp_cmd("Profiler.setSamplingInterval", {"interval": 1000})
+    driver.execute_cdp_cmd("Profiler.start", {})
+    wait_page_time(driver, tick + period_ms - 800)
+    profile = driver.execute_cdp_cmd("Profiler.stop", {})["profile"]
+    path.write_text(json.dumps(profile))
+    return dict(profile_summary(profile), top=top_functions(profile))
+
+
+def top_functions(profile: dict, count: int = 12) -> list[list]:
+    """The functions with the most self time: [ms, function, script file]."""
+    nodes = {n["id"]: n for n in profile["nodes"]}
+    deltas = profile.get("timeDeltas", [])
+    totals: dict[tuple, float] = {}
+    for sample, delta in zip(profile.get("samples", []), deltas[1:] + [0]):
+        frame = nodes[sample]["callFrame"]
+        if frame.get("functionName") == "(idle)":
+            continue
+        key = (frame.get("functionName") or "(anonymous)", frame.get("url", "").rsplit("/", 1)[-1].split("?")[0])
+        totals[key] = totals.get(key, 0.0) + delta / 1000
+    return [[round(ms, 1), *key] for key, ms in sorted(totals.items(), key=lambda kv: -kv[1])[:count]]
+
+
+def round_writer(database: Path, servers: int, seed: int = 1):
+    """A function storing one round of every server, timed now, through the project's write path (as
+    bench/generate.py builds rounds); and the writer, to dispose of afterwards."""
+    frame = synth.build_servers(servers, seed)
+    config = generate.config_dict(frame, database, INTERVAL_S)
+    writer = open_writer(f"sqlite:///{database}")
+
+    def write() -> None:
+        at = utcnow()
+        plan = generate.make_plan(config, frame, (at - generate.EPOCH).total_seconds(), 1, INTERVAL_S, seed)
+        generate._init_worker(plan)  # chunk_rounds reads the plan a worker process would hold
+        rounds, _ = generate.chunk_rounds(plan.chunks[0])
+        writer.write_rounds(generate.COLLECTOR, rounds)
+    return write, writer
+
+
+def server_page(driver, app: App, server_id: str, timeout_s: float, shot: Path) -> dict:
+    """Load of a server's page in the same browser (its scripts cached, as after visiting the overview)."""
+    driver.get(app.base + f"/server/{server_id}")
+    data = wait_loaded(driver, SERVER_PANELS, timeout_s)
+    result = load_figures(data, SERVER_PANELS, "history")
+    driver.save_screenshot(str(shot))
+    return result
+
+
+def cpu_profile(driver, app: App, timeout_s: float, path: Path) -> dict:
+    """A CPU profile (1 ms sampling) of a load of /: self time by script, saved as a .cpuprofile."""
+    driver.execute_cdp_cmd("Profiler.enable", {})
+    driver.execute_cdp_cmd("Profiler.setSamplingInterval", {"interval": 1000})
+    driver.execute_cdp_cmd("Profiler.start", {})
+    driver.get(app.base + "/")
+    wait_loaded(driver, OVERVIEW_PANELS, timeout_s)
+    profile = driver.execute_cdp_cmd("Profiler.stop", {})["profile"]
+    path.write_text(json.dumps(profile))
+    return profile_summary(profile)
+
+
+def script_kind(url: str, name: str) -> str:
+    """Which code a profile node belongs to."""
+    if not url:
+        return {"(idle)": "idle", "(garbage collector)": "gc", "(program)": "browser (layout, style, paint)"}.get(
+            name, "browser (layout, style, paint)")
+    for key, label in (("dash_renderer", "dash-renderer"), ("plotly", "plotly.js"), ("react-dom", "react-dom"),
+                       ("react@", "react"), ("dash_bootstrap", "dash-bootstrap-components"),
+                       ("dash_core_components", "dash core components"), ("/assets/", "app assets")):
+        if key in url:
+            return label
+    return "other scripts"
+
+
+def profile_summary(profile: dict) -> dict:
+    """Self time per kind of script, in ms and share of the non-idle time."""
+    nodes = {n["id"]: n for n in profile["nodes"]}
+    deltas = profile.get("timeDeltas", [])
+    totals: dict[str, float] = {}
+    for sample, delta in zip(profile.get("samples", []), deltas[1:] + [0]):
+        frame = nodes[sample]["callFrame"]
+        kind = script_kind(frame.get("url", ""), frame.get("functionName", ""))
+        totals[kind] = totals.get(kind, 0.0) + delta / 1000
+    busy = sum(v for k, v in totals.items() if k != "idle") or 1.0
+    return {k: {"ms": round(v, 1), "share": round(v / busy, 3) if k != "idle" else None}
+            for k, v in sorted(totals.items(), key=lambda kv: -kv[1])}
+
+
+# ---------------------------------------------------------------------------------------------- run
+
+def dataset(servers: int, days: float, fresh: bool) -> tuple[Path, Path]:
+    """The generated history (made when missing; extended to now with --fresh) and its config."""
+    stem = f"history-{servers}x{days:g}d-{INTERVAL_S:g}s"
+    db, cfg = out_dir() / f"{stem}.db", out_dir() / f"{stem}.json"
+    if not (db.exists() and cfg.exists()):
+        log(f"browser: generating {db.name} (a few minutes)")
+        generate.generate(db, servers, days, INTERVAL_S, 1, cfg)
+    elif fresh:
+        generate.generate(db, servers, days, INTERVAL_S, 1, cfg, extend=True, workers=1)  # no fork: a few rounds
+    return db, cfg
+
+
+def first_server(config: Path) -> str:
+    """The id of the first configured server."""
+    return json.loads(config.read_text())["servers"][0]["ip"]
+
+
+def run_size(args, servers: int) -> dict:
+    """Every measurement at one size."""
+    db, cfg = dataset(servers, args.days, args.fresh)
+    width, height = args.window
+    shots = out_dir("browser")
+    tag = f"{args.label}-{servers}"
+    app = App(cfg)
+    driver = None
+    try:
+        time.sleep(args.warm_seconds)  # the stale watcher's first pass opens its alerts
+        result = {"servers": servers, "open_alerts": app.open_alerts()}
+        log(f"browser {servers}: {result['open_alerts']} open alerts; cold load of /")
+        driver = start_browser(width, height)
+        result["overview"] = cold_overview(driver, app, args.timeout, shots / f"{tag}-overview.png",
+                                           args.refresh_seconds)
+        log(f"browser {servers}: overview {json.dumps(result['overview'])}")
+        answer(lambda: settle(driver), None)
+        if args.refreshes:
+            result["refresh_quiet"] = refresh_cost(driver, args.refresh_seconds, None, args.refreshes)
+            log(f"browser {servers}: quiet refreshes {result['refresh_quiet']}")
+            writes, writer = round_writer(db, servers)
+            try:
+                result["refresh_new_round"] = refresh_cost(driver, args.refresh_seconds, writes, args.refreshes)
+                if args.profile:
+                    result["refresh_profile"] = refresh_profile(driver, args.refresh_seconds,
+                                                                shots / f"{tag}-refresh.cpuprofile", writes)
+            finally:
+                writer.engine.dispose()
+            log(f"browser {servers}: refreshes with a new round {result['refresh_new_round']}")
+        result["server_page"] = server_page(driver, app, first_server(cfg), args.timeout,
+                                            shots / f"{tag}-server.png")
+        log(f"browser {servers}: server page {json.dumps(result['server_page'])}")
+        if args.profile:
+            result["profile"] = cpu_profile(driver, app, args.timeout, shots / f"{tag}-overview.cpuprofile")
+        return result
+    finally:
+        if driver is not None:
+            driver.quit()
+        app.stop()
+
+
+def _s(value) -> float:
+    return float("nan") if value is None else float(value)
+
+
+def figures(results: list[dict]) -> list[Figure]:
+    """The figures next to the targets."""
+    out = []
+    for r in results:
+        area = f"{r['servers']} servers ({r['open_alerts']} open alerts)"
+        o, s = r["overview"], r["server_page"]
+        out.append(Figure.check(area, "overview: first graph with data", _s(o["first_graph_s"]),
+                                TARGET_FIRST_GRAPH_S, "{:.2f}", " s"))
+        out.append(Figure.check(area, "overview: every panel" + (f" (missing {o['missing']})" if o["missing"] else ""),
+                                _s(o["all_panels_s"]), TARGET_ALL_PANELS_S, "{:.2f}", " s"))
+        out.append(Figure.check(area, f"overview: longest main-thread task ({o['long_tasks']} over 50 ms)",
+                                o["longest_task_ms"], TARGET_LONGEST_TASK_MS, "{:.0f}", " ms"))
+        out.append(Figure(area, "overview: callback requests on load / DOM elements / main-thread time",
+                          f"{o['load_requests']} / {o['dom_elements']:,} / {o['main_thread_ms']:,.0f} ms"))
+        for key, label in (("refresh_quiet", "nothing new"), ("refresh_new_round", "a new round")):
+            runs = r.get(key) or []
+            if runs:
+                worst = max(x["main_thread_ms"] for x in runs)
+                longest = max(x["longest_task_ms"] for x in runs)
+                out.append(Figure.check(area, f"auto-refresh, {label}: main-thread time (worst of {len(runs)}; "
+                                        f"longest task {longest:.0f} ms)", worst, TARGET_REFRESH_MS, "{:.0f}", " ms"))
+        out.append(Figure.check(area, "server page: history graph with data", _s(s["first_graph_s"]),
+                                TARGET_SERVER_PAGE_S, "{:.2f}", " s"))
+        out.append(Figure.check(area, "server page: every panel; longest task " f"{s['longest_task_ms']:.0f} ms",
+                                _s(s["all_panels_s"]), TARGET_SERVER_PAGE_S, "{:.2f}", " s"))
+    return out
+
+
+def profile_table(results: list[dict]) -> str:
+    """The CPU profiles' split by script: the load of / and one auto-refresh with a new round."""
+    rows = []
+    for r in results:
+        for key, what in (("profile", "load of /"), ("refresh_profile", "a refresh with a new round")):
+            for kind, v in (r.get(key) or {}).items():
+                if kind == "top":
+                    continue
+                rows.append((r["servers"], what, kind, f"{v['ms']:,.0f}",
+                             "" if v["share"] is None else f"{100 * v['share']:.0f} %"))
+    return markdown_table(["servers", "profile", "code", "self ms", "share of busy"], rows) if rows else ""
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """Command-line options."""
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--sizes", default="200,1000", help="server counts, comma-separated (default: %(default)s)")
+    p.add_argument("--days", type=float, default=None, help="days of history (default: 2 at 200, 1 at 1,000)")
+    p.add_argument("--fresh", action="store_true", help="extend the history to now first (no stale alerts)")
+    p.add_argument("--refreshes", type=int, default=3, help="auto-refreshes timed per case (0 = skip)")
+    p.add_argument("--refresh-seconds", type=int, default=30, choices=(10, 30, 60, 300),
+                   help="the page's auto-refresh period (default: %(default)s, the app's default)")
+    p.add_argument("--profile", action="store_true", help="also record a CPU profile of a load of /")
+    p.add_argument("--timeout", type=float, default=240, help="seconds to wait for a page's panels")
+    p.add_argument("--warm-seconds", type=float, default=8, help="wait after start for the stale watcher")
+    p.add_argument("--window", default="1600x1200", help="browser window, WxH (default: %(default)s)")
+    p.add_argument("--label", default="run", help="names the results file and screenshots")
+    a = p.parse_args(argv)
+    a.window = tuple(int(v) for v in a.window.lower().split("x"))
+    a.sizes = [int(s) for s in a.sizes.split(",") if s.strip()]
+    return a
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Measure every size, print the figures next to the targets and save them."""
+    args = parse_args(argv)
+    # Stopped from outside (timeout, kill): unwind, so the browser and the app are stopped too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    results = []
+    for servers in args.sizes:
+        size_args = argparse.Namespace(**vars(args))
+        size_args.days = args.days or (2.0 if servers <= 200 else 1.0)
+        results.append(run_size(size_args, servers))
+    table = figures_table(figures(results))
+    print(table)
+    prof = profile_table(results)
+    if prof:
+        print("\nCPU profiles (self time by code):\n" + prof)
+    for r in results:
+        top = (r.get("refresh_profile") or {}).get("top")
+        if top:
+            print(f"\nbusiest functions of a refresh with a new round, {r['servers']} servers:\n" +
+                  markdown_table(["self ms", "function", "script"], top))
+    save_results(f"browser-{args.label}", {"args": {k: v for k, v in vars(args).items()}, "results": results,
+                                             "table": table})
+    print(f"\nmachine: {json.dumps(machine_info())}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
