@@ -45,7 +45,7 @@ def sip_round(config, round_index: int, at) -> tuple[list[dict], list[dict]]:
     return ping, sip
 
 
-def seed_sip(writer, config, end, rounds=ROUNDS, batch_rounds=1) -> list:
+def seed_sip(writer, config, end, rounds=ROUNDS, batch_rounds=24) -> list:
     """Store `rounds` 5-minute rounds with SIP checks ending at `end`, `batch_rounds` per transaction."""
     times = [end - timedelta(minutes=5 * (rounds - 1 - i)) for i in range(rounds)]
     for first in range(0, rounds, batch_rounds):
@@ -96,9 +96,9 @@ def test_rollup_series_equal_raw_aggregation(writer, config, group, bucket):
 
 def test_rounds_written_in_one_batch_fold_like_rounds_written_one_by_one(writer, config, tmp_path):
     end = utcnow().replace(second=0, microsecond=0)
-    seed_sip(writer, config, end, batch_rounds=1)
+    seed_sip(writer, config, end, rounds=30, batch_rounds=1)
     other = open_writer(f"sqlite:///{tmp_path / 'batched.db'}")
-    seed_sip(other, config, end, batch_rounds=48)
+    seed_sip(other, config, end, rounds=30, batch_rounds=30)
     assert rollup_rows(writer.engine) == rollup_rows(other.engine) and rollup_rows(writer.engine)
     other.engine.dispose()
 
