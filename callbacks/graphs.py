@@ -14,6 +14,7 @@ from callbacks.registry import callback
 from callbacks.common import NO_DATA, fetch, filters_from_search, signature, view_key, window_of
 from callbacks.zoom import zoomed_filters
 from figures.empty import message_figure
+from figures.sip import add_sip_lines, sip_series_figures
 from figures.theme import key_colors
 from figures.timeseries import latency_figure, loss_heatmap, metric_figure
 from layouts import ids
@@ -23,6 +24,7 @@ from queries.filters import Filters
 from queries.history import data_version
 from queries.pingdata import ping_series, series_bucket_seconds
 from queries.series import gap_seconds_for, typical_step
+from queries.sipseries import sip_series
 from runtime import get_runtime
 
 
@@ -84,27 +86,58 @@ def series_failed(error: str, dark: bool) -> tuple:
           Output(ids.SERIES_SIGNATURE, "data"),
           Input(ids.URL, "search"), Input(ids.REFRESH, "n_intervals"), Input(ids.GROUP_TOGGLE, "value"),
           Input(ids.THEME_SWITCH, "value"), State(ids.SERIES_SIGNATURE, "data"), Input(ids.SERIES_ZOOM, "data"),
-          Input(ids.DISPLAY_TZ, "data"))
-def refresh_series(search, _n, group, dark, previous, zoom=None, tz=None):  # Dash passes them in declared order
+          Input(ids.DISPLAY_TZ, "data"), Input(ids.PROBE_TOGGLE, "value"))
+def refresh_series(search, _n, group, dark, previous, zoom=None, tz=None, probe="network"):  # in declared order
     """Latency, loss and jitter per country or server for the filters (only the zoomed part of the window,
-    in finer buckets, while zoomed); unchanged data sends nothing."""
+    in finer buckets, while zoomed), of the network probe, the SIP checks or both; unchanged data sends nothing."""
     rt, dark = get_runtime(), bool(dark)
     filters, _ = filters_from_search(search)
     group = group if group in ("country", "server") else "country"
+    probe = probe if probe in ("network", "sip", "both") else "network"
     shown = zoomed_filters(filters, zoom) or filters
     version, error = fetch("the measurements", versions, rt.read_engine, shown)
     if error:
         return series_failed(error, dark)
-    sig = signature(version, view_key(filters, group), zoom_key(filters, shown), dark, tz)
+    # A round writes its SIP rows with its network rows, so the network rows' stamp also moves for SIP.
+    sig = signature(version, view_key(filters, group), zoom_key(filters, shown), dark, tz, probe)
     if sig == previous:
         return no_update, no_update, no_update, no_update
     bucket = series_bucket_seconds(shown, rt.config.interval_seconds, rt.config.retention.as_dict())
+    figures, error = probe_figures(probe, rt, filters, shown, group, bucket, dark, tz)
+    if error:
+        return series_failed(error, dark)
+    return (*shade_maintenance(figures, rt, shown), sig)
+
+
+def probe_figures(probe: str, rt, filters, shown, group: str, bucket: int, dark: bool, tz) -> tuple:
+    """((latency, loss, jitter) figures, error) of the network view, the SIP view or both."""
+    sip = None
+    if probe != "network":
+        sip, error = fetch("the SIP checks", sip_series, rt.read_engine, shown, group, bucket)
+        if error:
+            return None, error
+    if probe == "sip":
+        return sip_figures(sip, rt.config, filters, shown, group, bucket, dark, tz), None
     df, error = fetch("the measurements", ping_series, rt.read_engine, shown, group, bucket)
     alerts, alert_error = fetch("the alerts", list_alerts, rt.read_engine, "all", shown)
     if error or alert_error:
-        return series_failed(error or alert_error, dark)
+        return None, error or alert_error
     figures = series_figures(df, rt.config, filters, group, bucket, dark, alerts, shown, tz)
-    return (*shade_maintenance(figures, rt, shown), sig)
+    if sip is not None and not sip.empty and not df.empty:
+        gap = series_gap_seconds(sip, bucket, rt.config.interval_seconds)
+        add_sip_lines(figures[0], sip, group=group, bucket_seconds=bucket, gap_seconds=gap,
+                      colors=series_colors(rt.config, group), tz=tz)
+    return figures, None
+
+
+def sip_figures(sip: pd.DataFrame, config, filters, shown, group: str, bucket: int, dark: bool, tz) -> tuple:
+    """(SIP response, SIP request loss, share of up checks) figures; a message where no server has a SIP check."""
+    view = series_view(config, filters, shown, group, bucket, dark, tz)
+    if sip.empty and not view["zoomed"]:
+        message = NO_DATA if any(s.sip for s in config.servers) else \
+            "No server has a SIP check: add \"sip\": true to a server in config.json (README, SIP checks)."
+        return (message_figure(message, dark),) * 3
+    return sip_series_figures(sip, gap_seconds=series_gap_seconds(sip, bucket, config.interval_seconds), **view)
 
 
 def shade_maintenance(figures: tuple, rt, shown) -> tuple:

@@ -5,7 +5,9 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from figures.theme import ACCENT_COLOR, STATUS_COLORS, template
+from figures.frames import in_zone, insert_gaps, series_names, trace_uid
+from figures.theme import ACCENT_COLOR, STATUS_COLORS, series_colour, template
+from figures.timeseries import loss_heatmap, metric_figure
 
 CODE_COLORS = {2: STATUS_COLORS["up"], 4: STATUS_COLORS["degraded"]}  # 5xx, 6xx and none: down's red
 
@@ -34,3 +36,29 @@ def sip_history_figure(series: pd.DataFrame, *, dark: bool = False, uirevision: 
     if window is not None:
         fig.update_xaxes(range=[window[0], window[1]], type="date")
     return fig
+
+
+def add_sip_lines(fig: go.Figure, sip: pd.DataFrame, *, group: str, bucket_seconds: int, gap_seconds: float,
+                  colors: dict[str, str] | None = None, tz: str | None = None) -> go.Figure:
+    """The SIP response time of each key as a dotted line in its series' colour over a network latency figure
+    (the 'both' view): the trunk's answer beside the path's, one legend entry each ('SIP · Kenya')."""
+    names = series_names(sip, group)
+    rows = insert_gaps(in_zone(sip, ["bucket"], tz), bucket_seconds, gap_seconds)
+    for key, part in rows.groupby("key", sort=True):
+        color = (colors or {}).get(str(key)) or series_colour(key)
+        fig.add_trace(go.Scatter(x=part["bucket"], y=part["response_ms"], name=f"SIP · {names.get(str(key), key)}",
+                                 uid=trace_uid("sip_response_ms", key), mode="lines", connectgaps=False,
+                                 line={"color": color, "width": 2, "dash": "dot"},
+                                 hovertemplate="SIP %{y:.1f} ms<extra>%{fullData.name}</extra>"))
+    return fig
+
+
+def sip_series_figures(sip: pd.DataFrame, *, gap_seconds: float, **view) -> tuple:
+    """(response time, request loss, share of up checks) of a sip_series frame: the three series graphs when
+    the view is SIP only. `view` is the keyword set the network figures take (callbacks.graphs.series_view)."""
+    response = metric_figure(sip, "response_ms", unit="ms", axis_title="SIP response (ms)", gap_seconds=gap_seconds,
+                             floor=5.0, **view)
+    loss = loss_heatmap(sip, **view)
+    up = metric_figure(sip, "up_pct", unit="%", axis_title="SIP checks up (%)", gap_seconds=gap_seconds,
+                       floor=100.0, **view)
+    return response, loss, up

@@ -51,6 +51,7 @@ CLIENT_SINK = PREFIX + "client-sink"  # output of the overview's clientside call
 KIOSK_BUTTON = PREFIX + "kiosk-button"  # navbar: open the wall view (?kiosk=1)
 KIOSK_EXIT = PREFIX + "kiosk-exit"  # wall view: back to the normal page
 GROUP_TOGGLE = PREFIX + "group-toggle"
+PROBE_TOGGLE = PREFIX + "probe-toggle"  # the series graphs show the network probe, the SIP checks, or both
 LATENCY_GRAPH = PREFIX + "latency-graph"
 LOSS_GRAPH = PREFIX + "loss-graph"
 JITTER_GRAPH = PREFIX + "jitter-graph"

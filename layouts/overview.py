@@ -13,6 +13,11 @@ LOG_LEVELS = [{"label": "All levels", "value": "DEBUG"}, {"label": "Info +", "va
               {"label": "Warnings +", "value": "WARNING"}, {"label": "Errors", "value": "ERROR"}]
 
 
+# What the latency, loss and jitter graphs show (issue 14): the network probe (ICMP/TCP), the SIP OPTIONS checks
+# (response time, request loss, share of up checks), or both (SIP response dotted over the network latency).
+PROBE_VIEWS = (("network", "Network"), ("sip", "SIP"), ("both", "Both"))
+
+
 def _toggle(id_: str, options: list[tuple[str, str]], value: str) -> dbc.RadioItems:
     """A small button-group toggle."""
     return dbc.RadioItems(id=id_, options=[{"label": label, "value": v} for v, label in options], value=value,
@@ -23,11 +28,12 @@ def _toggle(id_: str, options: list[tuple[str, str]], value: str) -> dbc.RadioIt
 def graphs_area() -> html.Div:
     """Latency (with the country/server toggle), loss, jitter and the smoke view."""
     group = _toggle(ids.GROUP_TOGGLE, [("country", "Per country"), ("server", "Per server")], "country")
+    probe = _toggle(ids.PROBE_TOGGLE, [(v, label) for v, label in PROBE_VIEWS], "network")
     smoke_tools = [dcc.Dropdown(id=ids.SMOKE_SERVERS, multi=True, placeholder="Choose servers",
                                 className="lm-dropdown lm-smoke-select"),
                    _toggle(ids.SMOKE_MODE, [("bands", "Bands"), ("samples", "Samples")], "bands")]
     return html.Div([
-        panel("Latency", graph(ids.LATENCY_GRAPH, "lm-graph lm-graph-tall"), "bi-graph-up", tools=group),
+        panel("Latency", graph(ids.LATENCY_GRAPH, "lm-graph lm-graph-tall"), "bi-graph-up", tools=[probe, group]),
         html.Div([panel("Packet loss", graph(ids.LOSS_GRAPH), "bi-reception-2"),
                   panel("Jitter", graph(ids.JITTER_GRAPH), "bi-soundwave")], className="lm-pair"),
         panel("RTT spread per round", graph(ids.SMOKE_GRAPH, "lm-graph-auto"), "bi-cloud-haze2", tools=smoke_tools),

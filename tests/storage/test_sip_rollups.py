@@ -8,11 +8,6 @@ import pandas as pd
 import pytest
 from sqlalchemy import func, select, text
 
-from collector.measure import measure
-from collector.probes.base import ProbeResult
-from collector.probes.sip import SipRequestResult, SipTarget, summarise
-from collector.rows import result_row, server_labels
-from collector.sipcheck import sip_row
 from common.timeutil import utcnow
 from queries.filters import Filters
 from queries.sipseries import _raw_stmt, sip_series
@@ -21,39 +16,9 @@ from storage import open_writer
 from storage.retention import prune
 from storage.migrations import UPGRADES, _upgrade_add_sip_rollups
 from storage.schema import sip_results, sip_rollups
+from tests.seeding import seed_sip
 
 ROUNDS = 96  # 8 h of 5-minute rounds
-
-
-def sip_result(server_index: int, round_index: int, server_id: str):
-    """Server k answers 200 in 10 + k ms, but every 7th round answers 503 and every 11th nothing at all."""
-    target = SipTarget(server_id, server_id)
-    if round_index % 11 == 0:
-        requests = [SipRequestResult(failure="timeout", detail="no final response")] * 3
-    elif round_index % 7 == 0:
-        requests = [SipRequestResult(code=503, reason="Service Unavailable", response_ms=2.0)] * 3
-    else:
-        requests = [SipRequestResult(code=200, reason="OK", response_ms=10.0 + server_index + round_index % 3)] * 3
-    return summarise(target, requests)
-
-
-def sip_round(config, round_index: int, at) -> tuple[list[dict], list[dict]]:
-    """(ping_results rows, sip_results rows) of one round of every configured server."""
-    ping = [result_row(measure(ProbeResult(4, 4, [20.0] * 4), config.thresholds), server_labels(s, "ping"), at,
-                       config.thresholds, config.alert_conditions) for s in config.servers]
-    sip = [sip_row(sip_result(k, round_index, s.id), at) for k, s in enumerate(config.servers)]
-    return ping, sip
-
-
-def seed_sip(writer, config, end, rounds=ROUNDS, batch_rounds=24) -> list:
-    """Store `rounds` 5-minute rounds with SIP checks ending at `end`, `batch_rounds` per transaction."""
-    times = [end - timedelta(minutes=5 * (rounds - 1 - i)) for i in range(rounds)]
-    for first in range(0, rounds, batch_rounds):
-        chunk = list(enumerate(times))[first:first + batch_rounds]
-        made = [sip_round(config, r, at) for r, at in chunk]
-        writer.write_rounds("test", [(at, at, ping) for (_, at), (ping, _) in zip(chunk, made)],
-                            [sip for _, sip in made])
-    return times
 
 
 def raw_series(engine, filters, group, bucket) -> pd.DataFrame:
