@@ -140,6 +140,12 @@ def sip_figures(sip: pd.DataFrame, config, filters, shown, group: str, bucket: i
     return sip_series_figures(sip, gap_seconds=series_gap_seconds(sip, bucket, config.interval_seconds), **view)
 
 
+@callback(Output(ids.PROBE_VIEW, "data"), Input(ids.PROBE_TOGGLE, "value"))
+def remember_probe(probe):
+    """Keep the graphs' Network / SIP / Both choice where the export button (on every page) can read it."""
+    return probe if probe in ("network", "sip", "both") else "network"
+
+
 def shade_maintenance(figures: tuple, rt, shown) -> tuple:
     """The latency graph shades the maintenance windows of the shown servers (planned time, not a fault)."""
     from figures.alerts import mark_maintenance

@@ -52,6 +52,7 @@ KIOSK_BUTTON = PREFIX + "kiosk-button"  # navbar: open the wall view (?kiosk=1)
 KIOSK_EXIT = PREFIX + "kiosk-exit"  # wall view: back to the normal page
 GROUP_TOGGLE = PREFIX + "group-toggle"
 PROBE_TOGGLE = PREFIX + "probe-toggle"  # the series graphs show the network probe, the SIP checks, or both
+PROBE_VIEW = PREFIX + "probe-view"  # the toggle's choice, kept in the shell so the export sees it on every page
 LATENCY_GRAPH = PREFIX + "latency-graph"
 LOSS_GRAPH = PREFIX + "loss-graph"
 JITTER_GRAPH = PREFIX + "jitter-graph"

@@ -79,6 +79,13 @@ def sip_series(engine: Engine, filters: Filters, group: str, bucket_seconds: int
     return df.sort_values(["key", "bucket"], kind="stable", ignore_index=True)
 
 
+def sip_row_count(engine: Engine, filters: Filters) -> int:
+    """How many SIP checks the filters select (one per server and round)."""
+    stmt = where_filters(select(func.count()).select_from(sr.join(pr, _SAME_ROUND)), filters)
+    with engine.connect() as conn:
+        return conn.execute(stmt).scalar()
+
+
 def sip_export_chunks(engine: Engine, filters: Filters, chunk_rows: int = 5000) -> Iterator[pd.DataFrame]:
     """The selected SIP rows with their server's labels, oldest first, a chunk at a time."""
     columns = [pr.c.server_ip, pr.c.country, pr.c.partner]

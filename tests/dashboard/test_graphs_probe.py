@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from dash import no_update
 
+import callbacks.export as export_cb
 import callbacks.graphs as graphs_cb
 from common.timeutil import utcnow
 from layouts import ids
@@ -62,3 +63,22 @@ def test_switching_the_view_redraws_and_an_unchanged_one_sends_nothing(sip_seede
 def test_the_sip_view_says_how_to_add_a_check_when_no_server_has_one(seeded, ctx):
     response, *_ = series("sip")
     assert 'add "sip": true' in response.layout.annotations[0].text
+
+
+def test_the_export_writes_the_sip_checks_while_the_graphs_show_sip(sip_seeded, ctx, config):
+    assert graphs_cb.remember_probe("sip") == "sip" and graphs_cb.remember_probe("bogus") == "network"
+    data, alert, _, color = export_cb.export_csv(1, "?country=Kenya&range=24h", "/", None, "sip")
+    lines = data["content"].splitlines()
+    assert data["filename"].startswith("sip-latency-") and color == "success"
+    assert lines[0].split(",")[:5] == ["timestamp", "server_id", "server_ip", "country", "partner"]
+    assert "status" in lines[0].split(",") and len(lines) - 1 == 2 * 96  # Kenya's two servers, 96 rounds each
+    assert {line.split(",")[3] for line in lines[1:]} == {"Kenya"}
+    network, *_ = export_cb.export_csv(1, "?country=Kenya&range=24h", "/", None, "both")
+    assert not network["filename"].startswith("sip-") and "packets_lost" in network["content"].splitlines()[0]
+
+
+def test_a_too_large_sip_export_links_to_the_sip_stream(sip_seeded, ctx, monkeypatch):
+    monkeypatch.setattr(export_cb, "MAX_EXPORT_ROWS", 10)
+    _, alert, _, color = export_cb.export_csv(1, "?range=24h", "/", None, "sip")
+    link = next(part for part in alert if hasattr(part, "href"))
+    assert color == "danger" and link.href == "/api/export-data?range=24h&probe=sip"
