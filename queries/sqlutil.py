@@ -1,7 +1,7 @@
 """Small SQL helpers that hide the differences between SQLite and PostgreSQL."""
 from __future__ import annotations
 
-from sqlalchemy import Integer, cast, func, literal_column
+from sqlalchemy import BigInteger, Integer, cast, func, literal_column
 from sqlalchemy.engine import Engine
 
 from queries.filters import Filters
@@ -12,8 +12,9 @@ def epoch_seconds(column, dialect: str):
     """A SQL expression for a DateTime column as whole seconds since 1970 (UTC)."""
     if dialect == "sqlite":
         return cast(func.strftime("%s", column), Integer)
-    # floor() first: a plain cast rounds, which would push 12:04:59.7 into the 12:05 bucket.
-    return cast(func.floor(func.extract("epoch", column)), Integer)
+    # floor() first: a plain cast rounds, which would push 12:04:59.7 into the 12:05 bucket. BigInteger:
+    # PostgreSQL's INTEGER is 32-bit, and epoch seconds pass it in 2038.
+    return cast(func.floor(func.extract("epoch", column)), BigInteger)
 
 
 def bucket_expr(column, bucket_seconds: int, dialect: str):

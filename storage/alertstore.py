@@ -7,7 +7,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Any, Iterable, Iterator
 
-from sqlalchemy import and_, exists, insert, literal, select, update
+from sqlalchemy import and_, exists, insert, literal, select, text, update
 from sqlalchemy.engine import Connection, Engine
 
 from storage.schema import alerts
@@ -15,6 +15,8 @@ from common.timeutil import to_naive_utc
 
 # The connectivity alert belongs to one monitoring host, so it is matched by collector as well.
 HOST_KINDS = ("connectivity",)
+# The transaction-level advisory lock that serialises opening alerts on PostgreSQL (any fixed bigint; "ALERTS").
+ALERT_LOCK_KEY = 0x414C45525453
 
 
 @contextmanager
@@ -42,7 +44,8 @@ def _match(event) -> Any:
 
 def _open(conn: Connection, event) -> int:
     """Insert the alert unless the same one is already open: one INSERT ... SELECT ... WHERE NOT EXISTS,
-    atomic in SQLite, so two processes (or two web workers) never open it twice."""
+    atomic in SQLite, so two processes (or two web workers) never open it twice. (On PostgreSQL two concurrent
+    transactions can both pass NOT EXISTS; _lock_alert_opening serialises them.)"""
     values = {"server_id": event.server_id, "partner": event.partner, "country": event.country,
               "kind": event.kind, "severity": event.severity, "state": "open",
               "started_at": to_naive_utc(event.started_at), "updated_at": to_naive_utc(event.at),
@@ -50,7 +53,19 @@ def _open(conn: Connection, event) -> int:
     columns = list(values)
     row = select(*[literal(v, alerts.c[k].type).label(k) for k, v in values.items()])
     stmt = insert(alerts).from_select(columns, row.where(~exists().where(_match(event))))
-    return conn.execute(stmt).rowcount
+    # preserve_rowcount: SQLAlchemy promises rowcount for UPDATE and DELETE only; without it an INSERT's is -1 on
+    # PostgreSQL (psycopg), and an opened alert would be taken for one that was already open.
+    return conn.execute(stmt, execution_options={"preserve_rowcount": True}).rowcount
+
+
+def _lock_alert_opening(conn: Connection) -> None:
+    """On PostgreSQL, hold the alert lock until COMMIT, so a second writer's NOT EXISTS sees the first's row.
+
+    SQLite has one writer at a time anyway. Under PostgreSQL's READ COMMITTED two transactions (a collector and a
+    web worker's stale watcher) could otherwise both find no open alert and both insert one.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ALERT_LOCK_KEY})
 
 
 def _change(conn: Connection, event) -> int:
@@ -72,6 +87,8 @@ def apply_events(target, events: Iterable) -> list:
     if not events:
         return []
     with _transaction(target) as conn:
+        if any(e.action == "open" for e in events):
+            _lock_alert_opening(conn)
         return [e for e in events if (_open(conn, e) if e.action == "open" else _change(conn, e)) > 0]
 
 

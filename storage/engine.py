@@ -1,4 +1,4 @@
-"""Engines for the two SQLite roles: one writer, many read-only readers. Pragmas live here only.
+"""Engines for the two roles, one writer and many read-only readers, on SQLite or PostgreSQL. Pragmas live here only.
 
 SQLITE_PROTOCOL ("locking protocol"): in WAL mode a connection that starts a read transaction takes a
 read-mark lock in the -shm file; when it keeps losing that race (another connection or process holds the
@@ -149,10 +149,33 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
+def is_postgresql(url: str) -> bool:
+    """True when the URL names a PostgreSQL database (any driver)."""
+    return make_url(url).get_backend_name() == "postgresql"
+
+
+def _server_engine(url: str, readonly: bool) -> Engine:
+    """An engine on a database server; on PostgreSQL a read-only one starts every transaction READ ONLY."""
+    connect_args = {}
+    parsed = make_url(url)
+    if parsed.drivername == "postgresql":
+        # A bare postgresql:// means psycopg2 to SQLAlchemy; the pinned driver is psycopg (3).
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if is_postgresql(url):
+        # The SQLite readers' mode=ro on PostgreSQL: the server refuses any write in a read-only transaction
+        # ("cannot execute INSERT in a read-only transaction"), whatever the role may do. A role's grants are the
+        # second fence (docs/postgresql.md). application_name tells the two apart in pg_stat_activity.
+        connect_args = {"application_name": "latency-monitor-" + ("reader" if readonly else "writer")}
+        if readonly:
+            connect_args["options"] = "-c default_transaction_read_only=on"
+    # pre_ping: a server restart or a dropped connection costs one retry at checkout instead of a failed request.
+    return create_engine(parsed, pool_pre_ping=True, connect_args=connect_args)
+
+
 def make_engine(url: str, readonly: bool = False) -> Engine:
-    """Create an engine; for SQLite a read-only one opens the file with mode=ro."""
+    """Create an engine; a read-only one opens a SQLite file with mode=ro and runs PostgreSQL sessions read-only."""
     if not is_sqlite(url):
-        return create_engine(url, pool_pre_ping=True, future=True)
+        return _server_engine(url, readonly)
     path = make_url(url).database
     if path and path != ":memory:" and not readonly:
         Path(path).parent.mkdir(parents=True, exist_ok=True)

@@ -77,16 +77,25 @@ def _upgrade_add_country_rollups(conn: Connection) -> None:
 UPGRADES = {0: _upgrade_from_seed, 1: _upgrade_add_rollups, 2: _upgrade_add_country_rollups}
 
 
+# The key of the transaction-level advisory lock that serialises schema changes on PostgreSQL (any fixed bigint;
+# this one spells "LATENCY" in ASCII hex).
+SCHEMA_LOCK_KEY = 0x4C4154454E4359
+
+
 def _lock_for_schema_change(conn: Connection) -> None:
-    """On SQLite, take the write lock before looking at the schema.
+    """Take the database's schema lock before looking at the schema, so only one process creates or upgrades it.
 
     Python's sqlite3 runs DDL outside any transaction unless one was begun explicitly, so without this two
     processes starting together (app workers, app + pinger.py) both see an empty file and the second dies
     with "table ... already exists", and a crash mid-upgrade leaves half a schema. BEGIN IMMEDIATE makes
     the whole of init_db one transaction; a second process waits (busy_timeout) and then finds it done.
+    PostgreSQL's DDL is transactional already, but two collectors on other hosts would still both see an empty
+    database and race on CREATE TABLE; an advisory lock held until COMMIT makes the second wait and find it done.
     """
     if conn.dialect.name == "sqlite":
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+    elif conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
 
 
 def init_db(engine: Engine, attempts: int = 3) -> int:
@@ -108,6 +117,10 @@ def _init_db_once(engine: Engine) -> int:
     with engine.begin() as conn:
         _lock_for_schema_change(conn)
         found = current_version(conn)
+        if found == SCHEMA_VERSION:
+            # Nothing to do, and nothing written: a role that may only read and write rows (the web app's,
+            # docs/postgresql.md) can start on a database the collector's role has created.
+            return found
         version = max(found, 0)
         if found < 0:  # a new, empty database: create everything, nothing to carry over
             version = SCHEMA_VERSION

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from functools import lru_cache
 
-from sqlalchemy import Integer, bindparam, cast, func, literal, literal_column, select
+from sqlalchemy import BigInteger, Integer, bindparam, cast, func, literal, literal_column, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -129,7 +129,8 @@ def _bucket_sql(dialect: str, resolution_seconds: int):
         seconds = cast(func.strftime("%s", pr.c.timestamp), Integer)
         # SQLAlchemy stores 'YYYY-MM-DD HH:MM:SS.ffffff'; the same text keeps range comparisons right.
         return func.strftime("%Y-%m-%d %H:%M:%S.000000", (seconds // size) * size, "unixepoch")
-    seconds = cast(func.floor(func.extract("epoch", pr.c.timestamp)), Integer)
+    # BigInteger: PostgreSQL's INTEGER is 32-bit, and epoch seconds pass it in 2038.
+    seconds = cast(func.floor(func.extract("epoch", pr.c.timestamp)), BigInteger)
     return func.timezone("UTC", func.to_timestamp((seconds // size) * size))
 
 

@@ -45,7 +45,7 @@ class Writer:
         """Store several (started_at, finished_at, rows) rounds in one transaction; returns their ids."""
         # One COMMIT and one rollup fold for the batch: loading history (bench/generate.py) is bound by them.
         with self.transaction() as conn:
-            round_ids = [_insert_round(conn, collector, *one) for one in batch]
+            round_ids = _insert_rounds(conn, collector, batch)
             add_rounds(conn, [rid for rid, stored in zip(round_ids, batch) if stored[2]])
         return round_ids
 
@@ -68,17 +68,31 @@ class Writer:
             conn.execute(insert(logs), [_naive_timestamp(e) for e in entries])
 
 
-def _insert_round(conn, collector: str, started_at: datetime, finished_at: datetime, rows: list[dict]) -> int:
-    """Insert one rounds row and its ping_results rows; returns the round id."""
+def _round_record(collector: str, started_at: datetime, finished_at: datetime, rows: list[dict]) -> dict:
+    """The rounds row of one round."""
     started_at, finished_at = to_naive_utc(started_at), to_naive_utc(finished_at)
-    failures = sum(1 for r in rows if not r.get("success"))
-    duration_ms = (finished_at - started_at).total_seconds() * 1000
-    round_id = conn.execute(insert(rounds).values(
-        collector=collector, started_at=started_at, finished_at=finished_at,
-        duration_ms=duration_ms, servers=len(rows), failures=failures)).inserted_primary_key[0]
+    return {"collector": collector, "started_at": started_at, "finished_at": finished_at,
+            "duration_ms": (finished_at - started_at).total_seconds() * 1000, "servers": len(rows),
+            "failures": sum(1 for r in rows if not r.get("success"))}
+
+
+def _insert_rounds(conn, collector: str, batch: list[tuple[datetime, datetime, list[dict]]]) -> list[int]:
+    """Insert the rounds rows and then all their ping_results rows; returns the round ids in batch order."""
+    # Two statements for the whole batch, whatever its size: on PostgreSQL each statement is a round trip to the
+    # server, so a statement per round made loading history three times slower than on SQLite.
+    records = [_round_record(collector, *one) for one in batch]
+    if len(records) <= 1 or not conn.dialect.insert_executemany_returning_sort_by_parameter_order:
+        # One round (the collector's case), or a SQLite older than 3.35 (no RETURNING): a statement per round.
+        round_ids = [conn.execute(insert(rounds).values(record)).inserted_primary_key[0] for record in records]
+    else:
+        # sort_by_parameter_order: the ids come back in the order of the records, as the rows below need.
+        returning = insert(rounds).returning(rounds.c.id, sort_by_parameter_order=True)
+        round_ids = list(conn.execute(returning, records).scalars())
+    rows = [_result_row(result, round_id, collector)
+            for round_id, (_started, _finished, results) in zip(round_ids, batch) for result in results]
     if rows:
-        conn.execute(insert(ping_results), [_result_row(r, round_id, collector) for r in rows])
-    return round_id
+        conn.execute(insert(ping_results), rows)
+    return round_ids
 
 
 def _naive_timestamp(row: dict) -> dict:

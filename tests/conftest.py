@@ -1,8 +1,16 @@
 """Shared fixtures: a config on a temporary database, a writer, a read-only engine, seeded history, the app
-and its client, and logging into the database."""
+and its client, and logging into the database.
+
+Every test that uses the database (its fixtures reach `writer`: engine, seeded, app, client, db_logging ...) runs
+twice, on SQLite ([sqlite]) and on PostgreSQL ([postgres], marked `postgres`), unless it or its module is marked
+`sqlite_only`. The PostgreSQL server is a throwaway cluster started once per session (tests/pg.py); each test gets
+its own database, copied from a template holding the schema. Where PostgreSQL is missing its tests skip and say
+why, except under CI=true, where they fail.
+"""
 from __future__ import annotations
 
 import logging
+import os
 
 import pytest
 
@@ -12,7 +20,14 @@ from collector.logsetup import configure_logging
 from storage import open_writer
 from storage.engine import make_engine
 from common.timeutil import utcnow
+from tests.pg import PgCluster, why_unavailable
 from tests.seeding import seed_history
+
+BACKENDS = ("sqlite", "postgres")
+# For a test that parametrises over the backends itself: @pytest.mark.parametrize("backend", BACKEND_PARAMS, ...).
+BACKEND_PARAMS = [pytest.param(b, marks=[pytest.mark.postgres] if b == "postgres" else []) for b in BACKENDS]
+# The fixtures that put a test on the database: a test whose fixtures reach one of them runs on every backend.
+DATABASE_FIXTURES = ("writer", "empty_database_url")
 
 SERVERS = [
     {"partner": "Safari Voice", "country": "Kenya", "ip": "127.0.0.1", "dn_ext": "sip.safari.example"},
@@ -40,10 +55,107 @@ def make_config_dict(tmp_path, **overrides) -> dict:
     return data
 
 
+def pytest_configure(config):
+    """Register the backend markers."""
+    config.addinivalue_line("markers", "postgres: runs on the session's throwaway PostgreSQL server")
+    config.addinivalue_line("markers", "sqlite_only(reason): a database test that only makes sense on SQLite "
+                                       "(file modes, pragmas, WAL locking); not repeated on PostgreSQL")
+
+
+def pytest_generate_tests(metafunc):
+    """Run each database test once per backend (see the module docstring)."""
+    if "backend" not in metafunc.fixturenames or not any(f in metafunc.fixturenames for f in DATABASE_FIXTURES):
+        return
+    if any(True for _ in metafunc.definition.iter_markers("sqlite_only")):
+        return
+    if any("backend" in _argnames(m) for m in metafunc.definition.iter_markers("parametrize")):
+        return  # the test chose its backends itself
+    metafunc.parametrize("backend", BACKEND_PARAMS, indirect=True)
+
+
+def pytest_collection_modifyitems(config, items):
+    """A test that asks for the PostgreSQL cluster itself is a postgres test too (so `-m postgres` selects it)."""
+    for item in items:
+        if {"pg_cluster", "pg_database"} & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.postgres)
+
+
+def _argnames(mark) -> list[str]:
+    """The argument names of a parametrize mark ("a, b" or ["a", "b"])."""
+    names = mark.args[0] if mark.args else mark.kwargs.get("argnames", ())
+    return [n.strip() for n in names.split(",")] if isinstance(names, str) else list(names)
+
+
+def in_ci() -> bool:
+    """True under CI (CI=true), where a PostgreSQL test must fail rather than skip."""
+    return os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
+
+
+def give_up_on_postgres(reason: str, ci: bool | None = None) -> None:
+    """Skip a PostgreSQL test, saying why; under CI fail it instead, so a missing server is never a green run."""
+    if in_ci() if ci is None else ci:
+        pytest.fail(f"PostgreSQL tests must run in CI, but: {reason}", pytrace=False)
+    pytest.skip(f"PostgreSQL test skipped: {reason}")
+
+
+def init_template_schema(url: str) -> None:
+    """Create the current schema at url through the project's own path (the template every test copies)."""
+    open_writer(url).engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    """The session's throwaway PostgreSQL cluster (started on first use, stopped at the end)."""
+    reason = why_unavailable()
+    if reason is not None:
+        give_up_on_postgres(reason)
+    cluster = PgCluster().start()
+    try:
+        cluster.make_template(init_template_schema)
+        yield cluster
+    finally:
+        cluster.stop()
+
+
 @pytest.fixture
-def config_dict(tmp_path) -> dict:
-    """A valid config dict on a temporary database."""
-    return make_config_dict(tmp_path)
+def backend(request) -> str:
+    """The database backend of this test: 'sqlite' (the default) or 'postgres' (see pytest_generate_tests)."""
+    return getattr(request, "param", "sqlite")
+
+
+@pytest.fixture
+def pg_database(pg_cluster):
+    """A fresh PostgreSQL database holding the current schema, dropped after the test; yields its URL."""
+    name = pg_cluster.take_database()
+    yield pg_cluster.url(name)
+    pg_cluster.give_back(name)
+
+
+@pytest.fixture
+def empty_database_url(backend, tmp_path, request) -> str:
+    """The URL of a new database of the test's backend without any table (for schema creation and upgrades)."""
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path / 'empty.db'}"
+    cluster = request.getfixturevalue("pg_cluster")
+    name = cluster.create_database()
+    request.addfinalizer(lambda: cluster.drop_database(name))
+    return cluster.url(name)
+
+
+@pytest.fixture
+def database_overrides(backend, request) -> dict:
+    """The config keys that put this test's database on its backend ({} for SQLite's database_path)."""
+    if backend == "postgres":
+        return {"database_url": request.getfixturevalue("pg_database")}
+    if backend != "sqlite":
+        raise ValueError(f"backend: {backend!r} is not one of {', '.join(BACKENDS)}")
+    return {}
+
+
+@pytest.fixture
+def config_dict(tmp_path, database_overrides) -> dict:
+    """A valid config dict on a temporary database of the test's backend."""
+    return make_config_dict(tmp_path, **database_overrides)
 
 
 @pytest.fixture

@@ -17,12 +17,21 @@ def steady_profile(server_index: int, round_index: int, count: int = 4) -> Probe
     return ProbeResult(transmitted=count, received=count, samples_ms=[rtt] * count)
 
 
+# Rounds stored per transaction: the writer folds a batch into the rollups exactly as it folds rounds one by one
+# (tests/test_rollups.py checks it), and a commit per round made seeding a day of history take seconds on PostgreSQL.
+SEED_BATCH_ROUNDS = 48
+
+
 def seed_history(writer: Writer, config: Config, end: datetime, rounds: int, interval_seconds: int = 300,
                  profile: Callable[[int, int], ProbeResult] = steady_profile, collector: str = "test") -> list[datetime]:
     """Store `rounds` rounds for every configured server ending at `end`; returns the round times."""
     times = [end - timedelta(seconds=interval_seconds * (rounds - 1 - i)) for i in range(rounds)]
+    batch = []
     for r, at in enumerate(times):
         rows = [result_row(measure(profile(k, r), config.thresholds), server_labels(s, "ping"), at, config.thresholds,
                            config.alert_conditions) for k, s in enumerate(config.servers)]
-        writer.write_round(collector, at, at + timedelta(seconds=1), rows)
+        batch.append((at, at + timedelta(seconds=1), rows))
+        if len(batch) == SEED_BATCH_ROUNDS or r == len(times) - 1:
+            writer.write_rounds(collector, batch)
+            batch = []
     return times

@@ -461,6 +461,7 @@ def test_every_retention_key_is_used_by_the_pruner():
     assert used == set(RETENTION_DEFAULTS)
 
 
+@pytest.mark.sqlite_only
 def test_the_loop_checkpoints_the_wal_after_each_stored_round(tmp_path, writer, monkeypatch):
     copied = []
     real = writer.checkpoint

@@ -1,0 +1,163 @@
+"""One versioned schema path on both backends: a new database, the seed's tables, version 1 and version 2 are all
+brought to SCHEMA_VERSION by init_db, keeping every row; concurrent first starts and a failed upgrade are safe.
+(The SQLite seed file with its odd timestamps is tested in test_storage.py, version 2 in test_rollups.py.)"""
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import (Boolean, Column, DateTime, Float, Integer, MetaData, String, Table, Text, inspect, insert,
+                        select, text)
+
+from collector.config import validate_config
+from storage import make_engine, open_writer
+from storage import migrations
+from storage.migrations import init_db
+from storage.schema import (SCHEMA_VERSION, country_rollups, metadata, ping_results, ping_rollups, schema_info,
+                            server_latest)
+from common.timeutil import utcnow
+from tests.conftest import make_config_dict
+from tests.seeding import seed_history
+from tests.test_rollups import all_rows, assert_same_rows
+
+# The seed's two tables, in portable types (the seed itself only ever ran on SQLite, where test_storage.py keeps
+# its exact DDL).
+seed_metadata = MetaData()
+seed_ping_results = Table(
+    "ping_results", seed_metadata,
+    Column("id", Integer, primary_key=True), Column("server_ip", Text, nullable=False),
+    Column("country", Text, nullable=False), Column("partner", Text, nullable=False), Column("dn_ext", Text),
+    Column("timestamp", DateTime, nullable=False), Column("packets_transmitted", Integer),
+    Column("packets_received", Integer), Column("packets_lost", Integer), Column("loss_percentage", Float),
+    Column("min_time", Float), Column("avg_time", Float), Column("max_time", Float), Column("mdev_time", Float),
+    Column("is_high_latency", Boolean), Column("success", Boolean), Column("concerns", Text))
+seed_logs = Table(
+    "logs", seed_metadata,
+    Column("id", Integer, primary_key=True), Column("timestamp", DateTime, nullable=False),
+    Column("level", String(16), nullable=False), Column("message", Text, nullable=False), Column("module", Text),
+    Column("traceback", Text))
+T0 = datetime(2024, 5, 1, 10, 0)
+SEED_ROWS = [{"server_ip": f"127.0.0.{1 + i % 2}", "country": "Kenya", "partner": "Safari Voice",
+              "dn_ext": None, "timestamp": T0 + timedelta(minutes=i), "packets_transmitted": 4,
+              "packets_received": 4 - i % 3, "packets_lost": i % 3, "loss_percentage": 25.0 * (i % 3),
+              "min_time": 10.0 + i, "avg_time": 20.0 + i, "max_time": 30.0 + i, "mdev_time": 1.0,
+              "is_high_latency": False, "success": True, "concerns": None} for i in range(20)]
+
+
+@pytest.fixture
+def engine(empty_database_url):
+    """A writer engine on an empty database of the test's backend."""
+    eng = make_engine(empty_database_url)
+    yield eng
+    eng.dispose()
+
+
+def version_rows(engine) -> list[int]:
+    with engine.connect() as conn:
+        return conn.execute(select(schema_info.c.version)).scalars().all()
+
+
+def test_a_new_database_gets_the_whole_schema(engine):
+    assert init_db(engine) == -1
+    insp = inspect(engine)
+    assert set(metadata.tables) <= set(insp.get_table_names())
+    for table in metadata.sorted_tables:
+        assert {i.name for i in table.indexes} <= {i["name"] for i in insp.get_indexes(table.name)}, table.name
+    assert version_rows(engine) == [SCHEMA_VERSION]
+    assert init_db(engine) == SCHEMA_VERSION  # and a second start finds it done
+
+
+def test_the_seeds_tables_are_upgraded_keeping_every_row(engine):
+    seed_metadata.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(insert(seed_ping_results), SEED_ROWS)
+        conn.execute(insert(seed_logs), [{"timestamp": T0, "level": "INFO", "message": "seed", "module": "p"}])
+    assert init_db(engine) == 0
+    insp = inspect(engine)
+    assert {c.name for c in ping_results.columns} <= {c["name"] for c in insp.get_columns("ping_results")}
+    with engine.connect() as conn:
+        rows = conn.execute(select(ping_results).order_by(ping_results.c.id)).mappings().all()
+        assert [r["server_id"] for r in rows] == [r["server_ip"] for r in SEED_ROWS]  # the IP was the identity
+        assert [r["timestamp"] for r in rows] == [r["timestamp"] for r in SEED_ROWS]
+        hourly = conn.execute(select(ping_rollups.c.server_id, ping_rollups.c.rounds)
+                              .where(ping_rollups.c.resolution_seconds == 3600)
+                              .order_by(ping_rollups.c.server_id)).all()
+        assert [tuple(r) for r in hourly] == [("127.0.0.1", 10), ("127.0.0.2", 10)]  # built from the raw rows
+        latest = conn.execute(select(server_latest).order_by(server_latest.c.server_id)).all()
+        assert [tuple(r) for r in latest] == [("127.0.0.1", T0 + timedelta(minutes=18)),
+                                             ("127.0.0.2", T0 + timedelta(minutes=19))]
+    assert version_rows(engine) == [SCHEMA_VERSION]
+    # The upgraded database takes new rounds through the writer, ids carrying on after the seed's.
+    writer = open_writer(str(engine.url.render_as_string(hide_password=False)))
+    row = dict(SEED_ROWS[0], server_id="127.0.0.1", timestamp=T0 + timedelta(hours=1))
+    writer.write_round("lab-1", row["timestamp"], row["timestamp"], [row])
+    with writer.engine.connect() as conn:
+        assert conn.execute(select(ping_results.c.id).order_by(ping_results.c.id.desc())).first()[0] == 21
+    writer.engine.dispose()
+
+
+@pytest.fixture
+def history(empty_database_url, tmp_path):
+    """A database written by today's writer: 6 h of 5-minute rounds of the test config's servers."""
+    config = validate_config(make_config_dict(tmp_path), source=str(tmp_path / "config.json"))
+    writer = open_writer(empty_database_url)
+    seed_history(writer, config, utcnow().replace(microsecond=0), rounds=72, interval_seconds=300)
+    yield writer.engine
+    writer.engine.dispose()
+
+
+def test_version_1_gets_its_rollups_built_from_the_raw_rows(history):
+    before = {t.name: all_rows(history, t) for t in (ping_rollups, country_rollups)}
+    latest = all_rows(history, server_latest)
+    with history.begin() as conn:  # what a version-1 database had: no rollups, no server_latest
+        for name in ("country_rollups", "ping_rollups", "server_latest"):
+            conn.execute(text(f"DROP TABLE {name}"))
+        conn.execute(schema_info.update().values(version=1))
+    assert init_db(history) == 1
+    for table in (ping_rollups, country_rollups):
+        assert_same_rows(before[table.name], all_rows(history, table))
+    assert all_rows(history, server_latest) == latest and len(latest) == 4
+    assert version_rows(history) == [SCHEMA_VERSION]
+
+
+def test_a_failed_upgrade_leaves_the_database_as_it_was(history, monkeypatch):
+    with history.begin() as conn:
+        conn.execute(text("DROP TABLE country_rollups"))
+        conn.execute(schema_info.update().values(version=2))
+
+    def upgrade_then_crash(conn):
+        migrations._upgrade_add_country_rollups(conn)
+        raise RuntimeError("power cut")
+
+    monkeypatch.setitem(migrations.UPGRADES, 2, upgrade_then_crash)
+    with pytest.raises(RuntimeError, match="power cut"):
+        init_db(history)
+    assert "country_rollups" not in inspect(history).get_table_names()  # the CREATE TABLE was rolled back too
+    assert version_rows(history) == [2]
+    monkeypatch.undo()
+    assert init_db(history) == 2
+
+
+def test_concurrent_first_starts_create_the_schema_once(empty_database_url):
+    # Collectors and web workers starting together on an empty database must all come up.
+    engines = [make_engine(empty_database_url) for _ in range(4)]
+    barrier, errors, found = threading.Barrier(len(engines)), [], []
+
+    def start(engine):
+        barrier.wait()
+        try:
+            found.append(init_db(engine))
+        except Exception as exc:  # noqa: BLE001 - collected and reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start, args=(e,)) for e in engines]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    assert sorted(found) == [-1] + [SCHEMA_VERSION] * 3  # one created it, the others waited and found it done
+    assert version_rows(engines[0]) == [SCHEMA_VERSION]
+    for engine in engines:
+        engine.dispose()
