@@ -9,8 +9,8 @@ from sqlalchemy.exc import OperationalError
 
 from storage import rollups
 from storage.engine import lost_lock_race
-from storage.schema import (SCHEMA_VERSION, country_rollups, metadata, ping_results, ping_rollups, schema_info,
-                            server_latest)
+from storage.schema import (SCHEMA_VERSION, collectors, country_rollups, metadata, ping_results, ping_rollups,
+                            rounds, schema_info, server_latest)
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +74,22 @@ def _upgrade_add_country_rollups(conn: Connection) -> None:
     rollups.rebuild_country_rollups(conn)
 
 
-UPGRADES = {0: _upgrade_from_seed, 1: _upgrade_add_rollups, 2: _upgrade_add_country_rollups}
+def _upgrade_per_collector(conn: Connection) -> None:
+    """Version 3 to 4: rollups and server_latest keyed by (collector, server), rounds.uid, the collectors table.
+
+    The rollups' primary keys gain the collector, which SQLite cannot ALTER: the three derived tables are dropped
+    and rebuilt from the raw rows (which always carried their collector), so each vantage point's buckets are apart.
+    """
+    for table in (server_latest, country_rollups, ping_rollups):
+        table.drop(conn, checkfirst=True)
+    metadata.create_all(conn, tables=[ping_rollups, country_rollups, server_latest, collectors])
+    if "rounds" in inspect(conn).get_table_names():  # from the seed it is created at the end, whole
+        _add_missing_columns(conn, rounds)
+    rollups.rebuild(conn)
+
+
+UPGRADES = {0: _upgrade_from_seed, 1: _upgrade_add_rollups, 2: _upgrade_add_country_rollups,
+            3: _upgrade_per_collector}
 
 
 # The key of the transaction-level advisory lock that serialises schema changes on PostgreSQL (any fixed bigint;

@@ -15,7 +15,7 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import func, inspect, select, text
 
-from collector.config import validate_config
+from settings import validate_config
 from storage import copy as storage_copy
 from storage import open_writer
 from storage.alertstore import apply_events

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import (Boolean, Column, DateTime, Float, Integer, MetaData, String, Table, Text, inspect, insert,
                         select, text)
 
-from collector.config import validate_config
+from settings import validate_config
 from storage import make_engine, open_writer
 from storage import migrations
 from storage.migrations import init_db

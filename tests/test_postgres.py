@@ -16,7 +16,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError, ProgrammingError
 
 from collector import cli
-from collector.config import validate_config
+from settings import validate_config
 from collector.stale import StaleWatcher
 from storage import make_engine, open_writer
 from storage.alertstore import apply_events
