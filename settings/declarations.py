@@ -57,6 +57,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("public_url", "http://127.0.0.1:5000", "Base URL of the dashboard, used for links in notifications."),
     Setting("auth", {}, "Optional authentication: api_token, users, secret_key, ... (see Reliability and security)."),
     Setting("collector_name", None, "Name stored with each row; defaults to the host name."),
+    Setting("collector_location", None, "Where this collector (vantage point) sits, e.g. \"Nairobi DC1\"; shown "
+            "with its figures and in merged-status alerts (defaults to collector_name)."),
+    Setting("spool_path", None, "Local SQLite file holding rounds while the database refuses them; defaults to "
+            "<database_path>.spool beside a SQLite database, else collector-spool.db in the working folder."),
+    Setting("spool_max_rounds", 10000, "Most rounds the spool holds; past it the oldest are dropped (one ERROR)."),
+    Setting("fping_interval_ms", 2.0, "fping -i: milliseconds between packets to different servers."),
+    Setting("fping_period_ms", 1000.0, "fping -p: milliseconds between packets to one server."),
     Setting("retention", RETENTION_DEFAULTS, "How long rows are kept, in days (null = forever): raw_days, "
             "five_minute_rollup_days, hourly_rollup_days, logs_days; batch_rows per delete. Any subset may be given."),
 )

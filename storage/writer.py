@@ -5,11 +5,12 @@ import threading
 from contextlib import contextmanager
 from datetime import datetime
 
-from sqlalchemy import insert
+from sqlalchemy import insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
 from storage.rollups import add_rounds
-from storage.schema import logs, ping_results, rounds
+from storage.schema import collectors, logs, ping_results, rounds
 from common.timeutil import to_naive_utc
 
 
@@ -37,16 +38,27 @@ class Writer:
                 self._local.active = False
 
     def write_round(self, collector: str, started_at: datetime, finished_at: datetime,
-                    rows: list[dict]) -> int:
-        """Store a round and its results in one transaction; returns the round id."""
-        return self.write_rounds(collector, [(started_at, finished_at, rows)])[0]
+                    rows: list[dict], uid: str | None = None, heartbeat: dict | None = None) -> int:
+        """Store a round and its results in one transaction; returns the round id.
 
-    def write_rounds(self, collector: str, batch: list[tuple[datetime, datetime, list[dict]]]) -> list[int]:
+        With a uid, a round already stored under it is not stored again (its id is returned); with a heartbeat
+        (collectors columns), the collector's row is written in the same transaction."""
+        return self.write_rounds(collector, [(started_at, finished_at, rows)], uids=[uid], heartbeat=heartbeat)[0]
+
+    def write_rounds(self, collector: str, batch: list[tuple[datetime, datetime, list[dict]]],
+                     uids: list[str | None] | None = None, heartbeat: dict | None = None) -> list[int]:
         """Store several (started_at, finished_at, rows) rounds in one transaction; returns their ids."""
         # One COMMIT and one rollup fold for the batch: loading history (bench/generate.py) is bound by them.
+        uids = list(uids or [None] * len(batch))
         with self.transaction() as conn:
-            round_ids = _insert_rounds(conn, collector, batch)
-            add_rounds(conn, [rid for rid, stored in zip(round_ids, batch) if stored[2]])
+            known = _stored_uids(conn, [u for u in uids if u])
+            fresh = [(one, uid) for one, uid in zip(batch, uids) if not uid or uid not in known]
+            new_ids = _insert_rounds(conn, collector, [one for one, _ in fresh], [uid for _, uid in fresh])
+            add_rounds(conn, [rid for rid, (one, _) in zip(new_ids, fresh) if one[2]])
+            pending = iter(new_ids)
+            round_ids = [known[uid] if uid and uid in known else next(pending) for uid in uids]
+            if heartbeat is not None:
+                write_heartbeat(conn, collector, heartbeat)
         return round_ids
 
     def checkpoint(self) -> tuple[int, int] | None:
@@ -76,11 +88,30 @@ def _round_record(collector: str, started_at: datetime, finished_at: datetime, r
             "failures": sum(1 for r in rows if not r.get("success"))}
 
 
-def _insert_rounds(conn, collector: str, batch: list[tuple[datetime, datetime, list[dict]]]) -> list[int]:
+def _stored_uids(conn, uids: list[str]) -> dict[str, int]:
+    """The round id of each uid already stored."""
+    if not uids:
+        return {}
+    return dict(conn.execute(select(rounds.c.uid, rounds.c.id).where(rounds.c.uid.in_(uids))).all())
+
+
+def write_heartbeat(conn, collector: str, heartbeat: dict) -> None:
+    """Insert or update the collector's row (name + the given collectors columns)."""
+    values = {"name": collector, **{k: (to_naive_utc(v) if isinstance(v, datetime) else v)
+                                    for k, v in heartbeat.items()}}
+    insert_for = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    stmt = insert_for(collectors).values(values)
+    updates = {k: stmt.excluded[k] for k in values if k != "name"}
+    conn.execute(stmt.on_conflict_do_update(index_elements=["name"], set_=updates) if updates
+                 else stmt.on_conflict_do_nothing(index_elements=["name"]))
+
+
+def _insert_rounds(conn, collector: str, batch: list[tuple[datetime, datetime, list[dict]]],
+                   uids: list[str | None] | None = None) -> list[int]:
     """Insert the rounds rows and then all their ping_results rows; returns the round ids in batch order."""
     # Two statements for the whole batch, whatever its size: on PostgreSQL each statement is a round trip to the
     # server, so a statement per round made loading history three times slower than on SQLite.
-    records = [_round_record(collector, *one) for one in batch]
+    records = [dict(_round_record(collector, *one), uid=uid) for one, uid in zip(batch, uids or [None] * len(batch))]
     if len(records) <= 1 or not conn.dialect.insert_executemany_returning_sort_by_parameter_order:
         # One round (the collector's case), or a SQLite older than 3.35 (no RETURNING): a statement per round.
         round_ids = [conn.execute(insert(rounds).values(record)).inserted_primary_key[0] for record in records]

@@ -84,7 +84,7 @@ def test_the_seeds_tables_are_upgraded_keeping_every_row(engine):
                               .where(ping_rollups.c.resolution_seconds == 3600)
                               .order_by(ping_rollups.c.server_id)).all()
         assert [tuple(r) for r in hourly] == [("127.0.0.1", 10), ("127.0.0.2", 10)]  # built from the raw rows
-        latest = conn.execute(select(server_latest).order_by(server_latest.c.server_id)).all()
+        latest = conn.execute(select(server_latest.c.server_id, server_latest.c.timestamp).order_by(server_latest.c.server_id)).all()
         assert [tuple(r) for r in latest] == [("127.0.0.1", T0 + timedelta(minutes=18)),
                                              ("127.0.0.2", T0 + timedelta(minutes=19))]
     assert version_rows(engine) == [SCHEMA_VERSION]
