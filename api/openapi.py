@@ -175,7 +175,8 @@ def config_state_schema() -> dict:
 def collector_schema() -> dict:
     """/healthz's view of the collector in this process (all null when it runs elsewhere or not at all)."""
     return obj({"running": nullable({"type": "boolean"}), "last_round_at": nullable(TIMESTAMP),
-                "last_error": nullable({"type": "string"})})
+                "last_error": nullable({"type": "string"}),
+                "rounds_waiting": nullable({"type": "integer"})})
 
 
 def ping_data_path() -> dict:
