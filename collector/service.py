@@ -39,10 +39,10 @@ from storage.writer import Writer
 APP_VERSION = "4"  # written to collectors.version; the schema version is the project's only version number
 
 
-def _open_spool(config: Config) -> Spool | None:
+def _open_spool(config: Config, name: str) -> Spool | None:
     """The collector's round spool; None (rounds refused are lost, as before) when the file cannot be opened."""
     try:
-        return Spool(default_spool_path(config), config.spool_max_rounds)
+        return Spool(default_spool_path(config, name), config.spool_max_rounds)
     except Exception:  # noqa: BLE001 - a read-only folder must not stop the probing
         logging.getLogger("collector.service").exception("cannot open the round spool; refused rounds are lost")
         return None
@@ -73,7 +73,7 @@ class Collector(LoopThread):
         self.notifier = notifier if notifier is not None else build_notifier(config)
         self.alerts, self.controls = self._alert_manager(config), control_servers(config)
         self.prober = Prober(config, probe_factory, auto_kind)
-        self.store = RoundStore(writer, self.name, now, spool=spool if spool is not None else _open_spool(config),
+        self.store = RoundStore(writer, self.name, now, spool=spool if spool is not None else _open_spool(config, self.name),
                                 heartbeat=lambda: {"location": self.config.collector_location or self.name,
                                                    "version": APP_VERSION})
         # storage.retention.prune, passed from here so that tests can substitute collector.service.prune.

@@ -25,13 +25,16 @@ def _decode(obj: dict):
     return datetime.fromisoformat(obj[_DT]) if set(obj) == {_DT} else obj
 
 
-def default_spool_path(config) -> str:
-    """Beside a SQLite database (<database_path>.spool), else collector-spool.db in the working folder."""
+def default_spool_path(config, name: str = "collector") -> str:
+    """spool_path; else beside a SQLite database (<database_path>.spool); else collector-spool-<name>.db beside
+    the config file (the working folder for a config not read from a file)."""
     if config.spool_path:
         return config.spool_path
     if not config.database_url and config.database_path:
         return f"{config.database_path}.spool"
-    return os.path.abspath("collector-spool.db")
+    folder = os.path.dirname(os.path.abspath(config.source)) if os.path.isfile(str(config.source)) else os.getcwd()
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+    return os.path.join(folder, f"collector-spool-{safe}.db")
 
 
 class Spool:

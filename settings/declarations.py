@@ -60,7 +60,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("collector_location", None, "Where this collector (vantage point) sits, e.g. \"Nairobi DC1\"; shown "
             "with its figures and in merged-status alerts (defaults to collector_name)."),
     Setting("spool_path", None, "Local SQLite file holding rounds while the database refuses them; defaults to "
-            "<database_path>.spool beside a SQLite database, else collector-spool.db in the working folder."),
+            "<database_path>.spool beside a SQLite database, else collector-spool-<collector_name>.db beside the config file."),
     Setting("spool_max_rounds", 10000, "Most rounds the spool holds; past it the oldest are dropped (one ERROR)."),
     Setting("fping_interval_ms", 2.0, "fping -i: milliseconds between packets to different servers."),
     Setting("fping_period_ms", 1000.0, "fping -p: milliseconds between packets to one server."),

@@ -1,0 +1,103 @@
+"""Several collectors (vantage points) writing one database: figures kept apart, status merged, heartbeats listed."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from collector.probes.base import ProbeResult
+from collector.service import Collector
+from collector.spool import Spool
+from queries.filters import Filters
+from queries.pingdata import ping_series
+from queries.status import merged_status, server_status
+from settings import validate_config
+from storage.schema import collectors as collectors_table
+from storage.schema import ping_rollups, rounds, server_latest
+from common.timeutil import utcnow
+from tests.conftest import make_config_dict
+from tests.test_collector import FakeFactory, replies
+
+DOWN = ProbeResult(transmitted=4, received=0, samples_ms=[])
+
+
+def vantage(config, writer, tmp_path, name: str, rtt: float, location: str | None = None) -> Collector:
+    """A real collector named `name` whose fake probes answer every server in rtt ms."""
+    cfg = validate_config(dict(config.raw, collector_location=location or name.title()), source=config.source)
+    factory = FakeFactory()
+    factory.results = {s.id: replies(rtt) for s in cfg.servers}
+    return Collector(cfg, writer, probe_factory=factory, auto_kind="ping", name=name,
+                     spool=Spool(str(tmp_path / f"spool-{name}.db")))
+
+
+def test_two_collectors_keep_separate_figures(config, writer, engine, tmp_path):
+    nairobi, london = vantage(config, writer, tmp_path, "nairobi", 20.0), vantage(config, writer, tmp_path, "london", 200.0)
+    for _ in range(3):
+        nairobi.run_round(), london.run_round()
+    window = Filters(start=utcnow() - timedelta(hours=1), end=utcnow() + timedelta(minutes=1))
+    for name, rtt in (("nairobi", 20.0), ("london", 200.0)):
+        for bucket in (300, 3600, 60):  # per-server rollups, country rollups... and the raw rows
+            for group in ("server", "country"):
+                series = ping_series(engine, Filters(**{**window.__dict__, "collectors": (name,)}), group, bucket)
+                assert not series.empty and set(series["latency_ms"].round(3)) == {rtt}, (name, bucket, group)
+    both = ping_series(engine, window, "server", 300)
+    assert set(both["latency_ms"].round(3)) == {110.0}  # the selected vantage points summed exactly, never blended in storage
+    with engine.connect() as conn:
+        per_collector = dict(conn.execute(select(ping_rollups.c.collector, func.sum(ping_rollups.c.rounds))
+                                          .where(ping_rollups.c.resolution_seconds == 300)
+                                          .group_by(ping_rollups.c.collector)).all())
+        assert per_collector == {"nairobi": 3 * len(config.servers), "london": 3 * len(config.servers)}
+        assert conn.execute(select(func.count()).select_from(server_latest)).scalar() == 2 * len(config.servers)
+        beats = {r["name"]: r for r in conn.execute(select(collectors_table)).mappings()}
+    assert beats["nairobi"]["location"] == "Nairobi" and beats["london"]["servers_probed"] == len(config.servers)
+    assert beats["nairobi"]["last_round_at"] is not None and beats["nairobi"]["rounds_waiting"] == 0
+
+
+def test_merged_status_is_down_only_when_every_vantage_point_sees_it_down(config, writer, engine, tmp_path):
+    nairobi, london = vantage(config, writer, tmp_path, "nairobi", 20.0), vantage(config, writer, tmp_path, "london", 20.0)
+    first, second = config.servers[0].id, config.servers[1].id
+    nairobi.prober.probe_factory.results.update({first: DOWN, second: DOWN})
+    london.prober.probe_factory.results[second] = DOWN
+    nairobi.run_round(), london.run_round()
+    status = server_status(engine, config).set_index("server_id")
+    assert status.loc[first, "status"] == "partial" and status.loc[first, "down_from"] == ["nairobi"]
+    assert status.loc[second, "status"] == "down"
+    assert status.loc[config.servers[2].id, "status"] == "up"
+    views = {v["collector"]: v["status"] for v in status.loc[first, "vantage_points"]}
+    assert views == {"nairobi": "down", "london": "up"}
+    # One vantage point asked for: its own view, no merging.
+    only_london = server_status(engine, config, collectors=("london",)).set_index("server_id")
+    assert only_london.loc[first, "status"] == "up" and only_london.loc[second, "status"] == "down"
+
+
+def test_merge_rule():
+    assert merged_status([{"status": "down"}, {"status": "down"}]) == "down"
+    assert merged_status([{"status": "down"}, {"status": "up"}]) == "partial"
+    assert merged_status([{"status": "degraded"}, {"status": "up"}]) == "degraded"
+    # A collector that stopped reporting (stale) is not one that "measured it recently".
+    assert merged_status([{"status": "down"}, {"status": "stale"}]) == "down"
+    assert merged_status([{"status": "stale"}]) is None
+
+
+def test_routes_filter_by_collector(config, writer, client, tmp_path):
+    nairobi, london = vantage(config, writer, tmp_path, "nairobi", 20.0), vantage(config, writer, tmp_path, "london", 200.0)
+    nairobi.run_round(), london.run_round()
+    listed = client.get("/api/collectors").get_json()["collectors"]
+    assert [(c["name"], c["status"], c["location"]) for c in listed] == [("london", "up", "London"),
+                                                                         ("nairobi", "up", "Nairobi")]
+    one = client.get("/api/servers/status?collector=london").get_json()["servers"][0]
+    assert one["latency_ms"] == 200.0 and [v["collector"] for v in one["vantage_points"]] == ["london"]
+    every = client.get("/api/servers/status").get_json()["servers"][0]
+    assert sorted(v["collector"] for v in every["vantage_points"]) == ["london", "nairobi"]
+    export = client.get("/api/export-data?format=csv&range=1h&collector=nairobi").get_data(as_text=True)
+    assert "nairobi" in export and "london" not in export
+
+
+def test_a_round_sent_twice_is_stored_once(config, writer, engine):
+    at = utcnow()
+    first = writer.write_round("nairobi", at, at, [], uid="nairobi:abc")
+    again = writer.write_round("nairobi", at, at, [], uid="nairobi:abc")
+    assert first == again
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(rounds).where(rounds.c.uid == "nairobi:abc")).scalar() == 1
