@@ -10,7 +10,7 @@ from collector.alerts import (CONNECTIVITY, STALE, AlertEngine,
                               AlertEvent, rules_from_config)
 from settings import Config, Server
 from collector.measure import Measurement
-from storage.alertstore import apply_events, load_open
+from storage.alertstore import SHARED_KINDS, apply_events, load_open
 from common.timeutil import to_naive_utc, utcnow
 from storage.writer import Writer
 
@@ -71,7 +71,8 @@ class AlertManager:
     def _restore(self) -> None:
         """Load open alerts so they can resolve after a restart; retire those nobody evaluates any more."""
         rows = [r for r in load_open(self.writer.engine) if r["kind"] != STALE]  # stale belongs to StaleWatcher
-        rows = [r for r in rows if r["kind"] != CONNECTIVITY or r["collector"] == self.name]
+        # Each collector's alerts are its own (per collector and server): another vantage point's stay with it.
+        rows = [r for r in rows if r["collector"] == self.name and r["kind"] not in SHARED_KINDS]
         configured = {s.id for s in self.config.servers}
         kept = [r for r in rows if r["kind"] in self._kinds_in_use()
                 and (r["kind"] == CONNECTIVITY or r["server_id"] in configured)]

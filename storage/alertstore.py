@@ -15,6 +15,10 @@ from common.timeutil import to_naive_utc
 
 # The connectivity alert belongs to one monitoring host, so it is matched by collector as well.
 HOST_KINDS = ("connectivity",)
+# Since v4 every alert a collector raises is its own, per (collector, server): two vantage points each hold their
+# own 'down' alert. Only these are about the server as a whole: the web app's stale watcher's, and the merged
+# vantage-point alert ('down from all 3 vantage points').
+SHARED_KINDS = ("stale", "vantage")
 # The transaction-level advisory lock that serialises opening alerts on PostgreSQL (any fixed bigint; "ALERTS").
 ALERT_LOCK_KEY = 0x414C45525453
 
@@ -36,7 +40,7 @@ def _match(event) -> Any:
     """WHERE clause of the open alert an event is about."""
     clause = and_(alerts.c.kind == event.kind, alerts.c.state == "open",
                   alerts.c.server_id.is_(None) if event.server_id is None else alerts.c.server_id == event.server_id)
-    if event.kind in HOST_KINDS:
+    if event.kind in HOST_KINDS or event.kind not in SHARED_KINDS:
         clause = and_(clause, alerts.c.collector.is_(None) if event.collector is None
                       else alerts.c.collector == event.collector)
     return clause
