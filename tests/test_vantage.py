@@ -101,3 +101,68 @@ def test_a_round_sent_twice_is_stored_once(config, writer, engine):
     assert first == again
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(rounds).where(rounds.c.uid == "nairobi:abc")).scalar() == 1
+
+
+# -- alerts across vantage points -------------------------------------------------------------------------------
+
+def at_time(collector: Collector, when):
+    """Make the collector's clock read `when` (rounds, heartbeats and alerts are stamped with it)."""
+    collector.now = collector.store.now = collector.alerts.now = lambda: when
+    return collector
+
+
+def open_alerts(engine) -> list[dict]:
+    from storage.schema import alerts
+    with engine.connect() as conn:
+        return [dict(r) for r in conn.execute(select(alerts).where(alerts.c.state == "open")).mappings()]
+
+
+def test_killing_one_collector_gives_one_collector_stale_alert_and_nothing_else(config, writer, engine, tmp_path):
+    from runtime.stale import StaleWatcher
+    t0 = utcnow()
+    nairobi = at_time(vantage(config, writer, tmp_path, "nairobi", 20.0), t0)
+    london = at_time(vantage(config, writer, tmp_path, "london", 30.0), t0)
+    nairobi.run_round(), london.run_round()
+    later = t0 + timedelta(seconds=config.stale_after_seconds + 100)
+    at_time(london, later).run_round()  # nairobi was killed after its first round
+    watcher = StaleWatcher(config, writer, engine, now=lambda: later + timedelta(seconds=10))
+    watcher.check_once()
+    watcher.check_once()  # a second check opens nothing more
+    found = open_alerts(engine)
+    assert [(a["kind"], a["collector"], a["server_id"]) for a in found] == [("collector_stale", "nairobi", None)]
+    assert "Collector nairobi (Nairobi) stopped reporting" in found[0]["message"]
+    # It reports again: the alert resolves.
+    at_time(nairobi, later + timedelta(seconds=5)).run_round()
+    watcher.check_once()
+    assert open_alerts(engine) == []
+
+
+def test_every_collector_silent_gives_collector_alerts_not_server_alerts(config, writer, engine, tmp_path):
+    from runtime.stale import StaleWatcher
+    t0 = utcnow()
+    at_time(vantage(config, writer, tmp_path, "nairobi", 20.0), t0).run_round()
+    watcher = StaleWatcher(config, writer, engine,
+                           now=lambda: t0 + timedelta(seconds=config.stale_after_seconds + 60))
+    watcher.check_once()
+    assert [a["kind"] for a in open_alerts(engine)] == ["collector_stale"]
+
+
+def test_one_merged_alert_per_server_names_the_vantage_points(config, writer, engine, tmp_path):
+    from runtime.stale import StaleWatcher
+    nairobi = vantage(config, writer, tmp_path, "nairobi", 20.0, location="Nairobi DC1")
+    london = vantage(config, writer, tmp_path, "london", 20.0, location="London")
+    first, second = config.servers[0].id, config.servers[1].id
+    nairobi.prober.probe_factory.results.update({first: DOWN, second: DOWN})
+    london.prober.probe_factory.results[second] = DOWN
+    nairobi.run_round(), london.run_round()
+    StaleWatcher(config, writer, engine).check_once()
+    merged = {a["server_id"]: a for a in open_alerts(engine) if a["kind"] == "vantage"}
+    assert set(merged) == {first, second}
+    assert merged[first]["message"].endswith("is down from Nairobi DC1 only") and merged[first]["severity"] == "warning"
+    assert merged[second]["message"].endswith("is down from all 2 vantage points")
+    assert merged[second]["severity"] == "critical"
+    # London recovers the second server, Nairobi the first: the first's merged alert resolves.
+    nairobi.prober.probe_factory.results[first] = replies(20.0)
+    nairobi.run_round(), london.run_round()
+    StaleWatcher(config, writer, engine).check_once()
+    assert {a["server_id"] for a in open_alerts(engine) if a["kind"] == "vantage"} == {second}
