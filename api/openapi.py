@@ -73,6 +73,7 @@ def filter_parameters() -> list[dict]:
         query("server", {"type": "string"}, "A server id as /api/servers/status lists it: the IP or host name, or "
                                             f"host:port for tcp probes. {many('server', '127.0.0.1', '127.0.0.4')}",
               True),
+        collector_parameter(),
         query("range", {"type": "string", "enum": list(RANGE_CHOICES), "default": "24h"},
               "The window ending now, or custom with start and end. Without range, start or end implies custom; "
               "with a named range, start and end are ignored."),
@@ -81,6 +82,33 @@ def filter_parameters() -> list[dict]:
         query("end", {"type": "string"}, "End of a custom range, excluded; after start, and at most "
                                          f"{MAX_CUSTOM_DAYS} days after it."),
     ]
+
+
+def collector_parameter() -> dict:
+    """collector= (repeatable): the vantage points whose rows a route reads."""
+    return query("collector", {"type": "string"}, "A collector (vantage point) name as /api/collectors lists it: "
+                 "only its rows. Repeat it for several, whose figures are then summed exactly. Default: all.", True)
+
+
+def vantage_schema() -> dict:
+    """One collector's view of a server in /api/servers/status."""
+    number = {"type": "number"}
+    return obj({"collector": {"type": "string"}, "status": {"type": "string", "enum": list(STATUSES)},
+                "latency_ms": nullable(number), "loss_pct": nullable(number), "jitter_ms": nullable(number),
+                "last_check": nullable(TIMESTAMP)})
+
+
+def collectors_path() -> dict:
+    """GET /api/collectors."""
+    item = obj({"name": {"type": "string"}, "location": {"type": "string"}, "version": nullable({"type": "string"}),
+                "status": {"type": "string", "enum": ["up", "stale"]}, "started_at": nullable(TIMESTAMP),
+                "last_round_at": nullable(TIMESTAMP), "servers_probed": nullable({"type": "integer"}),
+                "last_error": nullable({"type": "string"}), "rounds_waiting": {"type": "integer"}})
+    body = obj({"collectors": array(item)})
+    return {"get": {"summary": "The collectors (vantage points) writing this database",
+                    "description": "status: up while the collector's last round is newer than stale_after_seconds, "
+                                   "else stale. rounds_waiting: rounds in its local spool when it last reported.",
+                    "responses": responses(content(body), "Every collector, by name.", bad_request=False)}}
 
 
 def point_array(item_type: str) -> dict:
@@ -119,7 +147,8 @@ def alert_schema() -> dict:
                 "country": nullable(text), "kind": {"type": "string", "enum": list(ALERT_KINDS)},
                 "severity": {"type": "string", "enum": list(SEVERITIES)},
                 "state": {"type": "string", "enum": ["open", "resolved"]}, "started_at": TIMESTAMP,
-                "resolved_at": nullable(TIMESTAMP), "peak": nullable({"type": "number"}), "message": text})
+                "resolved_at": nullable(TIMESTAMP), "peak": nullable({"type": "number"}), "message": text,
+                "collector": nullable(text)})
 
 
 def server_schema() -> dict:
@@ -134,6 +163,7 @@ def server_schema() -> dict:
         "mos": nullable(number), "r_factor": nullable(number), "last_check": nullable(TIMESTAMP),
         "stale": {"type": "boolean"}, "warnings": array({"type": "string"}),
         "open_alerts": array({"$ref": "#/components/schemas/OpenAlert"}),
+        "vantage_points": array(vantage_schema()),
     })
 
 
@@ -221,7 +251,11 @@ def status_path() -> dict:
                                    "(no reply), stale (no result for stale_after_seconds, or an open stale alert), "
                                    "unknown (never measured). quality is the latency class of the latest round, null "
                                    "when down or unknown. warnings: the latest round's concerns, then one "
-                                   "'kind: message' per open alert; open_alerts lists those alerts, oldest first.",
+                                   "'kind: message' per open alert; open_alerts lists those alerts, oldest first. "
+                                   "With several collectors, status is merged: down only when every collector that "
+                                   "measured the server recently sees it down, partial when some do; otherwise the "
+                                   "worst state they report. vantage_points gives each collector's own view.",
+                    "parameters": [collector_parameter()],
                     "responses": responses(content(body), "Every configured server, in config order.",
                                            bad_request=False)}}
 
@@ -269,6 +303,7 @@ def paths() -> dict:
         "/api/ping-data": ping_data_path(),
         "/api/servers/status": status_path(),
         "/api/alerts": alerts_path(),
+        "/api/collectors": collectors_path(),
         "/api/logs": logs_path(),
         "/api/export-data": export_path(),
         "/api/openapi.json": plain_path("This document", content({"type": "object"})),

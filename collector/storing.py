@@ -26,7 +26,7 @@ class RoundStore:
         self.spool = spool  # None: a refused round is lost (as before the spool existed)
         self.heartbeat = heartbeat or (lambda: {})  # the collectors columns to write with each round
         self.new_uid = new_uid or (lambda: f"{name}:{uuid.uuid4()}")
-        self.started_at = now()
+        self.started_at: datetime | None = None  # the first round's start (collectors.started_at)
         self.last_round_at: datetime | None = None  # when the last round was stored
         self.rounds_run = 0  # rounds probed and stored
         self.rounds_lost = 0  # rounds probed and dropped (no spool, or the spool was full)
@@ -43,6 +43,7 @@ class RoundStore:
     def write(self, started_at: datetime, rows: list[dict]) -> int | None:
         """Store the round (after any spooled ones, in order) and return its id; None when it was spooled."""
         uid, finished_at = self.new_uid(), self.now()
+        self.started_at = self.started_at or started_at
         try:
             self._send_spooled()
             round_id = self._store(uid, started_at, finished_at, rows)

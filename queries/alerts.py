@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 
 from queries.filters import Filters, QueryError
 from queries.series import clean_number
+from storage.alertstore import SHARED_KINDS
 from storage.schema import alerts
 from common.timeutil import iso_z
 
@@ -57,6 +58,8 @@ def list_alerts(engine: Engine, state: str = "open", filters: Filters | None = N
         stmt = stmt.where(alerts.c.state == state)
     if filters is not None:
         stmt = _where_subject(stmt, filters)
+        if filters.collectors:  # a vantage point's own alerts, plus those about the server as a whole
+            stmt = stmt.where(alerts.c.collector.in_(filters.collectors) | alerts.c.kind.in_(SHARED_KINDS))
         if state != "open":
             stmt = _where_window(stmt, filters)
     stmt = stmt.order_by(alerts.c.started_at.desc(), alerts.c.id.desc()).limit(limit)
@@ -77,7 +80,7 @@ def alert_record(row: dict) -> dict:
     return {"id": int(row["id"]), "server": row["server_id"], "partner": row["partner"], "country": row["country"],
             "kind": api_kind(row["kind"]), "severity": row["severity"], "state": row["state"],
             "started_at": _time(row["started_at"]), "resolved_at": _time(row["resolved_at"]),
-            "peak": clean_number(row["peak"]), "message": row["message"]}
+            "peak": clean_number(row["peak"]), "message": row["message"], "collector": row.get("collector")}
 
 
 def alert_records(df: pd.DataFrame) -> list[dict]:

@@ -67,7 +67,7 @@ def test_open_by_default_newest_first_in_the_api_shape(alerted, client, config):
     assert kinds(alerts) == ["jitter", "high_latency"]  # stored as 'latency'; the API says high_latency
     latency = alerts[1]
     assert set(latency) == {"id", "server", "partner", "country", "kind", "severity", "state", "started_at",
-                            "resolved_at", "peak", "message"}
+                            "resolved_at", "peak", "message", "collector"}
     server = config.servers[0]
     assert (latency["server"], latency["partner"], latency["country"]) == (server.id, server.partner, server.country)
     assert (latency["severity"], latency["state"], latency["peak"]) == ("critical", "open", 612.0)

@@ -15,10 +15,10 @@ from api.openapi import openapi_document, response_validator
 from common.timeutil import utcnow
 from tests.test_api_alerts import seed_alerts
 
-DOCUMENTED = ["/api/ping-data", "/api/servers/status", "/api/alerts", "/api/logs", "/api/export-data",
+DOCUMENTED = ["/api/ping-data", "/api/servers/status", "/api/alerts", "/api/collectors", "/api/logs", "/api/export-data",
               "/api/openapi.json", "/healthz", "/metrics"]
 PARAMETERS = ["country", "partner", "server", "range", "start", "end", "group", "format", "limit", "level",
-              "module", "since", "search", "state"]
+              "module", "since", "search", "state", "collector"]
 AWKWARD = ["", " ", "open", "resolved", "all",
            "1h", "24h", "7d", "30d", "custom", "json", "csv", "server", "country", "0", "-1", "1000",
            "1001", "1e3", "NaN", "inf", "١٢", "DEBUG", "warn", "2026-01-01", "2026-01-01T00:00:00Z",
@@ -67,6 +67,7 @@ def test_every_documented_parameter_is_one_the_routes_read():
 @pytest.mark.parametrize("url", [
     "/api/ping-data", "/api/ping-data?group=server&range=7d", "/api/ping-data?format=csv",
     "/api/servers/status", "/api/alerts", "/api/alerts?state=all&range=7d", "/api/alerts?state=resolved",
+    "/api/collectors", "/api/servers/status?collector=test", "/api/alerts?collector=test",
     "/api/logs?limit=1000", "/api/export-data?format=json", "/api/export-data",
     "/api/openapi.json", "/healthz", "/metrics",
 ])

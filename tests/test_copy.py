@@ -44,6 +44,7 @@ def make_history(folder: Path, rounds: int = ROUNDS) -> str:
     writer = open_writer(url)
     end = utcnow().replace(microsecond=0)
     seed_history(writer, config, end, rounds=rounds, interval_seconds=60)
+    writer.write_round("test", end, end, [], uid="test:heartbeat", heartbeat={"location": "Lab", "last_round_at": end})
     writer.write_logs([{"timestamp": end, "level": "WARNING", "message": f"line {i}", "module": "collector"}
                        for i in range(30)])
     apply_events(writer, [alert_event("127.0.0.1", "open", end - timedelta(hours=1)),
@@ -101,7 +102,7 @@ def test_every_row_of_every_table_arrives(history, target_url):
     assert (status, err) == (0, "")
     source, copied = dump(history), dump(target_url)
     assert set(source) == {"rounds", "ping_results", "logs", "alerts", "ping_rollups", "country_rollups",
-                           "server_latest"}
+                           "server_latest", "collectors"}
     for name, rows in source.items():
         assert rows, f"the source's {name} is empty, so the test would prove nothing"
         assert copied[name] == rows, name

@@ -166,3 +166,14 @@ def test_one_merged_alert_per_server_names_the_vantage_points(config, writer, en
     nairobi.run_round(), london.run_round()
     StaleWatcher(config, writer, engine).check_once()
     assert {a["server_id"] for a in open_alerts(engine) if a["kind"] == "vantage"} == {second}
+
+
+def test_metrics_label_each_vantage_point(config, writer, client, tmp_path):
+    vantage(config, writer, tmp_path, "nairobi", 20.0).run_round()
+    vantage(config, writer, tmp_path, "london", 200.0).run_round()
+    text = client.get("/metrics").get_data(as_text=True)
+    sid = config.servers[0].id
+    lines = [l for l in text.splitlines() if l.startswith("latency_monitor_server_vantage_latency_seconds{")
+             and f'server="{sid}"' in l]
+    values = sorted(float(l.rsplit(" ", 1)[1]) for l in lines)
+    assert values == [0.02, 0.2]
