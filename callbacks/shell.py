@@ -45,7 +45,8 @@ def sync_from_controls(current_search: str | None, values: dict, now) -> dict:
         window = default_custom_window(now)
         values = dict(values, **window)
         out.update(window)
-    query = query_from_controls(*(values[k] for k in CONTROL_KEYS))
+    # The vantage points chosen in the URL (collector=) stay when another control changes.
+    query = query_from_controls(*(values[k] for k in CONTROL_KEYS), controls_from_query(current_search)["collectors"])
     _, error = filters_from_search(query)
     return dict(out, search=query if query != (current_search or "") else no_update,
                 custom_hidden=values["range"] != "custom", alert=error)

@@ -19,9 +19,11 @@ def _iso(date: str | None, time: str | None) -> str | None:
     return f"{str(date)[:10]}T{(time or '00:00')[:5]}:00Z"
 
 
-def query_from_controls(countries, partners, range_name, start_date, end_date, start_time, end_time) -> str:
-    """The query string for the controls' values ('' when nothing is chosen)."""
+def query_from_controls(countries, partners, range_name, start_date, end_date, start_time, end_time,
+                        collectors=()) -> str:
+    """The query string for the controls' values ('' when nothing is chosen); collectors: the vantage points."""
     params = [("country", c) for c in countries or []] + [("partner", p) for p in partners or []]
+    params += [("collector", c) for c in collectors or []]
     params.append(("range", range_name or DEFAULT_RANGE))
     if range_name == "custom":
         start, end = _iso(start_date, start_time), _iso(end_date, end_time)
@@ -53,6 +55,7 @@ def controls_from_query(search: str | None) -> dict:
     start_date, start_time = _split_iso(args.get("start"))
     end_date, end_time = _split_iso(args.get("end"))
     return {"countries": _values(args, "country"), "partners": _values(args, "partner"),
+            "collectors": _values(args, "collector"),
             "range": range_name if range_name in RANGE_CHOICES else DEFAULT_RANGE,
             "start_date": start_date, "end_date": end_date, "start_time": start_time or "00:00",
             "end_time": end_time or "00:00"}

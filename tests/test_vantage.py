@@ -177,3 +177,13 @@ def test_metrics_label_each_vantage_point(config, writer, client, tmp_path):
              and f'server="{sid}"' in l]
     values = sorted(float(l.rsplit(" ", 1)[1]) for l in lines)
     assert values == [0.02, 0.2]
+
+
+def test_the_dashboard_url_keeps_the_vantage_points_when_a_filter_changes():
+    from callbacks.shell import CONTROL_KEYS, sync_from_controls
+    from callbacks.urlstate import controls_from_query
+    values = dict(controls_from_query("?collector=nairobi&collector=london&range=24h"), range="7d")
+    out = sync_from_controls("?collector=nairobi&collector=london&range=24h",
+                             {k: values[k] for k in CONTROL_KEYS}, utcnow())
+    assert out["search"] == "?collector=nairobi&collector=london&range=7d"
+    assert controls_from_query(out["search"])["collectors"] == ["nairobi", "london"]
