@@ -17,7 +17,7 @@ from sqlalchemy.exc import DBAPIError, ProgrammingError
 
 from collector import cli
 from settings import validate_config
-from collector.stale import StaleWatcher
+from runtime.stale import StaleWatcher
 from storage import make_engine, open_writer
 from storage.alertstore import apply_events
 from storage.retention import prune
