@@ -13,11 +13,12 @@ from dash import dcc, html
 from common import format as fmt
 from layouts import ids
 from layouts.alerts import alert_badges
+from layouts.vantage import vantage_title
 
 COUNT_TILES = (("up", "Up", "bi-check-circle-fill"), ("degraded", "Degraded", "bi-exclamation-triangle-fill"),
                ("down", "Down", "bi-x-octagon-fill"), ("stale", "Stale", "bi-hourglass-split"))
 STATE_LABELS = {"excellent": "Excellent", "good": "Good", "fair": "Fair", "poor": "Poor", "critical": "Critical",
-                "degraded": "Degraded", "down": "Down", "stale": "Stale", "unknown": "Waiting"}
+                "degraded": "Degraded", "down": "Down", "stale": "Stale", "unknown": "Waiting", "partial": "Partial"}
 HEARTBEAT_SLOTS = 30  # the bars a strip has unless told otherwise (the stylesheet's default --n)
 # One letter per round: the strips are sent for every card on every refresh, so they stay short. Each letter
 # is a CSS variable of .lm-heartbeat (assets/10_dashboard.css) holding its colour; "m" is a slot with no round.
@@ -152,7 +153,8 @@ def _card_body(row: dict, state: str, beats, slots: int) -> list:
         else None
     return [
         html.Div([html.Span(row["partner"], className="lm-card-title"),
-                  html.Span(STATE_LABELS.get(state, state), className=f"lm-badge lm-badge-{state}")],
+                  html.Span(STATE_LABELS.get(state, state), className=f"lm-badge lm-badge-{state}",
+                            title=vantage_title(row))],  # issue 13: each vantage point's figures on hover
                  className="lm-card-head"),
         html.Div([html.Span(row["ip"], className="lm-ip"), html.Span(row.get("dn_ext") or "", className="lm-dn")],
                  className="lm-card-sub"),
