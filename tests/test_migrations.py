@@ -161,3 +161,38 @@ def test_concurrent_first_starts_create_the_schema_once(empty_database_url):
     assert version_rows(engines[0]) == [SCHEMA_VERSION]
     for engine in engines:
         engine.dispose()
+
+
+def _v3_tables():
+    """The rollup tables and server_latest as version 3 had them: keyed by server alone (no collector column)."""
+    from sqlalchemy import MetaData, Table
+    old = MetaData()
+    return [Table(t.name, old, *[c._copy() for c in t.columns if c.name != "collector"],
+                  **({"sqlite_with_rowid": False} if t is country_rollups else {}))
+            for t in (ping_rollups, country_rollups, server_latest)], old
+
+
+def test_version_3_is_upgraded_to_per_collector_rollups(history):
+    from storage.schema import collectors, rounds
+    before = {t.name: all_rows(history, t) for t in (ping_rollups, country_rollups, server_latest)}
+    tables, old = _v3_tables()
+    with history.begin() as conn:  # what a version-3 database had
+        for name in ("country_rollups", "ping_rollups", "server_latest", "collectors"):
+            conn.execute(text(f"DROP TABLE {name}"))
+        old.create_all(conn)
+        conn.execute(text("DROP INDEX ux_rounds_uid"))
+        conn.execute(text("ALTER TABLE rounds DROP COLUMN uid"))
+        conn.execute(schema_info.update().values(version=3))
+    assert init_db(history) == 3
+    for name in ("ping_rollups", "country_rollups"):  # rebuilt from the raw rows, keyed by (collector, server)
+        assert_same_rows(before[name], all_rows(history, metadata_table(name)))
+    assert all_rows(history, server_latest) == before["server_latest"] and len(before["server_latest"]) == 4
+    assert {r[ping_rollups.c.keys().index("collector")] for r in all_rows(history, ping_rollups)} == {"test"}
+    assert "uid" in {c["name"] for c in inspect(history).get_columns("rounds")}
+    assert "collectors" in inspect(history).get_table_names()
+    assert version_rows(history) == [SCHEMA_VERSION]
+
+
+def metadata_table(name: str):
+    from storage.schema import metadata
+    return metadata.tables[name]
