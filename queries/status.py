@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 
 from settings import THRESHOLD_NAMES, Config
 from queries.alerts import open_alerts_by_server
+from storage.alertstore import load_open
 from queries.series import clean_number
 from storage.schema import ping_results as pr
 from storage.schema import server_latest
@@ -113,10 +114,12 @@ def classify(row: dict, config: Config, now: datetime) -> str:
     return "degraded" if row.get("concerns") else "up"
 
 
-def _vantage(row: dict, config: Config, now: datetime) -> dict:
-    """One collector's view of a server: its name, status and figures."""
+def _vantage(row: dict, config: Config, now: datetime, silent: set[str] = frozenset()) -> dict:
+    """One collector's view of a server: its name, status and figures (stale while its collector_stale alert is
+    open, so the status and the alert list agree, as for the per-server stale alert)."""
     stamp = row.get("timestamp")
-    return {"collector": row.get("collector") or "", "status": classify(dict(row, open_alerts=None), config, now),
+    own = "stale" if (row.get("collector") or "") in silent else classify(dict(row, open_alerts=None), config, now)
+    return {"collector": row.get("collector") or "", "status": own,
             "latency_ms": clean_number(row.get("avg_time")), "loss_pct": clean_number(row.get("loss_percentage")),
             "jitter_ms": clean_number(row.get("jitter_time")),
             "last_check": iso_z(pd.Timestamp(stamp).to_pydatetime()) if stamp is not None else None}
@@ -138,7 +141,8 @@ def merged_status(views: list[dict]) -> str | None:
     return "degraded" if "degraded" in recent else "up"
 
 
-def _merge_vantage_points(latest: pd.DataFrame, config: Config, now: datetime) -> pd.DataFrame:
+def _merge_vantage_points(latest: pd.DataFrame, config: Config, now: datetime,
+                          silent: set[str] = frozenset()) -> pd.DataFrame:
     """One row per server from its per-collector rows: the newest recent row's values, the merged status and
     every vantage point's view (column 'vantage_points'), and the collectors that see it down ('down_from')."""
     if latest.empty:
@@ -151,7 +155,7 @@ def _merge_vantage_points(latest: pd.DataFrame, config: Config, now: datetime) -
         by_server.setdefault(r["server_id"], []).append(r)
     merged = []
     for sid, rows in by_server.items():
-        views = sorted((_vantage(r, config, now) for r in rows), key=lambda v: v["collector"])
+        views = sorted((_vantage(r, config, now, silent) for r in rows), key=lambda v: v["collector"])
         state = merged_status(views)
         recent = [r for r, v in zip(sorted(rows, key=lambda r: r.get("collector") or ""), views)
                   if v["status"] in ("up", "degraded", "down")]
@@ -165,7 +169,12 @@ def _merge_vantage_points(latest: pd.DataFrame, config: Config, now: datetime) -
 def _final_status(row: dict, config: Config, now: datetime) -> str:
     """A stale alert, staleness or no data as classify() says; otherwise the merged state of the vantage points."""
     own = classify(row, config, now)
-    return own if own in ("stale", "unknown") else (row.get("merged") or own)
+    if own in ("stale", "unknown"):
+        return own
+    views = row.get("vantage_points") or []
+    if views and all(v["status"] == "stale" for v in views):  # every collector that measured it fell silent
+        return "stale"
+    return row.get("merged") or own
 
 
 def server_status(engine: Engine, config: Config, now: datetime | None = None,
@@ -176,7 +185,8 @@ def server_status(engine: Engine, config: Config, now: datetime | None = None,
     servers = pd.DataFrame([{"server_id": s.id, "partner": s.partner, "country": s.country, "ip": s.ip,
                              "dn_ext": s.dn_ext, "configured_probe": s.probe} for s in config.servers],
                            columns=["server_id", "partner", "country", "ip", "dn_ext", "configured_probe"])
-    latest = _merge_vantage_points(latest_rows(engine, list(servers["server_id"]), collectors), config, now)
+    silent = {r["collector"] for r in load_open(engine, kinds=("collector_stale",))}
+    latest = _merge_vantage_points(latest_rows(engine, list(servers["server_id"]), collectors), config, now, silent)
     df = servers.merge(latest, on="server_id", how="left")
     df["timestamp"] = pd.to_datetime(df["timestamp"])
     opened = open_alerts_by_server(engine, list(servers["server_id"]))
