@@ -48,6 +48,10 @@ class MonitorApp(dash.Dash):
         kwargs["scripts"] = UNUSED_SCRIPTS.sub("", kwargs["scripts"])
         return super().interpolate_index(**kwargs)
 
+    def __call__(self, environ, start_response):
+        """WSGI: the Flask server, so `gunicorn 'app:create_app()'` serves this app as it is."""
+        return self.server(environ, start_response)
+
     @property
     def runtime(self) -> Runtime:
         """The objects this app's routes and callbacks share."""
@@ -68,7 +72,7 @@ def _as_config(config: Config | dict | str | None) -> Config:
         return config
     if isinstance(config, dict):
         return validate_config(config, source=str(HERE / "config.json"))
-    return load_config(config or "config.json")
+    return load_config(config or os.environ.get(CONFIG_ENV) or "config.json")
 
 
 def _build_runtime(config: Config, writer: Writer | None) -> Runtime:
@@ -80,11 +84,23 @@ def _build_runtime(config: Config, writer: Writer | None) -> Runtime:
     return runtime
 
 
-def create_app(config: Config | dict | str | None = None, *, start_collector: bool = True,
+# gunicorn -w 4 'app:create_app()': the config file to read, when not ./config.json.
+CONFIG_ENV = "LATENCY_MONITOR_CONFIG"
+
+
+def collector_wanted() -> bool:
+    """False in a gunicorn worker (several web processes, collectors run as pinger.py) or with
+    LATENCY_MONITOR_NO_COLLECTOR=1; True otherwise (python app.py, one process with its collector)."""
+    return "gunicorn" not in sys.modules and os.environ.get("LATENCY_MONITOR_NO_COLLECTOR") != "1"
+
+
+def create_app(config: Config | dict | str | None = None, *, start_collector: bool | None = None,
                collector_factory=None, writer: Writer | None = None) -> MonitorApp:
     """Build the Dash app (its Flask server is app.server); starts the collector and stale watcher when asked.
 
-    Raises ConfigError for an invalid config. app.close() stops what it started."""
+    start_collector None (the default): the collector unless collector_wanted() says no (a gunicorn worker), and
+    the stale watcher in any case (it is stateless, so every worker may run one). Raises ConfigError for an
+    invalid config. app.close() stops what it started."""
     config = _as_config(config)
     server = Flask(__name__)
     server.json = OrjsonProvider(server)
@@ -109,8 +125,10 @@ def create_app(config: Config | dict | str | None = None, *, start_collector: bo
         app.layout = build_layout
     app.validation_layout = validation_layout()  # pages are rendered by callbacks.shell.route
     register_callbacks(app)
-    if start_collector:
+    embedded = collector_wanted() if start_collector is None else start_collector
+    if embedded:
         runtime.services.start_collector(collector_factory)
+    if embedded or start_collector is None:
         runtime.services.start_stale_watcher()
     return app
 

@@ -6,7 +6,7 @@ from datetime import datetime
 from settings import Config
 from common.timeutil import iso_z
 
-NO_COLLECTOR = {"running": None, "last_round_at": None, "last_error": None}
+NO_COLLECTOR = {"running": None, "last_round_at": None, "last_error": None, "rounds_waiting": None}
 
 
 def overdue_after_seconds(config: Config) -> float:

@@ -76,6 +76,7 @@ class LatencyCollector(Collector):
         sip_rows = [r for r in rows if r.get("has_sip") and r.get("sip_status") is not None]
         families.append(_sip_up_family(sip_rows))
         families += [self._value_family(sip_rows, *spec) for spec in SIP_GAUGES]
+        families += _vantage_families(rows)
         return families
 
     @staticmethod
@@ -122,6 +123,30 @@ def _sip_up_family(rows: list[dict]) -> Metric:
     for row in rows:
         family.add_metric(_labels(row), 1.0 if row["sip_status"] == "up" else 0.0)
     return family
+
+
+# Per vantage point (collector label): each collector's own latest figures, beside the merged per-server gauges.
+VANTAGE_GAUGES = (("server_vantage_latency_seconds", "Mean RTT of the latest round seen from one collector.",
+                   "latency_ms", 1000),
+                  ("server_vantage_packet_loss_ratio", "Packet loss of the latest round seen from one collector.",
+                   "loss_pct", 100))
+
+
+def _vantage_families(rows: list[dict]) -> list[Metric]:
+    """Each server's latency, loss and one-hot status per collector (label collector)."""
+    labels = [*SERVER_LABELS, "collector"]
+    families = [GaugeMetricFamily(f"{PREFIX}_{name}", doc, labels=labels) for name, doc, _key, _div in VANTAGE_GAUGES]
+    status = GaugeMetricFamily(f"{PREFIX}_server_vantage_status", "1 for the server's status seen from one "
+                               "collector, else 0.", labels=[*labels, "status"])
+    for row in rows:
+        for view in row.get("vantage_points") or []:
+            names = [*_labels(row), view["collector"]]
+            for family, (_name, _doc, key, divisor) in zip(families, VANTAGE_GAUGES):
+                if view[key] is not None:
+                    family.add_metric(names, float(view[key]) / divisor)
+            for state in STATUSES:
+                status.add_metric([*names, state], 1.0 if view["status"] == state else 0.0)
+    return [*families, status]
 
 
 def make_registry(engine: Engine, config: Config) -> CollectorRegistry:

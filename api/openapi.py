@@ -77,6 +77,7 @@ def filter_parameters() -> list[dict]:
         query("server", {"type": "string"}, "A server id as /api/servers/status lists it: the IP or host name, or "
                                             f"host:port for tcp probes. {many('server', '127.0.0.1', '127.0.0.4')}",
               True),
+        collector_parameter(),
         query("range", {"type": "string", "enum": list(RANGE_CHOICES), "default": "24h"},
               "The window ending now, or custom with start and end. Without range, start or end implies custom; "
               "with a named range, start and end are ignored."),
@@ -85,6 +86,33 @@ def filter_parameters() -> list[dict]:
         query("end", {"type": "string"}, "End of a custom range, excluded; after start, and at most "
                                          f"{MAX_CUSTOM_DAYS} days after it."),
     ]
+
+
+def collector_parameter() -> dict:
+    """collector= (repeatable): the vantage points whose rows a route reads."""
+    return query("collector", {"type": "string"}, "A collector (vantage point) name as /api/collectors lists it: "
+                 "only its rows. Repeat it for several, whose figures are then summed exactly. Default: all.", True)
+
+
+def vantage_schema() -> dict:
+    """One collector's view of a server in /api/servers/status."""
+    number = {"type": "number"}
+    return obj({"collector": {"type": "string"}, "status": {"type": "string", "enum": list(STATUSES)},
+                "latency_ms": nullable(number), "loss_pct": nullable(number), "jitter_ms": nullable(number),
+                "last_check": nullable(TIMESTAMP)})
+
+
+def collectors_path() -> dict:
+    """GET /api/collectors."""
+    item = obj({"name": {"type": "string"}, "location": {"type": "string"}, "version": nullable({"type": "string"}),
+                "status": {"type": "string", "enum": ["up", "stale"]}, "started_at": nullable(TIMESTAMP),
+                "last_round_at": nullable(TIMESTAMP), "servers_probed": nullable({"type": "integer"}),
+                "last_error": nullable({"type": "string"}), "rounds_waiting": {"type": "integer"}})
+    body = obj({"collectors": array(item)})
+    return {"get": {"summary": "The collectors (vantage points) writing this database",
+                    "description": "status: up while the collector's last round is newer than stale_after_seconds, "
+                                   "else stale. rounds_waiting: rounds in its local spool when it last reported.",
+                    "responses": responses(content(body), "Every collector, by name.", bad_request=False)}}
 
 
 def point_array(item_type: str) -> dict:
@@ -156,7 +184,7 @@ def alert_schema() -> dict:
                 "acknowledgement": {"oneOf": [{"type": "null"}, obj({
                     "by": text, "at": TIMESTAMP, "comment": text, "severity": {"type": "string", "enum": list(SEVERITIES)},
                     "escalated_since": {"type": "boolean"}})]},
-                "path_snapshot": nullable(text)})
+                "path_snapshot": nullable(text), "collector": nullable(text)})
 
 
 def server_schema() -> dict:
@@ -174,6 +202,7 @@ def server_schema() -> dict:
         "down_for_calls": {"type": "boolean"},
         "sip": {"anyOf": [{"$ref": "#/components/schemas/SipCheck"}, {"type": "null"}]},
         "maintenance": array({"type": "string"}),
+        "vantage_points": array(vantage_schema()),
     })
 
 
@@ -220,7 +249,8 @@ def config_state_schema() -> dict:
 def collector_schema() -> dict:
     """/healthz's view of the collector in this process (all null when it runs elsewhere or not at all)."""
     return obj({"running": nullable({"type": "boolean"}), "last_round_at": nullable(TIMESTAMP),
-                "last_error": nullable({"type": "string"})})
+                "last_error": nullable({"type": "string"}),
+                "rounds_waiting": nullable({"type": "integer"})})
 
 
 def ping_data_path() -> dict:
@@ -276,7 +306,11 @@ def status_path() -> dict:
                                    "'kind: message' per open alert; open_alerts lists those alerts, oldest first. sip: the "
                                    "latest SIP OPTIONS check (response_ms its mean response time), null for a server "
                                    "without one; a SIP check in maintenance (503 with Retry-After) makes an up "
-                                   "server degraded.",
+                                   "server degraded. "
+                                   "With several collectors, status is merged: down only when every collector that "
+                                   "measured the server recently sees it down, partial when some do; otherwise the "
+                                   "worst state they report. vantage_points gives each collector's own view.",
+                    "parameters": [collector_parameter()],
                     "responses": responses(content(body), "Every configured server, in config order.",
                                            bad_request=False)}}
 
@@ -435,6 +469,7 @@ def paths() -> dict:
         "/api/ping-data": ping_data_path(),
         "/api/servers/status": status_path(),
         "/api/alerts": alerts_path(),
+        "/api/collectors": collectors_path(),
         "/api/logs": logs_path(),
         "/api/sla": sla_path(),
         "/api/incidents": incidents_path(),

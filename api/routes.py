@@ -16,6 +16,8 @@ from queries.export import export_filename
 from queries.pingdata import EXPORT_COLUMNS, GROUPS, export_chunks, ping_series, series_bucket_seconds
 from queries.series import POINT_FIELDS, gap_seconds_for, series_frame, series_payload
 from queries.sipseries import SIP_EXPORT_COLUMNS, SIP_POINT_FIELDS, sip_export_chunks, sip_series
+from queries.collectors import list_collectors
+from queries.querystring import repeated_values
 from queries.status import server_status, status_records
 from runtime import get_runtime
 from common.timeutil import iso_z, utcnow
@@ -79,8 +81,15 @@ def servers_status():
 def status_body() -> tuple[bytes, str]:
     """The /api/servers/status body as (bytes, mimetype)."""
     rt, now = get_runtime(), utcnow()
-    frame = server_status(rt.read_engine, rt.config, now)
+    frame = server_status(rt.read_engine, rt.config, now, tuple(repeated_values(request.args, "collector")))
     return json_body({"generated_at": iso_z(now), "servers": status_records(frame, rt.config)})
+
+
+@bp.get("/api/collectors")
+def collectors():
+    """Every collector (vantage point) writing this database: up or stale, location, last round, version."""
+    rt = get_runtime()
+    return jsonify({"collectors": list_collectors(rt.read_engine, rt.config.stale_after_seconds)})
 
 
 @bp.get("/api/alerts")

@@ -11,9 +11,11 @@
     var React = window.React;
     var h = React.createElement;
 
-    var STATES = ["excellent", "good", "fair", "poor", "critical", "degraded", "down", "stale", "unknown"];
+    var STATES = ["excellent", "good", "fair", "poor", "critical", "degraded", "partial", "down", "stale",
+                  "unknown"];
     var STATE_LABELS = {excellent: "Excellent", good: "Good", fair: "Fair", poor: "Poor", critical: "Critical",
-                        degraded: "Degraded", down: "Down", stale: "Stale", unknown: "Waiting"};
+                        degraded: "Degraded", partial: "Partial", down: "Down", stale: "Stale",
+                        unknown: "Waiting"};
     var SEVERITIES = ["warning", "critical"];
     var BEAT_CODES = "egfpcdum";
     var LEVELS = {DEBUG: "secondary", INFO: "info", WARNING: "warning", ERROR: "danger", CRITICAL: "danger"};
@@ -111,7 +113,8 @@
                          "data-alerts": String((t.a || []).length)},
             h("div", {className: "lm-card-head"},
               h("span", {className: "lm-card-title"}, text(t.p)),
-              h("span", {className: "lm-badge lm-badge-" + state}, STATE_LABELS[state])),
+              h("span", {className: "lm-badge lm-badge-" + state, title: t.vt ? text(t.vt) : undefined},
+                STATE_LABELS[state])),
             h("div", {className: "lm-card-sub"}, h("span", {className: "lm-ip"}, text(t.ip)),
               h("span", {className: "lm-dn"}, text(t.dn))),
             sipLine(t.sip),

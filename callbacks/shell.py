@@ -121,8 +121,11 @@ def sync_from_controls(current_search: str | None, values: dict, now, zone: str 
         window = default_custom_window(now, zone)
         values = dict(values, **window)
         out.update(window, visible_month=window["end_date"])
+    # The vantage points chosen in the URL (collector=) stay when another control changes.
     query = with_view_params(query_from_controls(*(values[k] for k in CONTROL_KEYS), tz=tz, zone=zone,
-                                                 default_tz=default), current_search)
+                                                 default_tz=default,
+                                                 collectors=controls_from_query(current_search)["collectors"]),
+                             current_search)
     alert = _alert(query)
     return dict(out, search=query if query != (current_search or "") else no_update,
                 custom_hidden=values["range"] != "custom", alert=alert, alert_open=bool(alert))

@@ -64,10 +64,12 @@ def _iso(date: str | None, time: str | None, zone: str | None = None) -> str | N
 
 
 def query_from_controls(countries, partners, range_name, start_date, end_date, start_time, end_time,
-                        tz: str | None = None, zone: str | None = None, default_tz: str = tzs.UTC_NAME) -> str:
+                        tz: str | None = None, zone: str | None = None, default_tz: str = tzs.UTC_NAME,
+                        collectors=()) -> str:
     """The query string for the controls' values; the custom window's dates and times are read in `zone` and
-    written in UTC; `tz` (the zone choice) is written unless it is the default."""
+    written in UTC; `tz` (the zone choice) is written unless it is the default; collectors: the vantage points."""
     params = [("country", c) for c in countries or []] + [("partner", p) for p in partners or []]
+    params += [("collector", c) for c in collectors or []]
     params.append(("range", range_name or DEFAULT_RANGE))
     if range_name == "custom":
         start, end = _iso(start_date, start_time, zone), _iso(end_date, end_time, zone)
@@ -116,6 +118,7 @@ def controls_from_query(search: str | None, zone: str | None = None) -> dict:
     start_date, start_time = _split_iso(args.get("start"), zone)
     end_date, end_time = _split_iso(args.get("end"), zone)
     return {"countries": _values(args, "country"), "partners": _values(args, "partner"),
+            "collectors": _values(args, "collector"),
             "range": range_name if range_name in RANGE_CHOICES else DEFAULT_RANGE,
             "start_date": start_date, "end_date": end_date, "start_time": start_time or "00:00",
             "end_time": end_time or "00:00", "tz": tz_choice(args.get(TZ_PARAM))}

@@ -11,7 +11,8 @@ from collector.alerts import (CONNECTIVITY, STALE, AlertEngine,
 from collector.pathsnap import SNAPSHOT_KINDS, PathSnapshotter
 from settings import Config, Server
 from collector.measure import Measurement
-from storage.alertstore import acknowledged, apply_events, load_open, open_alert_id, store_path_snapshot
+from storage.alertstore import (SHARED_KINDS, acknowledged, apply_events, load_open, open_alert_id,
+                                store_path_snapshot)
 from storage.maintenance import all_windows, servers_in_maintenance
 from common.timeutil import to_naive_utc, utcnow
 from storage.writer import Writer
@@ -98,7 +99,8 @@ class AlertManager:
     def _restore(self) -> None:
         """Load open alerts so they can resolve after a restart; retire those nobody evaluates any more."""
         rows = [r for r in load_open(self.writer.engine) if r["kind"] != STALE]  # stale belongs to StaleWatcher
-        rows = [r for r in rows if r["kind"] != CONNECTIVITY or r["collector"] == self.name]
+        # Each collector's alerts are its own (per collector and server): another vantage point's stay with it.
+        rows = [r for r in rows if r["collector"] == self.name and r["kind"] not in SHARED_KINDS]
         configured = {s.id for s in self.config.servers}
         kept = [r for r in rows if r["kind"] in self._kinds_in_use()
                 and (r["kind"] == CONNECTIVITY or r["server_id"] in configured)]
@@ -121,7 +123,7 @@ class AlertManager:
         snapshot = self.engine.snapshot()
         try:
             in_maintenance = servers_in_maintenance(self.config, all_windows(self.config, self.writer.engine), at)
-            acked = acknowledged(self.writer.engine)
+            acked = acknowledged(self.writer.engine, self.name)
             events = self.engine.evaluate({s.id: (s, m) for s, m in measured}, at, controls, sip)
             events = self._skip_maintenance_opens(events, in_maintenance)
             stored = apply_events(self.writer, events)
@@ -156,7 +158,7 @@ class AlertManager:
         for event in stored:
             server = servers.get(event.server_id)
             if event.action == "open" and event.kind in SNAPSHOT_KINDS and server is not None:
-                alert_id = open_alert_id(self.writer.engine, event.server_id, event.kind)
+                alert_id = open_alert_id(self.writer.engine, event.server_id, event.kind, self.name)
                 if alert_id is not None:
                     self.snapshotter.submit(server.ip, self._store_snapshot(alert_id))
 

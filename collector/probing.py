@@ -23,7 +23,8 @@ def default_probe_factory(config: Config) -> Callable[[str], Probe]:
 
     def factory(kind: str) -> Probe:
         return make_probe(kind, count=config.ping_count, timeout_seconds=config.ping_timeout,
-                          os_params=os_params(config), concurrency=config.max_concurrent_probes)
+                          os_params=os_params(config), concurrency=config.max_concurrent_probes,
+                          fping_interval_ms=config.fping_interval_ms, fping_period_ms=config.fping_period_ms)
 
     return factory
 

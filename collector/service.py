@@ -12,6 +12,7 @@ pinger.py and the tests:
 """
 from __future__ import annotations
 
+import logging
 import socket
 import time
 from datetime import datetime
@@ -27,12 +28,25 @@ from collector.probing import Prober, default_probe_factory, os_params  # noqa: 
 from collector.rounds import RoundReport, log_round, measure_servers, round_rows
 from collector.schedule import run_on_cadence
 from collector.sipcheck import SipChecker, probe_with_sip, sip_rows
+from collector.spool import Spool, default_spool_path
 from collector.storing import RoundStore
 from collector.upkeep import Upkeep
 from settings import Config
 from storage.retention import prune
 from common.timeutil import utcnow
 from storage.writer import Writer
+
+
+APP_VERSION = "10"  # written to collectors.version: the schema version, the project's only version number
+
+
+def _open_spool(config: Config, name: str) -> Spool | None:
+    """The collector's round spool; None (rounds refused are lost, as before) when the file cannot be opened."""
+    try:
+        return Spool(default_spool_path(config, name), config.spool_max_rounds)
+    except Exception:  # noqa: BLE001 - a read-only folder must not stop the probing
+        logging.getLogger("collector.service").exception("cannot open the round spool; refused rounds are lost")
+        return None
 
 
 class Collector(LoopThread):
@@ -46,13 +60,14 @@ class Collector(LoopThread):
     rounds_lost = Forward[int]("store")  # rounds probed but not stored (database read-only, disk full, ...)
     last_error = Forward[str | None]("store")  # why rounds cannot be stored right now; None while they are
     error_since = Forward[datetime | None]("store")  # when the current outage began
-    outage_rounds = Forward[int]("store")  # rounds lost since last_error was set
+    outage_rounds = Forward[int]("store")  # rounds refused since last_error was set
+    rounds_waiting = Forward[int]("store")  # rounds in the local spool, waiting for the database
     probe_factory = Forward[Callable[[str], Probe]]("prober")
 
     def __init__(self, config: Config, writer: Writer, *, probe_factory: Callable[[str], Probe] | None = None,
                  auto_kind: str | None = None, clock: Callable[[], float] = time.monotonic,
                  now: Callable[[], datetime] = utcnow, name: str | None = None, notifier=None,
-                 sip_checker: SipChecker | None = None):
+                 sip_checker: SipChecker | None = None, spool: Spool | None = None):
         super().__init__()
         self.config, self.writer, self.clock, self.now = config, writer, clock, now
         self.name = name or config.collector_name or socket.gethostname()
@@ -60,7 +75,10 @@ class Collector(LoopThread):
         self.alerts, self.controls = self._alert_manager(config), control_servers(config)
         self.prober = Prober(config, probe_factory, auto_kind)
         self.sip = sip_checker or SipChecker()
-        self.store = RoundStore(writer, self.name, now)
+        self.store = RoundStore(writer, self.name, now,
+                                spool=spool if spool is not None else _open_spool(config, self.name),
+                                heartbeat=lambda: {"location": self.config.collector_location or self.name,
+                                                   "version": APP_VERSION})
         # storage.retention.prune, passed from here so that tests can substitute collector.service.prune.
         self.upkeep = Upkeep(writer, self.store, prune_rows=prune)
         self.pending = PendingConfig(self._alert_manager)

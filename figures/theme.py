@@ -10,7 +10,7 @@ CLASS_COLORS = {"excellent": "#16a34a", "good": "#65a30d", "fair": "#ca8a04", "p
                 "critical": "#dc2626", "beyond": "#991b1b", "down": "#b91c1c"}
 # Alert severities: amber and red, apart from the series colours and matching the dashboard's pills.
 ALERT_COLORS = {"warning": "#f59e0b", "critical": "#dc2626"}
-STATUS_COLORS = {"up": "#16a34a", "degraded": "#ea580c", "down": "#dc2626", "stale": "#6b7280",
+STATUS_COLORS = {"up": "#16a34a", "degraded": "#ea580c", "partial": "#f59e0b", "down": "#dc2626", "stale": "#6b7280",
                  "unknown": "#9ca3af"}
 # Series colours, one per country or server picked by its name (series_colour), so a series keeps its colour
 # across reloads, filters and added countries. Hues skip red, orange and green, which mean latency classes,

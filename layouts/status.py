@@ -16,11 +16,12 @@ from layouts import ids
 from layouts.alerts import kind_icon, kind_label
 from layouts.sip import BADGE_STATES, sip_badge_text
 from queries.logs import ROUTINE_PREFIXES
+from layouts.vantage import vantage_title
 
 COUNT_TILES = (("up", "Up", "bi-check-circle-fill"), ("degraded", "Degraded", "bi-exclamation-triangle-fill"),
                ("down", "Down", "bi-x-octagon-fill"), ("stale", "Stale", "bi-hourglass-split"))
 STATE_LABELS = {"excellent": "Excellent", "good": "Good", "fair": "Fair", "poor": "Poor", "critical": "Critical",
-                "degraded": "Degraded", "down": "Down", "stale": "Stale", "unknown": "Waiting"}
+                "degraded": "Degraded", "down": "Down", "stale": "Stale", "unknown": "Waiting", "partial": "Partial"}
 HEARTBEAT_SLOTS = 30  # the bars a strip has unless told otherwise (the stylesheet's default --n)
 # One letter per round: the strips are sent for every card on every refresh, so they stay short. Each letter
 # is a CSS variable of .lm-heartbeat (assets/10_dashboard.css) holding its colour; "m" is a slot with no round.
@@ -37,9 +38,9 @@ ALERT_ITEMS = 50  # alerts the feed lists (open ones first)
 
 
 def card_state(row: dict) -> str:
-    """The state a card is coloured by: stale, down, unknown, degraded, else the latency class."""
+    """The state a card is coloured by: stale, down, partial, unknown, degraded, else the latency class."""
     status = row.get("status")
-    if status in ("stale", "down", "unknown", "degraded"):
+    if status in ("stale", "down", "partial", "unknown", "degraded"):
         return status
     return row.get("latency_class") or "unknown"
 
@@ -188,7 +189,8 @@ def tile_data(row: dict, beats, slots: int = HEARTBEAT_SLOTS, tz: str | None = N
             "m": _metrics(row), "a": [_alert_pill(a) for a in alerts], "cn": concerns, "hb": codes,
             "ht": strip_summary(beats, codes), "t": _epoch(checked),
             "ck": checked_text(checked, tz), "sip": sip_data(row),
-            "mt": "; ".join(row["maintenance"]) if row.get("maintenance") else None}
+            "mt": "; ".join(row["maintenance"]) if row.get("maintenance") else None,
+            "vt": vantage_title(row)}  # issue 13: each vantage point's figures on the state badge's hover
 
 
 def sip_data(row: dict) -> list | None:
@@ -201,11 +203,11 @@ def sip_data(row: dict) -> list | None:
 
 # Worst first (issue 16): the order of trouble. Down, then degraded (loss or limits crossed), stale, then the
 # answering servers by latency class, worst first; a server waiting for its first round is not in trouble.
-TROUBLE_RANK = {"down": 0, "degraded": 1, "stale": 2, "critical": 3, "poor": 4, "fair": 5, "good": 6,
-                "excellent": 7, "unknown": 8}
+TROUBLE_RANK = {"down": 0, "partial": 1, "degraded": 2, "stale": 3, "critical": 4, "poor": 5, "fair": 6, "good": 7,
+                "excellent": 8, "unknown": 9}
 ORDERS = ("trouble", "name")
 DEFAULT_ORDER = "trouble"
-TROUBLED = ("down", "degraded", "stale")
+TROUBLED = ("down", "partial", "degraded", "stale")
 
 
 def _number(value, missing: float = -1.0) -> float:

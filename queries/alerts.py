@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 
 from queries.filters import Filters, QueryError
 from queries.series import clean_number
+from storage.alertstore import SHARED_KINDS
 from storage.schema import alerts
 from common.timeutil import iso_z
 
@@ -58,6 +59,8 @@ def list_alerts(engine: Engine, state: str = "open", filters: Filters | None = N
         stmt = stmt.where(alerts.c.state == state)
     if filters is not None:
         stmt = _where_subject(stmt, filters)
+        if filters.collectors:  # a vantage point's own alerts, plus those about the server as a whole
+            stmt = stmt.where(alerts.c.collector.in_(filters.collectors) | alerts.c.kind.in_(SHARED_KINDS))
         if state != "open":
             stmt = _where_window(stmt, filters)
     stmt = stmt.order_by(alerts.c.started_at.desc(), alerts.c.id.desc()).limit(limit)
@@ -79,7 +82,7 @@ def alert_record(row: dict) -> dict:
             "kind": api_kind(row["kind"]), "severity": row["severity"], "state": row["state"],
             "started_at": _time(row["started_at"]), "resolved_at": _time(row["resolved_at"]),
             "peak": clean_number(row["peak"]), "message": row["message"], **acknowledgement(row),
-            "path_snapshot": row.get("path_snapshot") or None}
+            "path_snapshot": row.get("path_snapshot") or None, "collector": row.get("collector")}
 
 
 def acknowledgement(row: dict) -> dict:

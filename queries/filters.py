@@ -32,6 +32,7 @@ class Filters:
     countries: tuple[str, ...] = ()
     partners: tuple[str, ...] = ()
     servers: tuple[str, ...] = field(default=())
+    collectors: tuple[str, ...] = ()  # vantage points (collector names); empty: all of them
 
 
 def implied_range(range_name: str | None, start: str | None, end: str | None, default: str = "24h") -> str:

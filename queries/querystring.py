@@ -68,4 +68,5 @@ def parse_filters(args, now: datetime | None = None) -> Filters:
     get = args.get
     name, start, end = time_window(get("range"), get("start"), get("end"), now)
     return Filters(start=start, end=end, range=name, countries=repeated_values(args, "country"),
-                   partners=repeated_values(args, "partner"), servers=repeated_values(args, "server"))
+                   partners=repeated_values(args, "partner"), servers=repeated_values(args, "server"),
+                   collectors=repeated_values(args, "collector"))

@@ -37,6 +37,8 @@ def where_filters(stmt, filters: Filters, table=ping_results, time_column: str =
         stmt = stmt.where(table.c.partner.in_(filters.partners))
     if filters.servers:
         stmt = stmt.where(table.c.server_id.in_(filters.servers))
+    if getattr(filters, "collectors", ()) and "collector" in table.c:
+        stmt = stmt.where(table.c.collector.in_(filters.collectors))
     return stmt
 
 

@@ -11,13 +11,14 @@ from sqlalchemy.engine import Engine
 
 from settings import THRESHOLD_NAMES, Config
 from queries.alerts import open_alerts_by_server
+from storage.alertstore import load_open
 from queries.series import clean_number
 from queries.sipstatus import down_for_calls, sip_adjusted, sip_object, sip_warning, with_sip
 from storage.schema import ping_results as pr
 from storage.schema import server_latest
 from common.timeutil import iso_z, utcnow, to_naive_utc
 
-STATUSES = ("up", "degraded", "down", "stale", "unknown")
+STATUSES = ("up", "degraded", "partial", "down", "stale", "unknown")
 LATEST_COLUMNS = [pr.c.server_id, pr.c.timestamp, pr.c.avg_time, pr.c.min_time, pr.c.max_time,
                   pr.c.loss_percentage, pr.c.jitter_time, pr.c.latency_class, pr.c.success, pr.c.error,
                   pr.c.concerns, pr.c.mos, pr.c.r_factor, pr.c.probe, pr.c.collector]
@@ -37,16 +38,20 @@ class Beat(NamedTuple):
     loss_percentage: float | None
 
 
-def latest_rows(engine: Engine, server_ids: list[str]) -> pd.DataFrame:
-    """The newest stored row of each server id, through the writer-maintained server_latest table."""
+def latest_rows(engine: Engine, server_ids: list[str], collectors: tuple[str, ...] = ()) -> pd.DataFrame:
+    """The newest stored row of each (collector, server id), through the writer-maintained server_latest table;
+    with collectors, only theirs."""
     # server_latest holds each server's newest timestamp, so this is one join over a few hundred rows
     # (index seeks on server_id, timestamp); ids are chunked to stay under SQLite's bound-variable limit.
     frames = []
     with engine.connect() as conn:
         for i in range(0, len(server_ids), ID_CHUNK):
-            newest = (server_latest.c.server_id == pr.c.server_id) & (server_latest.c.timestamp == pr.c.timestamp)
+            newest = ((server_latest.c.server_id == pr.c.server_id) & (server_latest.c.timestamp == pr.c.timestamp)
+                      & (func.coalesce(pr.c.collector, "") == server_latest.c.collector))
             stmt = (select(*LATEST_COLUMNS).join(server_latest, newest)
                     .where(server_latest.c.server_id.in_(server_ids[i:i + ID_CHUNK])))
+            if collectors:
+                stmt = stmt.where(server_latest.c.collector.in_(collectors))
             frames.append(pd.read_sql(stmt, conn))
     frames = [f for f in frames if not f.empty]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=[c.name for c in LATEST_COLUMNS])
@@ -61,8 +66,9 @@ def recent_rounds_stmt(server_ids: list[str], per_server: int):
     newer = pr.alias("newer")
     since = (select(newer.c.timestamp).where(newer.c.server_id == server_latest.c.server_id)
              .order_by(newer.c.timestamp.desc()).limit(1).offset(per_server - 1).scalar_subquery())
+    # DISTINCT: server_latest holds a row per (collector, server) since v4.
     cut = (select(server_latest.c.server_id, since.label("since"))
-           .where(server_latest.c.server_id.in_(server_ids)).cte("cut"))
+           .where(server_latest.c.server_id.in_(server_ids)).distinct().cte("cut"))
     # A server with fewer rounds has no such time (NULL): coalescing to a floor keeps the index range form.
     floor = func.coalesce(cut.c.since, literal(BEFORE_ANY_ROUND, DateTime))
     on = (pr.c.server_id == cut.c.server_id) & (pr.c.timestamp >= floor)
@@ -109,8 +115,73 @@ def classify(row: dict, config: Config, now: datetime) -> str:
     return "degraded" if row.get("concerns") else "up"
 
 
-def server_status(engine: Engine, config: Config, now: datetime | None = None) -> pd.DataFrame:
-    """One row per configured server, in config order, with its latest values, open alerts and status."""
+def _vantage(row: dict, config: Config, now: datetime, silent: set[str] = frozenset()) -> dict:
+    """One collector's view of a server: its name, status and figures (stale while its collector_stale alert is
+    open, so the status and the alert list agree, as for the per-server stale alert)."""
+    stamp = row.get("timestamp")
+    own = "stale" if (row.get("collector") or "") in silent else classify(dict(row, open_alerts=None), config, now)
+    return {"collector": row.get("collector") or "", "status": own,
+            "latency_ms": clean_number(row.get("avg_time")), "loss_pct": clean_number(row.get("loss_percentage")),
+            "jitter_ms": clean_number(row.get("jitter_time")),
+            "last_check": iso_z(pd.Timestamp(stamp).to_pydatetime()) if stamp is not None else None}
+
+
+def merged_status(views: list[dict]) -> str | None:
+    """The merged state of a server from its recent vantage points; None when no collector measured it recently.
+
+    down only when every collector that measured it recently sees it down; partial when some do and others
+    don't; otherwise the worst state they report (degraded over up)."""
+    recent = [v["status"] for v in views if v["status"] in ("up", "degraded", "down")]
+    if not recent:
+        return None
+    down = recent.count("down")
+    if down == len(recent):
+        return "down"
+    if down:
+        return "partial"
+    return "degraded" if "degraded" in recent else "up"
+
+
+def _merge_vantage_points(latest: pd.DataFrame, config: Config, now: datetime,
+                          silent: set[str] = frozenset()) -> pd.DataFrame:
+    """One row per server from its per-collector rows: the newest recent row's values, the merged status and
+    every vantage point's view (column 'vantage_points'), and the collectors that see it down ('down_from')."""
+    if latest.empty:
+        return latest.assign(vantage_points=pd.Series(dtype=object), down_from=pd.Series(dtype=object),
+                             merged=pd.Series(dtype=object))
+    latest = latest.assign(timestamp=pd.to_datetime(latest["timestamp"]))
+    records = latest.astype(object).where(latest.notna(), None).to_dict("records")
+    by_server: dict[str, list[dict]] = {}
+    for r in records:
+        by_server.setdefault(r["server_id"], []).append(r)
+    merged = []
+    for sid, rows in by_server.items():
+        views = sorted((_vantage(r, config, now, silent) for r in rows), key=lambda v: v["collector"])
+        state = merged_status(views)
+        recent = [r for r, v in zip(sorted(rows, key=lambda r: r.get("collector") or ""), views)
+                  if v["status"] in ("up", "degraded", "down")]
+        # The figures shown are the newest recent row's (the newest of all when none is recent).
+        pick = max(recent or rows, key=lambda r: r["timestamp"])
+        merged.append(dict(pick, vantage_points=views, merged=state,
+                           down_from=[v["collector"] for v in views if v["status"] == "down"]))
+    return pd.DataFrame(merged)
+
+
+def _final_status(row: dict, config: Config, now: datetime) -> str:
+    """A stale alert, staleness or no data as classify() says; otherwise the merged state of the vantage points."""
+    own = classify(row, config, now)
+    if own in ("stale", "unknown"):
+        return own
+    views = row.get("vantage_points") or []
+    if views and all(v["status"] == "stale" for v in views):  # every collector that measured it fell silent
+        return "stale"
+    return row.get("merged") or own
+
+
+def server_status(engine: Engine, config: Config, now: datetime | None = None,
+                  collectors: tuple[str, ...] = ()) -> pd.DataFrame:
+    """One row per configured server, in config order, with its latest values, open alerts and merged status
+    (over the given collectors, or all)."""
     now = now or utcnow()
     servers = pd.DataFrame([{"server_id": s.id, "partner": s.partner, "country": s.country, "ip": s.ip,
                              "dn_ext": s.dn_ext, "configured_probe": s.probe, "has_sip": s.sip is not None,
@@ -118,7 +189,8 @@ def server_status(engine: Engine, config: Config, now: datetime | None = None) -
                             for s in config.servers],
                            columns=["server_id", "partner", "country", "ip", "dn_ext", "configured_probe", "has_sip",
                                     "sip_verify"])
-    latest = latest_rows(engine, list(servers["server_id"]))
+    silent = {r["collector"] for r in load_open(engine, kinds=("collector_stale",))}
+    latest = _merge_vantage_points(latest_rows(engine, list(servers["server_id"]), collectors), config, now, silent)
     df = servers.merge(latest, on="server_id", how="left")
     df["timestamp"] = pd.to_datetime(df["timestamp"])
     df = with_sip(df, engine, set(df.loc[df["has_sip"].astype(bool), "server_id"]))
@@ -129,7 +201,9 @@ def server_status(engine: Engine, config: Config, now: datetime | None = None) -
     df["maintenance"] = pd.Series([[w.comment or "maintenance" for w in windows.get(sid, [])]
                                    for sid in df["server_id"]], index=df.index, dtype=object)
     records = df.astype(object).where(df.notna(), None).to_dict("records")
-    df["status"] = [sip_adjusted(classify(r, config, now), r) for r in records]
+    # A stale alert wins (classify); otherwise a partial outage is only seen by merging the vantage points; then
+    # a server whose ping answers but whose SIP is down is down.
+    df["status"] = [sip_adjusted(_final_status(r, config, now), r) for r in records]
     df["down_for_calls"] = [status == "down" and down_for_calls(r) for status, r in zip(df["status"], records)]
     df["stale"] = df["status"] == "stale"
     df["age_seconds"] = (now - df["timestamp"]).dt.total_seconds()
@@ -170,7 +244,8 @@ def status_record(row: dict, config: Config) -> dict:
             "open_alerts": open_alert_summary(row.get("open_alerts")),
             "down_for_calls": bool(row["down_for_calls"]),
             "sip": sip_object(row, bool(row.get("has_sip"))),
-            "maintenance": list(row.get("maintenance") or [])}
+            "maintenance": list(row.get("maintenance") or []),
+            "vantage_points": row.get("vantage_points") or []}
 
 
 def status_records(df: pd.DataFrame, config: Config) -> list[dict]:

@@ -52,12 +52,13 @@ def collector_state(runtime: Runtime) -> dict:
     """The embedded collector for /healthz: running (None when this process runs none), last round, last error."""
     collector = runtime.collector
     if collector is None:
-        return {"running": None, "last_round_at": None, "last_error": None}
+        return {"running": None, "last_round_at": None, "last_error": None, "rounds_waiting": None}
     running = collector.is_alive()
     error = collector.last_error
     if not running and error is None:
         error = f"the collector thread is not running ({collector.crash_reason or 'stopped'})"
-    return {"running": running, "last_round_at": iso_z(collector.last_round_at), "last_error": error}
+    return {"running": running, "last_round_at": iso_z(collector.last_round_at), "last_error": error,
+            "rounds_waiting": collector.rounds_waiting}
 
 
 def config_state(runtime: Runtime) -> dict:
@@ -83,7 +84,7 @@ def collector_problem(runtime: Runtime) -> str | None:
         return None
     if collector.last_error is not None:
         since = iso_z(collector.error_since) or "now"
-        return (f"The collector cannot store results since {since} ({collector.outage_rounds} rounds lost so far): "
+        return (f"The collector cannot store results since {since} ({collector.rounds_waiting} rounds waiting): "
                 f"{collector.last_error}. Probing goes on; check the database file and the free disk space.")
     if not collector.is_alive():
         return (f"The collector thread is not running ({collector.crash_reason or 'stopped'}); "

@@ -23,6 +23,21 @@ from storage.alertstore import apply_events, load_open
 from storage.schema import ping_results
 from common.timeutil import iso_z, to_naive_utc, utcnow
 from storage.writer import Writer
+from queries.status import server_status
+from runtime.vantage_alerts import COLLECTOR_STALE, VANTAGE, collector_stale_events, vantage_events
+from storage.schema import collectors
+
+
+def load_beats(engine: Engine) -> list[dict]:
+    """Every collector's heartbeat row (empty before any collector of schema v4 wrote one)."""
+    with engine.connect() as conn:
+        return [dict(r) for r in conn.execute(select(collectors)).mappings()]
+
+
+def _reporting(beat: dict, config: Config, now: datetime) -> bool:
+    """True while the collector's last round is newer than stale_after_seconds."""
+    last = beat.get("last_round_at")
+    return last is not None and (now - last).total_seconds() <= config.stale_after_seconds
 
 log = logging.getLogger("runtime.stale")
 
@@ -95,9 +110,25 @@ class StaleWatcher(PeriodicWorker):
         latest = latest_times(self.read_engine, [s.id for s in servers])
         open_rows = {r["server_id"]: r for r in load_open(self.read_engine, kinds=(STALE,))}
         events = [e for s in servers for e in self._judge(s, latest.get(s.id), open_rows.get(s.id), now)]
+        beats = load_beats(self.read_engine)
+        if beats and not any(_reporting(b, self.config, now) for b in beats):
+            # Every collector fell silent: their collector_stale alerts say so, not one stale alert per server.
+            events = [e for e in events if e.action != "open"]
+        events += self._vantage_checks(beats, now)
         stored = apply_events(self.writer, events)
         publish(stored, self.notifier, log)
         return stored
+
+    def _vantage_checks(self, beats: list[dict], now: datetime) -> list[AlertEvent]:
+        """collector_stale per silent collector and the merged down/partial alert per server (runtime/vantage_alerts)."""
+        opened = load_open(self.read_engine, kinds=(COLLECTOR_STALE, VANTAGE))
+        silent = {r["collector"]: r for r in opened if r["kind"] == COLLECTOR_STALE}
+        merged = {r["server_id"]: r for r in opened if r["kind"] == VANTAGE}
+        events = collector_stale_events(beats, silent, self.config.stale_after_seconds, now)
+        if len(beats) > 1:  # one vantage point: its own down alert says it all
+            rows = server_status(self.read_engine, self.config, now).to_dict("records")
+            events += vantage_events(rows, merged, {b["name"]: b.get("location") or b["name"] for b in beats}, now)
+        return events
 
     def _judge(self, server: Server, latest: datetime | None, row: dict | None, now: datetime) -> list[AlertEvent]:
         """The events for one server: open when too old, a worse peak while open, resolve when fresh."""

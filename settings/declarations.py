@@ -70,6 +70,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("display_timezone", "UTC", "Time zone the dashboard opens in: \"UTC\", \"local\" (each browser's own "
             "zone) or an IANA name such as \"Africa/Nairobi\"; anyone can switch between UTC, their browser's zone "
             "and this one. Stored times and the API stay UTC."),
+    Setting("collector_location", None, "Where this collector (vantage point) sits, e.g. \"Nairobi DC1\"; shown "
+            "with its figures and in merged-status alerts (defaults to collector_name)."),
+    Setting("spool_path", None, "Local SQLite file holding rounds while the database refuses them; defaults to "
+            "<database_path>.spool beside a SQLite database, else collector-spool-<collector_name>.db beside the config file."),
+    Setting("spool_max_rounds", 10000, "Most rounds the spool holds; past it the oldest are dropped (one ERROR)."),
+    Setting("fping_interval_ms", 2.0, "fping -i: milliseconds between any two packets fping sends."),
+    Setting("fping_period_ms", 1000.0, "fping -p: milliseconds between two packets to one server."),
     Setting("retention", RETENTION_DEFAULTS, "How long rows are kept, in days (null = forever): raw_days, "
             "five_minute_rollup_days, hourly_rollup_days, logs_days; batch_rows per delete. Any subset may be given."),
     Setting("sla_target_percent", {"default": 99.9, "partners": {}}, "SLA targets (availability %): default for "

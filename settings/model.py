@@ -103,6 +103,11 @@ class Config:
     auth: dict = field(default_factory=dict)
     collector_name: str | None = DEFAULTS["collector_name"]
     display_timezone: str = DEFAULTS["display_timezone"]
+    collector_location: str | None = DEFAULTS["collector_location"]
+    spool_path: str | None = DEFAULTS["spool_path"]
+    spool_max_rounds: int = DEFAULTS["spool_max_rounds"]
+    fping_interval_ms: float = DEFAULTS["fping_interval_ms"]
+    fping_period_ms: float = DEFAULTS["fping_period_ms"]
     retention: Retention = field(default_factory=Retention)
     sip_defaults: dict = field(default_factory=dict)
     # server id -> {"latency_thresholds": dict, "alert_conditions": AlertConditions}, only servers with overrides
@@ -116,7 +121,9 @@ class Config:
         plain = {name: values[name] for name in ("database_path", "database_url", "ping_count", "ping_timeout",
                                                  "interval_seconds", "stale_after_seconds", "probe",
                                                  "max_concurrent_probes", "log_file", "public_url",
-                                                 "collector_name", "display_timezone")}
+                                                 "collector_name", "display_timezone", "collector_location",
+                                                 "spool_path", "spool_max_rounds", "fping_interval_ms",
+                                                 "fping_period_ms")}
         # Object settings may give any subset of their keys; the rest keep their defaults.
         objects = {name: {**DEFAULTS[name], **(raw.get(name) or {})}
                    for name in ("windows_params", "unix_params", "latency_thresholds")}

@@ -96,7 +96,8 @@ def _check_required(data: dict, errors: list[str]) -> None:
 
 def _check_numbers(data: dict, errors: list[str]) -> None:
     for key, integer in (("ping_count", True), ("ping_timeout", False), ("interval_seconds", False),
-                         ("stale_after_seconds", False), ("max_concurrent_probes", True)):
+                         ("stale_after_seconds", False), ("max_concurrent_probes", True),
+                         ("spool_max_rounds", True), ("fping_interval_ms", False), ("fping_period_ms", False)):
         if key in data:
             _positive(key, data[key], errors, integer)
 
@@ -333,7 +334,8 @@ def _check_os_params(data: dict, errors: list[str]) -> None:
 
 
 def _check_strings(data: dict, errors: list[str]) -> None:
-    for key in ("database_path", "database_url", "log_file", "collector_name", "public_url"):
+    for key in ("database_path", "database_url", "log_file", "collector_name", "public_url", "collector_location",
+                "spool_path"):
         value = data.get(key)
         if value is not None and (not isinstance(value, str) or not value.strip()):
             errors.append(f"{key}: {json.dumps(value)} must be a non-empty string")

@@ -15,6 +15,10 @@ from common.timeutil import to_naive_utc
 
 # The connectivity alert belongs to one monitoring host, so it is matched by collector as well.
 HOST_KINDS = ("connectivity",)
+# Since v4 every alert a collector raises is its own, per (collector, server): two vantage points each hold their
+# own 'down' alert. Only these are about the server as a whole: the web app's stale watcher's, and the merged
+# vantage-point alert ('down from all 3 vantage points').
+SHARED_KINDS = ("stale", "vantage")
 # The transaction-level advisory lock that serialises opening alerts on PostgreSQL (any fixed bigint; "ALERTS").
 ALERT_LOCK_KEY = 0x414C45525453
 
@@ -36,7 +40,7 @@ def _match(event) -> Any:
     """WHERE clause of the open alert an event is about."""
     clause = and_(alerts.c.kind == event.kind, alerts.c.state == "open",
                   alerts.c.server_id.is_(None) if event.server_id is None else alerts.c.server_id == event.server_id)
-    if event.kind in HOST_KINDS:
+    if event.kind in HOST_KINDS or event.kind not in SHARED_KINDS:
         clause = and_(clause, alerts.c.collector.is_(None) if event.collector is None
                       else alerts.c.collector == event.collector)
     return clause
@@ -115,17 +119,22 @@ def acknowledge(target, alert_id: int, user: str, comment: str, at) -> str:
     return "ok"
 
 
-def acknowledged(engine: Engine) -> dict[tuple, str]:
-    """(server_id, kind) -> severity at acknowledgement, of every open acknowledged alert."""
+def acknowledged(engine: Engine, collector: str | None = None) -> dict[tuple, str]:
+    """(server_id, kind) -> severity at acknowledgement, of every open acknowledged alert (of one collector's
+    alerts when given: each vantage point's alert is acknowledged on its own)."""
     stmt = select(alerts.c.server_id, alerts.c.kind, alerts.c.ack_severity).where(
         alerts.c.state == "open", alerts.c.acknowledged_at.is_not(None))
+    if collector is not None:
+        stmt = stmt.where(alerts.c.collector == collector)
     with engine.connect() as conn:
         return {(r.server_id, r.kind): r.ack_severity for r in conn.execute(stmt)}
 
 
-def open_alert_id(engine: Engine, server_id: str | None, kind: str) -> int | None:
-    """The id of the open alert of (server, kind), if there is one."""
+def open_alert_id(engine: Engine, server_id: str | None, kind: str, collector: str | None = None) -> int | None:
+    """The id of the open alert of (server, kind), of one collector when given, if there is one."""
     stmt = select(alerts.c.id).where(alerts.c.state == "open", alerts.c.kind == kind, alerts.c.server_id == server_id)
+    if collector is not None:
+        stmt = stmt.where(alerts.c.collector == collector)
     with engine.connect() as conn:
         return conn.execute(stmt.order_by(alerts.c.id.desc())).scalar()
 

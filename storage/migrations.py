@@ -3,16 +3,17 @@ from __future__ import annotations
 
 import logging
 import re
+from datetime import datetime
 
-from sqlalchemy import bindparam, inspect, insert, select, text, update
+from sqlalchemy import bindparam, func, inspect, insert, select, text, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
 from storage import incidents, rollups, siprollups
 from storage import schema
 from storage.engine import lost_lock_race
-from storage.schema import (SCHEMA_VERSION, alerts, country_rollups, logs, maintenance_windows, metadata,
-                            ping_results, ping_rollups, schema_info, server_latest, sip_results)
+from storage.schema import (SCHEMA_VERSION, alerts, collectors, country_rollups, logs, maintenance_windows,
+                            metadata, ping_results, ping_rollups, rounds, schema_info, server_latest, sip_results)
 
 log = logging.getLogger(__name__)
 
@@ -134,10 +135,63 @@ def _upgrade_add_concern_data(conn: Connection) -> None:
     _add_missing_columns(conn, ping_results)
 
 
+def _rekey_by_collector(conn: Connection, table, collector: str, before: dict[int, object] | None = None) -> None:
+    """Remake one derived table with the collector in its primary key, keeping its rows under `collector`.
+
+    SQLite cannot ALTER a primary key: the old table is renamed aside, its index names freed, the new one created
+    and the rows copied across. `before` (resolution -> bucket start) keeps only the buckets older than that.
+    """
+    old = f"{table.name}_v9"
+    conn.execute(text(f'ALTER TABLE {table.name} RENAME TO {old}'))
+    for index in table.indexes:  # index names are per schema on both backends and stay with the renamed table
+        conn.execute(text(f'DROP INDEX IF EXISTS {index.name}'))
+    if conn.dialect.name == "postgresql":
+        conn.execute(text(f'ALTER TABLE {old} RENAME CONSTRAINT {table.name}_pkey TO {old}_pkey'))
+    table.create(conn)
+    names = ", ".join(f'"{c.name}"' for c in table.columns if c.name != "collector")
+    copy = f'INSERT INTO {table.name} ("collector", {names}) SELECT :collector, {names} FROM {old}'
+    if before is None:
+        conn.execute(text(copy), {"collector": collector})
+    else:
+        for resolution, start in before.items():
+            conn.execute(text(copy + " WHERE resolution_seconds = :res AND bucket_start < :start"),
+                         {"collector": collector, "res": resolution, "start": start})
+    conn.execute(text(f'DROP TABLE {old}'))
+
+
+def _upgrade_per_collector(conn: Connection) -> None:
+    """Version 9 to 10: rollups and server_latest keyed by (collector, server), rounds.uid, the collectors table.
+
+    With one collector in the raw rows (every single-site database) the stored buckets are kept whole under its
+    name, so history older than retention's raw_days survives. With several, the raw rows (which always carried
+    their collector) are rolled up again per vantage point and only older buckets, blended, stay under ''.
+    """
+    metadata.create_all(conn, tables=[collectors])
+    _add_missing_columns(conn, rounds)
+    tables = (ping_rollups, country_rollups, server_latest, schema.sip_rollups)
+    present = {c["name"] for c in inspect(conn).get_columns(ping_rollups.name)}
+    if "collector" in present:  # a seed..v1 database upgraded in one go: made with the collector key already
+        return
+    names = [n or "" for n in conn.execute(select(ping_results.c.collector).distinct()).scalars()]
+    if len(set(names)) <= 1:
+        for table in tables:
+            _rekey_by_collector(conn, table, names[0] if names else "")
+        return
+    first = conn.execute(select(func.min(ping_results.c.timestamp))).scalar_one()
+    first = first if isinstance(first, datetime) else datetime.fromisoformat(str(first))
+    before = {res: rollups.bucket_start(first, res) for res in rollups.RESOLUTIONS_SECONDS}
+    for table in (ping_rollups, schema.sip_rollups):
+        _rekey_by_collector(conn, table, "", before)
+    for table in (country_rollups, server_latest):  # remade from the tables above and the raw rows
+        _rekey_by_collector(conn, table, "", {})
+    rollups.add_raw_rows(conn)
+    siprollups.add_raw_rows(conn)
+
+
 UPGRADES = {0: _upgrade_from_seed, 1: _upgrade_add_rollups, 2: _upgrade_add_country_rollups,
             3: _upgrade_add_concern_data, 4: _upgrade_add_log_server_id, 5: _upgrade_add_sip_results,
             6: _upgrade_add_incidents, 7: _upgrade_add_ack_and_maintenance,
-            8: _upgrade_add_sip_rollups}
+            8: _upgrade_add_sip_rollups, 9: _upgrade_per_collector}
 
 
 # The key of the transaction-level advisory lock that serialises schema changes on PostgreSQL (any fixed bigint;

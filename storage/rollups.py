@@ -49,13 +49,18 @@ def _upsert(dialect: str, table, key: list[str], columns: list[str], rows, label
     return stmt.on_conflict_do_update(index_elements=key, set_=updates)
 
 
+def _collector():
+    """The row's collector as a rollup key ('' for rows stored before collectors had names)."""
+    return func.coalesce(pr.c.collector, literal("")).label("collector")
+
+
 def _server_columns() -> list[str]:
-    return ["resolution_seconds", "server_id", "bucket_start", "country", "partner", "server_ip", *_SUMMED,
+    return ["resolution_seconds", "collector", "server_id", "bucket_start", "country", "partner", "server_ip", *_SUMMED,
             "min_time", "max_time"]
 
 
 def _country_columns() -> list[str]:
-    return ["resolution_seconds", "bucket_start", "country", *_SUMMED, "min_time", "max_time"]
+    return ["resolution_seconds", "bucket_start", "country", "collector", *_SUMMED, "min_time", "max_time"]
 
 
 def _sums():
@@ -70,29 +75,32 @@ def _sums():
 def _server_select(dialect: str, resolution: int):
     """Raw rows aggregated into one resolution's per-server buckets, columns in _server_columns() order."""
     bucket = _bucket_sql(dialect, resolution).label("bucket_start")
-    return (select(literal(resolution).label("resolution_seconds"), pr.c.server_id, bucket,
+    collector = _collector()
+    return (select(literal(resolution).label("resolution_seconds"), collector, pr.c.server_id, bucket,
                    func.max(pr.c.country), func.max(pr.c.partner), func.max(pr.c.server_ip), *_sums())
-            .where(pr.c.server_id.is_not(None)).group_by(pr.c.server_id, bucket))
+            .where(pr.c.server_id.is_not(None)).group_by(collector, pr.c.server_id, bucket))
 
 
 def _country_select(dialect: str, resolution: int):
     """Raw rows aggregated into one resolution's per-country buckets, columns in _country_columns() order."""
     bucket = _bucket_sql(dialect, resolution).label("bucket_start")
-    return (select(literal(resolution).label("resolution_seconds"), bucket, pr.c.country, *_sums())
-            .where(pr.c.server_id.is_not(None)).group_by(bucket, pr.c.country))
+    collector = _collector()
+    return (select(literal(resolution).label("resolution_seconds"), bucket, pr.c.country, collector, *_sums())
+            .where(pr.c.server_id.is_not(None)).group_by(bucket, pr.c.country, collector))
 
 
 def _latest_select():
-    """Each server's newest timestamp among the rows selected by the caller's WHERE clause."""
-    return (select(pr.c.server_id, func.max(pr.c.timestamp)).where(pr.c.server_id.is_not(None))
-            .group_by(pr.c.server_id))
+    """Each (collector, server)'s newest timestamp among the rows selected by the caller's WHERE clause."""
+    collector = _collector()
+    return (select(collector, pr.c.server_id, func.max(pr.c.timestamp)).where(pr.c.server_id.is_not(None))
+            .group_by(collector, pr.c.server_id))
 
 
 def _latest_upsert(dialect: str):
     """Move each server of the round to its new timestamp (never backwards)."""
     stmt = _insert_for(dialect)(server_latest).from_select(
-        ["server_id", "timestamp"], _latest_select().where(pr.c.round_id.in_(ROUND_IDS)))
-    return stmt.on_conflict_do_update(index_elements=["server_id"], set_={"timestamp": stmt.excluded.timestamp},
+        ["collector", "server_id", "timestamp"], _latest_select().where(pr.c.round_id.in_(ROUND_IDS)))
+    return stmt.on_conflict_do_update(index_elements=["collector", "server_id"], set_={"timestamp": stmt.excluded.timestamp},
                                       where=stmt.excluded.timestamp >= server_latest.c.timestamp)
 
 
@@ -105,10 +113,10 @@ def round_statements(dialect: str) -> tuple:
     statements = []
     for resolution in RESOLUTIONS_SECONDS:
         server_rows = _server_select(dialect, resolution).where(pr.c.round_id.in_(ROUND_IDS))
-        statements.append(_upsert(dialect, ping_rollups, ["resolution_seconds", "server_id", "bucket_start"],
+        statements.append(_upsert(dialect, ping_rollups, ["resolution_seconds", "collector", "server_id", "bucket_start"],
                                   _server_columns(), server_rows, labels=("country", "partner", "server_ip")))
         country_rows = _country_select(dialect, resolution).where(pr.c.round_id.in_(ROUND_IDS))
-        statements.append(_upsert(dialect, country_rollups, ["resolution_seconds", "bucket_start", "country"],
+        statements.append(_upsert(dialect, country_rollups, ["resolution_seconds", "bucket_start", "country", "collector"],
                                   _country_columns(), country_rows))
     return (*statements, _latest_upsert(dialect))
 
@@ -137,9 +145,9 @@ def _bucket_sql(dialect: str, resolution_seconds: int):
 def rebuild_country_rollups(conn: Connection) -> None:
     """Recompute country_rollups by merging ping_rollups (exact: sums and counts add, min/max widen)."""
     t = ping_rollups.c
-    merged = select(t.resolution_seconds, t.bucket_start, t.country, *(func.sum(t[name]) for name in _SUMMED),
-                    func.min(t.min_time), func.max(t.max_time)).group_by(t.resolution_seconds, t.bucket_start,
-                                                                           t.country)
+    merged = select(t.resolution_seconds, t.bucket_start, t.country, t.collector,
+                    *(func.sum(t[name]) for name in _SUMMED), func.min(t.min_time),
+                    func.max(t.max_time)).group_by(t.resolution_seconds, t.bucket_start, t.country, t.collector)
     conn.execute(country_rollups.delete())
     conn.execute(country_rollups.insert().from_select(_country_columns(), merged))
 
@@ -148,8 +156,13 @@ def rebuild(conn: Connection) -> None:
     """Recompute every rollup and server_latest from the raw rows (used when upgrading a database)."""
     conn.execute(ping_rollups.delete())
     conn.execute(server_latest.delete())
+    add_raw_rows(conn)
+
+
+def add_raw_rows(conn: Connection) -> None:
+    """Insert every raw row's buckets into ping_rollups and server_latest (which lack them), then re-merge countries."""
     dialect = conn.dialect.name
     for resolution in RESOLUTIONS_SECONDS:
         conn.execute(ping_rollups.insert().from_select(_server_columns(), _server_select(dialect, resolution)))
-    conn.execute(server_latest.insert().from_select(["server_id", "timestamp"], _latest_select()))
+    conn.execute(server_latest.insert().from_select(["collector", "server_id", "timestamp"], _latest_select()))
     rebuild_country_rollups(conn)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import (Boolean, Column, DateTime, Float, ForeignKey, Index, Integer, MetaData, String,
                         Table, Text)
 
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 
 metadata = MetaData()
 
@@ -24,7 +24,11 @@ rounds = Table(
     Column("duration_ms", Float, nullable=False),
     Column("servers", Integer, nullable=False),
     Column("failures", Integer, nullable=False),
+    # v10: the collector's own id for the round (collector name + a UUID), so a round sent twice (a crash between
+    # the remote COMMIT and the spool's delete) is stored once. NULL on rounds stored before v10.
+    Column("uid", String(96)),
     Index("ix_rounds_finished", "finished_at"),
+    Index("ux_rounds_uid", "uid", unique=True),
 )
 
 # The seed's columns keep their names and meaning (times in ms); the rest are additions.
@@ -136,6 +140,9 @@ def bucket_statistics() -> list[Column]:
 ping_rollups = Table(
     "ping_rollups", metadata,
     Column("resolution_seconds", Integer, primary_key=True),
+    # v10: per vantage point ('' for rows stored before collectors had names): nothing measured from one place is
+    # summed into another's buckets.
+    Column("collector", String(255), primary_key=True),
     Column("server_id", String(255), primary_key=True),
     Column("bucket_start", DateTime, primary_key=True),
     Column("country", String(255), nullable=False),
@@ -154,6 +161,7 @@ country_rollups = Table(
     Column("resolution_seconds", Integer, primary_key=True),
     Column("bucket_start", DateTime, primary_key=True),
     Column("country", String(255), primary_key=True),
+    Column("collector", String(255), primary_key=True),  # v10, as in ping_rollups
     *bucket_statistics(),
     sqlite_with_rowid=False,
 )
@@ -162,6 +170,7 @@ country_rollups = Table(
 # (on ix_ping_results_server_time) instead of a search per server.
 server_latest = Table(
     "server_latest", metadata,
+    Column("collector", String(255), primary_key=True),  # v10: each vantage point's newest round of the server
     Column("server_id", String(255), primary_key=True),
     Column("timestamp", DateTime, nullable=False),
 )
@@ -204,6 +213,7 @@ sip_results = Table(
 sip_rollups = Table(
     "sip_rollups", metadata,
     Column("resolution_seconds", Integer, primary_key=True),
+    Column("collector", String(255), primary_key=True),  # v10, as in ping_rollups
     Column("server_id", String(255), primary_key=True),
     Column("bucket_start", DateTime, primary_key=True),
     Column("country", String(255), nullable=False),
@@ -252,4 +262,19 @@ availability_rollups = Table(
     Column("degraded_rounds", Integer, nullable=False),
     Index("ix_availability_rollups_time", "resolution_seconds", "bucket_start", "server_id", "rounds", "down_rounds",
           "degraded_rounds"),
+)
+
+# v10: one row per collector (vantage point), its heartbeat written in each round's transaction, so the web app
+# can list them, tell a stopped one (collector_stale) from a stopped server, and show how many rounds wait in
+# its local spool.
+collectors = Table(
+    "collectors", metadata,
+    Column("name", String(255), primary_key=True),
+    Column("location", String(255)),
+    Column("version", String(64)),
+    Column("started_at", DateTime),
+    Column("last_round_at", DateTime),
+    Column("servers_probed", Integer),
+    Column("last_error", Text),
+    Column("rounds_waiting", Integer),
 )

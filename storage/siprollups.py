@@ -12,7 +12,7 @@ from storage.schema import sip_results as sr
 from storage.schema import sip_rollups
 
 _SUMMED = ["rounds", "up_rounds", "sent", "answered", "sum_response_ms", "n_response"]
-_COLUMNS = ["resolution_seconds", "server_id", "bucket_start", "country", "partner", "server_ip", *_SUMMED,
+_COLUMNS = ["resolution_seconds", "collector", "server_id", "bucket_start", "country", "partner", "server_ip", *_SUMMED,
             "max_code"]
 # A SIP row's labels (and its bucket: same timestamp) are its round's ping_results row of the same server.
 _SAME_ROUND = (sr.c.round_id == pr.c.round_id) & (sr.c.server_id == pr.c.server_id)
@@ -22,11 +22,13 @@ def _select(dialect: str, resolution: int):
     """sip_results aggregated into one resolution's per-server buckets, columns in _COLUMNS order."""
     bucket = _bucket_sql(dialect, resolution).label("bucket_start")
     up = func.sum(case((sr.c.status == "up", 1), else_=0))
-    return (select(literal(resolution).label("resolution_seconds"), sr.c.server_id, bucket, func.max(pr.c.country),
+    collector = func.coalesce(pr.c.collector, literal("")).label("collector")  # per vantage point, as ping_rollups
+    return (select(literal(resolution).label("resolution_seconds"), collector, sr.c.server_id, bucket,
+                   func.max(pr.c.country),
                    func.max(pr.c.partner), func.max(pr.c.server_ip), func.count(), up, func.sum(sr.c.sent),
                    func.sum(sr.c.answered), func.coalesce(func.sum(sr.c.response_avg_ms), 0.0),
                    func.count(sr.c.response_avg_ms), func.max(sr.c.code))
-            .select_from(sr.join(pr, _SAME_ROUND)).group_by(sr.c.server_id, bucket))
+            .select_from(sr.join(pr, _SAME_ROUND)).group_by(collector, sr.c.server_id, bucket))
 
 
 def _upsert(dialect: str, rows):
@@ -37,7 +39,7 @@ def _upsert(dialect: str, rows):
     updates = {name: t[name] + new[name] for name in _SUMMED}
     updates.update(max_code=greatest(t.max_code, new.max_code), country=new.country, partner=new.partner,
                    server_ip=new.server_ip)
-    return stmt.on_conflict_do_update(index_elements=["resolution_seconds", "server_id", "bucket_start"],
+    return stmt.on_conflict_do_update(index_elements=["resolution_seconds", "collector", "server_id", "bucket_start"],
                                       set_=updates)
 
 
@@ -59,6 +61,11 @@ def add_rounds(conn: Connection, round_ids: list[int]) -> None:
 def rebuild(conn: Connection) -> None:
     """Recompute sip_rollups from the raw sip_results rows (used when upgrading a database)."""
     conn.execute(sip_rollups.delete())
+    add_raw_rows(conn)
+
+
+def add_raw_rows(conn: Connection) -> None:
+    """Insert every raw SIP row's buckets into sip_rollups (which lacks them)."""
     dialect = conn.dialect.name
     for resolution in RESOLUTIONS_SECONDS:
         conn.execute(sip_rollups.insert().from_select(_COLUMNS, _select(dialect, resolution)))

@@ -5,13 +5,14 @@ import threading
 from contextlib import contextmanager
 from datetime import datetime
 
-from sqlalchemy import insert
+from sqlalchemy import insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
 from storage.incidents import fold_rounds
 from storage import siprollups
 from storage.rollups import add_rounds
-from storage.schema import logs, ping_results, rounds, sip_results
+from storage.schema import collectors, logs, ping_results, rounds, sip_results
 from common.timeutil import to_naive_utc
 
 
@@ -39,27 +40,43 @@ class Writer:
                 self._local.active = False
 
     def write_round(self, collector: str, started_at: datetime, finished_at: datetime,
-                    rows: list[dict], sip_rows: list[dict] | None = None) -> int:
-        """Store a round, its results and its SIP results in one transaction; returns the round id."""
-        return self.write_rounds(collector, [(started_at, finished_at, rows)], [sip_rows or []])[0]
+                    rows: list[dict], sip_rows: list[dict] | None = None, uid: str | None = None,
+                    heartbeat: dict | None = None) -> int:
+        """Store a round, its results and its SIP results in one transaction; returns the round id.
+
+        With a uid, a round already stored under it is not stored again (its id is returned); with a heartbeat
+        (collectors columns), the collector's row is written in the same transaction."""
+        return self.write_rounds(collector, [(started_at, finished_at, rows)], [sip_rows or []], uids=[uid],
+                                 heartbeat=heartbeat)[0]
 
     def write_rounds(self, collector: str, batch: list[tuple[datetime, datetime, list[dict]]],
-                     sip_batch: list[list[dict]] | None = None) -> list[int]:
+                     sip_batch: list[list[dict]] | None = None, uids: list[str | None] | None = None,
+                     heartbeat: dict | None = None) -> list[int]:
         """Store several (started_at, finished_at, rows) rounds in one transaction; returns their ids.
 
-        sip_batch, when given, holds each round's sip_results rows (same order as batch)."""
+        sip_batch, when given, holds each round's sip_results rows (same order as batch); uids each round's
+        globally unique id (a round already stored under its uid is skipped, its stored id returned)."""
         # One COMMIT and one rollup fold for the batch: loading history (bench/generate.py) is bound by them.
+        uids = list(uids or [None] * len(batch))
         with self.transaction() as conn:
-            round_ids = _insert_rounds(conn, collector, batch)
-            stored_ids = [rid for rid, stored in zip(round_ids, batch) if stored[2]]
+            known = _stored_uids(conn, [u for u in uids if u])
+            is_new = [not uid or uid not in known for uid in uids]
+            fresh = [one for one, new in zip(batch, is_new) if new]
+            fresh_sip = [sip for sip, new in zip(sip_batch or [[]] * len(batch), is_new) if new]
+            new_ids = _insert_rounds(conn, collector, fresh, [uid for uid, new in zip(uids, is_new) if new])
+            stored_ids = [rid for rid, one in zip(new_ids, fresh) if one[2]]
             add_rounds(conn, stored_ids)
-            fold_rounds(conn, stored_ids, [[_naive_timestamp(r) for r in rows] for _s, _f, rows in batch])
+            fold_rounds(conn, stored_ids, [[_naive_timestamp(r) for r in rows] for _s, _f, rows in fresh])
             sip_ids = []
-            for round_id, sip_rows in zip(round_ids, sip_batch or []):
+            for round_id, sip_rows in zip(new_ids, fresh_sip):
                 if sip_rows:
                     conn.execute(insert(sip_results), [_result_row(r, round_id, collector) for r in sip_rows])
                     sip_ids.append(round_id)
             siprollups.add_rounds(conn, sip_ids)
+            pending = iter(new_ids)
+            round_ids = [known[uid] if not new else next(pending) for uid, new in zip(uids, is_new)]
+            if heartbeat is not None:
+                write_heartbeat(conn, collector, heartbeat)
         return round_ids
 
     def checkpoint(self) -> tuple[int, int] | None:
@@ -89,11 +106,30 @@ def _round_record(collector: str, started_at: datetime, finished_at: datetime, r
             "failures": sum(1 for r in rows if not r.get("success"))}
 
 
-def _insert_rounds(conn, collector: str, batch: list[tuple[datetime, datetime, list[dict]]]) -> list[int]:
+def _stored_uids(conn, uids: list[str]) -> dict[str, int]:
+    """The round id of each uid already stored."""
+    if not uids:
+        return {}
+    return dict(conn.execute(select(rounds.c.uid, rounds.c.id).where(rounds.c.uid.in_(uids))).all())
+
+
+def write_heartbeat(conn, collector: str, heartbeat: dict) -> None:
+    """Insert or update the collector's row (name + the given collectors columns)."""
+    values = {"name": collector, **{k: (to_naive_utc(v) if isinstance(v, datetime) else v)
+                                    for k, v in heartbeat.items()}}
+    insert_for = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    stmt = insert_for(collectors).values(values)
+    updates = {k: stmt.excluded[k] for k in values if k != "name"}
+    conn.execute(stmt.on_conflict_do_update(index_elements=["name"], set_=updates) if updates
+                 else stmt.on_conflict_do_nothing(index_elements=["name"]))
+
+
+def _insert_rounds(conn, collector: str, batch: list[tuple[datetime, datetime, list[dict]]],
+                   uids: list[str | None] | None = None) -> list[int]:
     """Insert the rounds rows and then all their ping_results rows; returns the round ids in batch order."""
     # Two statements for the whole batch, whatever its size: on PostgreSQL each statement is a round trip to the
     # server, so a statement per round made loading history three times slower than on SQLite.
-    records = [_round_record(collector, *one) for one in batch]
+    records = [dict(_round_record(collector, *one), uid=uid) for one, uid in zip(batch, uids or [None] * len(batch))]
     if len(records) <= 1 or not conn.dialect.insert_executemany_returning_sort_by_parameter_order:
         # One round (the collector's case), or a SQLite older than 3.35 (no RETURNING): a statement per round.
         round_ids = [conn.execute(insert(rounds).values(record)).inserted_primary_key[0] for record in records]

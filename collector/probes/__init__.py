@@ -39,6 +39,8 @@ def make_probe(
     timeout_seconds: float,
     os_params: Mapping[str, str] | None = None,
     concurrency: int = 32,
+    fping_interval_ms: float | None = None,
+    fping_period_ms: float | None = None,
 ) -> Probe:
     """Build the backend named by kind ("ping", "fping", "tcp" or "auto")."""
     if kind == "auto":
@@ -48,7 +50,9 @@ def make_probe(
         return PingProbe(count, timeout_seconds, params, concurrency=concurrency)
     if kind == "fping":
         # One fping process handles all targets, so there is no concurrency to set.
-        return FpingProbe(count, timeout_seconds)
+        # -i / -p from the config (fping_interval_ms, fping_period_ms); None keeps fping.py's defaults.
+        pacing = {k: v for k, v in (("interval_ms", fping_interval_ms), ("period_ms", fping_period_ms)) if v}
+        return FpingProbe(count, timeout_seconds, **pacing)
     if kind == "tcp":
         return TcpProbe(count, timeout_seconds, concurrency=concurrency)
     raise ValueError(f"unknown probe kind {kind!r}; expected one of {', '.join(KINDS)} or 'auto'")

@@ -34,7 +34,8 @@ def test_open_by_default_newest_first_in_the_api_shape(alerted, client, config):
     assert kinds(alerts) == ["jitter", "high_latency"]  # stored as 'latency'; the API says high_latency
     latency = alerts[1]
     assert set(latency) == {"id", "server", "partner", "country", "kind", "severity", "state", "started_at",
-                            "resolved_at", "peak", "message", "acknowledgement", "path_snapshot"}
+                            "resolved_at", "peak", "message", "acknowledgement", "path_snapshot",
+                            "collector"}
     assert latency["acknowledgement"] is None and latency["path_snapshot"] is None
     server = config.servers[0]
     assert (latency["server"], latency["partner"], latency["country"]) == (server.id, server.partner, server.country)

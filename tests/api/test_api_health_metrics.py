@@ -103,7 +103,7 @@ def test_status_gauge_is_one_hot(config, writer, client):
         states = {dict(labels)["status"]: value for (name, labels), value in found.items()
                   if name == "latency_monitor_server_status" and dict(labels)["server"] == server.id}
         assert states == {s: float(s == ("down" if index == 1 else "up"))
-                          for s in ("up", "degraded", "down", "stale", "unknown")}
+                          for s in ("up", "degraded", "partial", "down", "stale", "unknown")}
 
 
 def test_round_gauges_come_from_the_last_round(seeded, client, config):

@@ -36,6 +36,7 @@ def test_every_documented_parameter_is_one_the_routes_read():
 @pytest.mark.parametrize("url", [
     "/api/ping-data", "/api/ping-data?group=server&range=7d", "/api/ping-data?format=csv",
     "/api/servers/status", "/api/alerts", "/api/alerts?state=all&range=7d", "/api/alerts?state=resolved",
+    "/api/collectors", "/api/servers/status?collector=test", "/api/alerts?collector=test",
     "/api/logs?limit=1000", "/api/export-data?format=json", "/api/export-data",
     "/api/ping-data?probe=sip&group=server", "/api/export-data?probe=sip&format=json",
     "/api/openapi.json", "/healthz", "/metrics",

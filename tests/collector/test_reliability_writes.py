@@ -105,7 +105,9 @@ def test_a_full_database_is_logged_once_and_probing_goes_on(config, writer, capl
         for _ in range(3):
             assert collector.run_round().round_id is None  # still full: every round is refused
         assert collector.last_error == "OperationalError: database or disk is full"
-        assert collector.rounds_lost == collector.outage_rounds == 4 and collector.is_alive() is False
+        # Refused rounds wait in the spool beside the database file, none lost.
+        assert collector.rounds_waiting == collector.outage_rounds == 4 and collector.rounds_lost == 0
+        assert collector.is_alive() is False
         assert len(collector.probe_factory.calls) == before + 4  # the probing never stopped
         limit.lift()
         assert collector.run_round().round_id is not None
@@ -114,10 +116,11 @@ def test_a_full_database_is_logged_once_and_probing_goes_on(config, writer, capl
     assert errors[0].startswith("cannot store the round results: OperationalError: database or disk is full "
                                 "(free some disk space)")
     recovered = [r.getMessage() for r in caplog.records if r.name == SERVICE and r.levelno == logging.WARNING]
-    assert recovered == ["rounds are stored again; 4 round(s) could not be stored during the outage "
+    assert recovered == ["rounds are stored again; 4 round(s) of the outage were spooled and have been sent "
                          "(OperationalError: database or disk is full)"]
-    assert collector.last_error is None and collector.rounds_run == before + 1
-    assert complete_rounds(writer.engine) == (before + 1, 0)
+    # The 4 spooled rounds went in first, then the new one: nothing of the outage is missing.
+    assert collector.last_error is None and collector.rounds_run == before + 5 and collector.rounds_waiting == 0
+    assert complete_rounds(writer.engine) == (before + 5, 0)
     assert integrity(writer.engine) == "ok"
 
 
@@ -191,13 +194,15 @@ def fill_disk(folder: Path) -> Path:
 
 def collector_on(folder: Path, tmp_path: Path) -> tuple[Collector, object]:
     """A fake-probe collector writing a database inside folder."""
-    config = validate_config(make_config_dict(tmp_path, database_path=str(folder / "monitor.db")),
+    # The spool on another disk than the database: a full or read-only database disk then loses nothing.
+    config = validate_config(make_config_dict(tmp_path, database_path=str(folder / "monitor.db"),
+                                              spool_path=str(tmp_path / "spool.db")),
                              source=str(tmp_path / "config.json"))
     writer = open_writer(config.database_target())
     return fake_collector(config, writer), writer
 
 
-def test_a_real_full_disk_loses_only_the_rounds_it_refused(tiny_disk, tmp_path, caplog):
+def test_a_real_full_disk_loses_no_round_with_the_spool_elsewhere(tiny_disk, tmp_path, caplog):
     collector, writer = collector_on(tiny_disk, tmp_path)
     try:
         assert collector.run_round().round_id is not None
@@ -209,7 +214,8 @@ def test_a_real_full_disk_loses_only_the_rounds_it_refused(tiny_disk, tmp_path, 
             filler.unlink()
             assert collector.run_round().round_id is not None
         assert len(errors_logged(caplog)) == 1 and collector.last_error is None
-        assert complete_rounds(writer.engine) == (before + 1, 0)
+        # The two refused rounds were spooled and sent before the new one.
+        assert complete_rounds(writer.engine) == (before + 3, 0) and collector.rounds_lost == 0
         assert integrity(writer.engine) == "ok"
     finally:
         writer.engine.dispose()
@@ -234,7 +240,7 @@ def test_a_read_only_file_system_is_reported_and_survived(tiny_disk, tmp_path, c
         # SQLite says "unable to open database file" when it cannot open the file read-write any more.
         assert errors[0].startswith("cannot store the round results: OperationalError: unable to open database "
                                     "file (check that the database folder exists, is writable and has space)")
-        assert collector.rounds_lost == 3 and complete_rounds(writer.engine) == (2, 0)
+        assert collector.rounds_lost == 0 and complete_rounds(writer.engine) == (5, 0)  # 3 spooled, then sent
         assert integrity(writer.engine) == "ok"
     finally:
         subprocess.run(["mount", "-o", "remount,rw", str(tiny_disk)], check=False)

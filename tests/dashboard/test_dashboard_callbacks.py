@@ -66,7 +66,8 @@ def test_query_round_trip():
     assert query == ("?country=Kenya&country=Egypt&partner=Lagos+Link&range=custom"
                      "&start=2026-11-01T08%3A30%3A00Z&end=2026-11-02T17%3A00%3A00Z")
     assert controls_from_query(query) == {"countries": ["Kenya", "Egypt"], "partners": ["Lagos Link"],
-                                          "range": "custom", "start_date": "2026-11-01", "end_date": "2026-11-02",
+                                          "collectors": [], "range": "custom", "start_date": "2026-11-01",
+                                          "end_date": "2026-11-02",
                                           "start_time": "08:30", "end_time": "17:00", "tz": None}
     filters, error = filters_from_search(query)
     assert error is None and filters.countries == ("Kenya", "Egypt") and filters.start == datetime(2026, 11, 1, 8, 30)

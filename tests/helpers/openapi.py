@@ -7,10 +7,10 @@ from functools import lru_cache
 from api.openapi import openapi_document, response_validator
 
 
-DOCUMENTED = ["/api/ping-data", "/api/servers/status", "/api/alerts", "/api/logs", "/api/export-data",
+DOCUMENTED = ["/api/ping-data", "/api/servers/status", "/api/alerts", "/api/collectors", "/api/logs", "/api/export-data",
               "/api/openapi.json", "/healthz", "/metrics", "/api/sla", "/api/incidents", "/api/maintenance"]
 PARAMETERS = ["country", "partner", "server", "range", "start", "end", "group", "format", "limit", "level",
-              "module", "since", "search", "state", "probe", "month", "scope"]
+              "module", "since", "search", "state", "probe", "month", "scope", "collector"]
 AWKWARD = ["", " ", "open", "resolved", "all",
            "1h", "24h", "7d", "30d", "custom", "json", "csv", "server", "country", "0", "-1", "1000",
            "1001", "1e3", "NaN", "inf", "١٢", "DEBUG", "warn", "2026-01-01", "2026-01-01T00:00:00Z",

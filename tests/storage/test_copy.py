@@ -44,6 +44,7 @@ def make_history(folder: Path, rounds: int = ROUNDS) -> str:
     writer = open_writer(url)
     end = utcnow().replace(microsecond=0)
     seed_history(writer, config, end, rounds=rounds, interval_seconds=60)
+    writer.write_round("test", end, end, [], uid="test:heartbeat", heartbeat={"location": "Lab", "last_round_at": end})
     writer.write_logs([{"timestamp": end, "level": "WARNING", "message": f"line {i}", "module": "collector"}
                        for i in range(30)])
     apply_events(writer, [alert_event("127.0.0.1", "open", end - timedelta(hours=1)),

@@ -7,8 +7,8 @@ import threading
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import (Boolean, Column, DateTime, Float, Integer, MetaData, String, Table, Text, inspect, insert,
-                        select, text)
+from sqlalchemy import (Boolean, Column, DateTime, Float, Integer, MetaData, String, Table, Text, func, inspect,
+                        insert, select, text)
 
 from settings import validate_config
 from storage import make_engine, open_writer
@@ -82,7 +82,7 @@ def test_the_seeds_tables_are_upgraded_keeping_every_row(engine):
                               .where(ping_rollups.c.resolution_seconds == 3600)
                               .order_by(ping_rollups.c.server_id)).all()
         assert [tuple(r) for r in hourly] == [("127.0.0.1", 10), ("127.0.0.2", 10)]  # built from the raw rows
-        latest = conn.execute(select(server_latest).order_by(server_latest.c.server_id)).all()
+        latest = conn.execute(select(server_latest.c.server_id, server_latest.c.timestamp).order_by(server_latest.c.server_id)).all()
         assert [tuple(r) for r in latest] == [("127.0.0.1", T0 + timedelta(minutes=18)),
                                              ("127.0.0.2", T0 + timedelta(minutes=19))]
     assert version_rows(engine) == [SCHEMA_VERSION]
@@ -159,3 +159,77 @@ def test_concurrent_first_starts_create_the_schema_once(empty_database_url):
     assert version_rows(engines[0]) == [SCHEMA_VERSION]
     for engine in engines:
         engine.dispose()
+
+
+def _v9_tables():
+    """The rollup tables and server_latest as version 9 had them: keyed by server alone (no collector column)."""
+    from sqlalchemy import MetaData, Table
+    from storage.schema import sip_rollups
+    old = MetaData()
+    return [Table(t.name, old, *[c._copy() for c in t.columns if c.name != "collector"],
+                  **({"sqlite_with_rowid": False} if t is country_rollups else {}))
+            for t in (ping_rollups, country_rollups, server_latest, sip_rollups)], old
+
+
+def _as_version_9(engine, before: dict) -> None:
+    """Turn a database into what version 9 had, its derived tables holding `before`'s rows without the collector."""
+    tables, old = _v9_tables()
+    with engine.begin() as conn:
+        for table in tables:
+            conn.execute(text(f"DROP TABLE {table.name}"))
+        conn.execute(text("DROP TABLE collectors"))
+        old.create_all(conn)
+        for table in tables:
+            rows = [{k: v for k, v in r._mapping.items() if k != "collector"} for r in before.get(table.name, [])]
+            if rows:
+                conn.execute(insert(table), rows)
+        conn.execute(text("DROP INDEX ux_rounds_uid"))
+        conn.execute(text("ALTER TABLE rounds DROP COLUMN uid"))
+        conn.execute(schema_info.update().values(version=9))
+
+
+def _without_collector(rows) -> list[dict]:
+    return [{k: v for k, v in r._mapping.items() if k != "collector"} for r in rows]
+
+
+def test_version_9_keeps_its_rollups_under_the_only_collector(history):
+    # Retention has already deleted the older half of the raw rows: the buckets must survive the re-keying.
+    from storage.schema import rounds
+    before = {t.name: all_rows(history, t) for t in (ping_rollups, country_rollups, server_latest)}
+    _as_version_9(history, before)
+    with history.begin() as conn:
+        cut = conn.execute(select(func.min(ping_results.c.timestamp))).scalar_one() + timedelta(hours=3)
+        conn.execute(ping_results.delete().where(ping_results.c.timestamp < cut))
+    assert init_db(history) == 9
+    for name in ("ping_rollups", "country_rollups", "server_latest"):
+        after = all_rows(history, metadata_table(name))
+        assert {r._mapping["collector"] for r in after} == {"test"}, name
+        kept, had = _without_collector(after), _without_collector(before[name])
+        assert len(kept) == len(had) > 0, name
+        for a, b in zip(kept, had):
+            assert a == {k: pytest.approx(v) if isinstance(v, float) else v for k, v in b.items()}, name
+    assert "uid" in {c["name"] for c in inspect(history).get_columns("rounds")}
+    assert "collectors" in inspect(history).get_table_names()
+    assert version_rows(history) == [SCHEMA_VERSION]
+    with history.connect() as conn:  # the unique index on the new uid column was made too
+        assert "ux_rounds_uid" in {i["name"] for i in inspect(conn).get_indexes(rounds.name)}
+
+
+def test_version_9_with_two_collectors_is_rolled_up_per_vantage_point(history):
+    before = {t.name: all_rows(history, t) for t in (ping_rollups, country_rollups, server_latest)}
+    _as_version_9(history, before)
+    with history.begin() as conn:  # half the rounds came from a second vantage point
+        conn.execute(text("UPDATE ping_results SET collector = 'other' WHERE round_id % 2 = 0"))
+    assert init_db(history) == 9
+    after = all_rows(history, ping_rollups)
+    assert {r._mapping["collector"] for r in after} == {"test", "other"}
+    total = lambda rows, res: sum(r._mapping["rounds"] for r in rows if r._mapping["resolution_seconds"] == res)  # noqa: E731
+    for res in (300, 3600):  # nothing lost, nothing counted twice: every round is in exactly one vantage point
+        assert total(after, res) == total(before["ping_rollups"], res)
+    latest = all_rows(history, server_latest)
+    assert {r._mapping["collector"] for r in latest} == {"test", "other"} and len(latest) == 8
+
+
+def metadata_table(name: str):
+    from storage.schema import metadata
+    return metadata.tables[name]

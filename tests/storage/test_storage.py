@@ -52,7 +52,7 @@ def test_round_trip_of_every_column(writer):
         stored = conn.execute(select(ping_results).order_by(ping_results.c.id)).mappings().all()
     assert dict(stored_round) == {"id": round_id, "collector": "lab-1", "started_at": T0,
                                   "finished_at": T0 + timedelta(seconds=2.5), "duration_ms": 2500.0,
-                                  "servers": 2, "failures": 1}
+                                  "servers": 2, "failures": 1, "uid": None}
     for expected, got in zip([row, down], stored, strict=True):
         assert {k: got[k] for k in expected} == expected
         assert (got["round_id"], got["collector"]) == (round_id, "lab-1")

@@ -1,0 +1,189 @@
+"""Several collectors (vantage points) writing one database: figures kept apart, status merged, heartbeats listed."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from collector.probes.base import ProbeResult
+from collector.service import Collector
+from collector.spool import Spool
+from queries.filters import Filters
+from queries.pingdata import ping_series
+from queries.status import merged_status, server_status
+from settings import validate_config
+from storage.schema import collectors as collectors_table
+from storage.schema import ping_rollups, rounds, server_latest
+from common.timeutil import utcnow
+from tests.conftest import make_config_dict
+from tests.helpers.fakes import FakeFactory, replies
+
+DOWN = ProbeResult(transmitted=4, received=0, samples_ms=[])
+
+
+def vantage(config, writer, tmp_path, name: str, rtt: float, location: str | None = None) -> Collector:
+    """A real collector named `name` whose fake probes answer every server in rtt ms."""
+    cfg = validate_config(dict(config.raw, collector_location=location or name.title()), source=config.source)
+    factory = FakeFactory()
+    factory.results = {s.id: replies(rtt) for s in cfg.servers}
+    return Collector(cfg, writer, probe_factory=factory, auto_kind="ping", name=name,
+                     spool=Spool(str(tmp_path / f"spool-{name}.db")))
+
+
+def test_two_collectors_keep_separate_figures(config, writer, engine, tmp_path):
+    nairobi, london = vantage(config, writer, tmp_path, "nairobi", 20.0), vantage(config, writer, tmp_path, "london", 200.0)
+    for _ in range(3):
+        nairobi.run_round(), london.run_round()
+    window = Filters(start=utcnow() - timedelta(hours=1), end=utcnow() + timedelta(minutes=1))
+    for name, rtt in (("nairobi", 20.0), ("london", 200.0)):
+        for bucket in (300, 3600, 60):  # per-server rollups, country rollups... and the raw rows
+            for group in ("server", "country"):
+                series = ping_series(engine, Filters(**{**window.__dict__, "collectors": (name,)}), group, bucket)
+                assert not series.empty and set(series["latency_ms"].round(3)) == {rtt}, (name, bucket, group)
+    both = ping_series(engine, window, "server", 300)
+    assert set(both["latency_ms"].round(3)) == {110.0}  # the selected vantage points summed exactly, never blended in storage
+    with engine.connect() as conn:
+        per_collector = dict(conn.execute(select(ping_rollups.c.collector, func.sum(ping_rollups.c.rounds))
+                                          .where(ping_rollups.c.resolution_seconds == 300)
+                                          .group_by(ping_rollups.c.collector)).all())
+        assert per_collector == {"nairobi": 3 * len(config.servers), "london": 3 * len(config.servers)}
+        assert conn.execute(select(func.count()).select_from(server_latest)).scalar() == 2 * len(config.servers)
+        beats = {r["name"]: r for r in conn.execute(select(collectors_table)).mappings()}
+    assert beats["nairobi"]["location"] == "Nairobi" and beats["london"]["servers_probed"] == len(config.servers)
+    assert beats["nairobi"]["last_round_at"] is not None and beats["nairobi"]["rounds_waiting"] == 0
+
+
+def test_merged_status_is_down_only_when_every_vantage_point_sees_it_down(config, writer, engine, tmp_path):
+    nairobi, london = vantage(config, writer, tmp_path, "nairobi", 20.0), vantage(config, writer, tmp_path, "london", 20.0)
+    first, second = config.servers[0].id, config.servers[1].id
+    nairobi.prober.probe_factory.results.update({first: DOWN, second: DOWN})
+    london.prober.probe_factory.results[second] = DOWN
+    nairobi.run_round(), london.run_round()
+    status = server_status(engine, config).set_index("server_id")
+    assert status.loc[first, "status"] == "partial" and status.loc[first, "down_from"] == ["nairobi"]
+    assert status.loc[second, "status"] == "down"
+    assert status.loc[config.servers[2].id, "status"] == "up"
+    views = {v["collector"]: v["status"] for v in status.loc[first, "vantage_points"]}
+    assert views == {"nairobi": "down", "london": "up"}
+    # One vantage point asked for: its own view, no merging.
+    only_london = server_status(engine, config, collectors=("london",)).set_index("server_id")
+    assert only_london.loc[first, "status"] == "up" and only_london.loc[second, "status"] == "down"
+
+
+def test_merge_rule():
+    assert merged_status([{"status": "down"}, {"status": "down"}]) == "down"
+    assert merged_status([{"status": "down"}, {"status": "up"}]) == "partial"
+    assert merged_status([{"status": "degraded"}, {"status": "up"}]) == "degraded"
+    # A collector that stopped reporting (stale) is not one that "measured it recently".
+    assert merged_status([{"status": "down"}, {"status": "stale"}]) == "down"
+    assert merged_status([{"status": "stale"}]) is None
+
+
+def test_routes_filter_by_collector(config, writer, client, tmp_path):
+    nairobi, london = vantage(config, writer, tmp_path, "nairobi", 20.0), vantage(config, writer, tmp_path, "london", 200.0)
+    nairobi.run_round(), london.run_round()
+    listed = client.get("/api/collectors").get_json()["collectors"]
+    assert [(c["name"], c["status"], c["location"]) for c in listed] == [("london", "up", "London"),
+                                                                         ("nairobi", "up", "Nairobi")]
+    one = client.get("/api/servers/status?collector=london").get_json()["servers"][0]
+    assert one["latency_ms"] == 200.0 and [v["collector"] for v in one["vantage_points"]] == ["london"]
+    every = client.get("/api/servers/status").get_json()["servers"][0]
+    assert sorted(v["collector"] for v in every["vantage_points"]) == ["london", "nairobi"]
+    export = client.get("/api/export-data?format=csv&range=1h&collector=nairobi").get_data(as_text=True)
+    assert "nairobi" in export and "london" not in export
+
+
+def test_a_round_sent_twice_is_stored_once(config, writer, engine):
+    at = utcnow()
+    first = writer.write_round("nairobi", at, at, [], uid="nairobi:abc")
+    again = writer.write_round("nairobi", at, at, [], uid="nairobi:abc")
+    assert first == again
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(rounds).where(rounds.c.uid == "nairobi:abc")).scalar() == 1
+
+
+# -- alerts across vantage points -------------------------------------------------------------------------------
+
+def at_time(collector: Collector, when):
+    """Make the collector's clock read `when` (rounds, heartbeats and alerts are stamped with it)."""
+    collector.now = collector.store.now = collector.alerts.now = lambda: when
+    return collector
+
+
+def open_alerts(engine) -> list[dict]:
+    from storage.schema import alerts
+    with engine.connect() as conn:
+        return [dict(r) for r in conn.execute(select(alerts).where(alerts.c.state == "open")).mappings()]
+
+
+def test_killing_one_collector_gives_one_collector_stale_alert_and_nothing_else(config, writer, engine, tmp_path):
+    from runtime.stale import StaleWatcher
+    t0 = utcnow()
+    nairobi = at_time(vantage(config, writer, tmp_path, "nairobi", 20.0), t0)
+    london = at_time(vantage(config, writer, tmp_path, "london", 30.0), t0)
+    nairobi.run_round(), london.run_round()
+    later = t0 + timedelta(seconds=config.stale_after_seconds + 100)
+    at_time(london, later).run_round()  # nairobi was killed after its first round
+    watcher = StaleWatcher(config, writer, engine, now=lambda: later + timedelta(seconds=10))
+    watcher.check_once()
+    watcher.check_once()  # a second check opens nothing more
+    found = open_alerts(engine)
+    assert [(a["kind"], a["collector"], a["server_id"]) for a in found] == [("collector_stale", "nairobi", None)]
+    assert "Collector nairobi (Nairobi) stopped reporting" in found[0]["message"]
+    # It reports again: the alert resolves.
+    at_time(nairobi, later + timedelta(seconds=5)).run_round()
+    watcher.check_once()
+    assert open_alerts(engine) == []
+
+
+def test_every_collector_silent_gives_collector_alerts_not_server_alerts(config, writer, engine, tmp_path):
+    from runtime.stale import StaleWatcher
+    t0 = utcnow()
+    at_time(vantage(config, writer, tmp_path, "nairobi", 20.0), t0).run_round()
+    watcher = StaleWatcher(config, writer, engine,
+                           now=lambda: t0 + timedelta(seconds=config.stale_after_seconds + 60))
+    watcher.check_once()
+    assert [a["kind"] for a in open_alerts(engine)] == ["collector_stale"]
+
+
+def test_one_merged_alert_per_server_names_the_vantage_points(config, writer, engine, tmp_path):
+    from runtime.stale import StaleWatcher
+    nairobi = vantage(config, writer, tmp_path, "nairobi", 20.0, location="Nairobi DC1")
+    london = vantage(config, writer, tmp_path, "london", 20.0, location="London")
+    first, second = config.servers[0].id, config.servers[1].id
+    nairobi.prober.probe_factory.results.update({first: DOWN, second: DOWN})
+    london.prober.probe_factory.results[second] = DOWN
+    nairobi.run_round(), london.run_round()
+    StaleWatcher(config, writer, engine).check_once()
+    merged = {a["server_id"]: a for a in open_alerts(engine) if a["kind"] == "vantage"}
+    assert set(merged) == {first, second}
+    assert merged[first]["message"].endswith("is down from Nairobi DC1 only") and merged[first]["severity"] == "warning"
+    assert merged[second]["message"].endswith("is down from all 2 vantage points")
+    assert merged[second]["severity"] == "critical"
+    # London recovers the second server, Nairobi the first: the first's merged alert resolves.
+    nairobi.prober.probe_factory.results[first] = replies(20.0)
+    nairobi.run_round(), london.run_round()
+    StaleWatcher(config, writer, engine).check_once()
+    assert {a["server_id"] for a in open_alerts(engine) if a["kind"] == "vantage"} == {second}
+
+
+def test_metrics_label_each_vantage_point(config, writer, client, tmp_path):
+    vantage(config, writer, tmp_path, "nairobi", 20.0).run_round()
+    vantage(config, writer, tmp_path, "london", 200.0).run_round()
+    text = client.get("/metrics").get_data(as_text=True)
+    sid = config.servers[0].id
+    lines = [l for l in text.splitlines() if l.startswith("latency_monitor_server_vantage_latency_seconds{")
+             and f'server="{sid}"' in l]
+    values = sorted(float(l.rsplit(" ", 1)[1]) for l in lines)
+    assert values == [0.02, 0.2]
+
+
+def test_the_dashboard_url_keeps_the_vantage_points_when_a_filter_changes():
+    from callbacks.shell import CONTROL_KEYS, sync_from_controls
+    from callbacks.urlstate import controls_from_query
+    values = dict(controls_from_query("?collector=nairobi&collector=london&range=24h"), range="7d")
+    out = sync_from_controls("?collector=nairobi&collector=london&range=24h",
+                             {k: values[k] for k in CONTROL_KEYS}, utcnow())
+    assert out["search"] == "?collector=nairobi&collector=london&range=7d"
+    assert controls_from_query(out["search"])["collectors"] == ["nairobi", "london"]
