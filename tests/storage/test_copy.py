@@ -124,7 +124,7 @@ def test_the_target_carries_on_after_the_copied_ids(history, pg_target):
     writer.write_logs([{"timestamp": at, "level": "INFO", "message": "after the copy", "module": "x"}])
     opened = apply_events(writer, [alert_event("127.0.0.3", "open", at)])
     with writer.engine.connect() as conn:
-        assert round_id == ROUNDS + 1  # not 1: the sequence was moved past the copied ids
+        assert round_id == ROUNDS + 2  # not 1: the sequence was moved past the copied ids (and the heartbeat round)
         assert conn.execute(select(func.max(ping_results.c.id))).scalar_one() == ROUNDS * 4 + 4
         assert conn.execute(select(func.max(logs.c.id))).scalar_one() == 31
         assert len(opened) == 1 and conn.execute(select(func.max(alerts.c.id))).scalar_one() == 3
