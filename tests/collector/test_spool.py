@@ -113,3 +113,33 @@ def test_the_spool_survives_a_restart(tmp_path):
     first.close()
     again = Spool(path)
     assert again.count() == 1 and again.oldest()[1] == "c:1"
+
+
+def test_a_spooled_round_keeps_its_sip_checks(tmp_path):
+    # A round spooled during an outage goes in with its SIP rows: sip_results and sip_rollups, same round id.
+    from collector.storing import RoundStore
+    from storage.schema import sip_results, sip_rollups
+    from tests.seeding import sip_round
+    config = validate_config(make_config_dict(tmp_path), source=str(tmp_path / "config.json"))
+    writer = open_writer(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    spool = Spool(str(tmp_path / "spool.db"))
+    ping, sip = sip_round(config, 1, T0)
+    spool.add("lab:waiting", T0, T0, ping, sip)  # what an outage left behind
+    store = RoundStore(writer, "lab", lambda: T0 + timedelta(seconds=5), spool=spool)
+    try:
+        later_ping, later_sip = sip_round(config, 2, T0 + timedelta(seconds=5))
+        new_id = store.write(T0 + timedelta(seconds=5), later_ping, later_sip)
+        assert new_id is not None and spool.count() == 0
+        with writer.engine.connect() as conn:
+            stored = conn.execute(select(rounds.c.id, rounds.c.uid).order_by(rounds.c.id)).all()
+            sip_ids = conn.execute(select(sip_results.c.round_id, sip_results.c.timestamp)).all()
+            rolled = conn.execute(select(sip_rollups.c.collector, sip_rollups.c.rounds)
+                                  .where(sip_rollups.c.resolution_seconds == 300)).all()
+        assert [r.uid for r in stored][0] == "lab:waiting" and stored[1].id == new_id
+        assert sorted({r.round_id for r in sip_ids}) == [stored[0].id, new_id]
+        assert len(sip_ids) == 2 * len(config.servers) and {r.timestamp for r in sip_ids} == {
+            T0, T0 + timedelta(seconds=5)}
+        assert {r.collector for r in rolled} == {"lab"} and sum(r.rounds for r in rolled) == 2 * len(config.servers)
+    finally:
+        writer.engine.dispose()
+        spool.close()
