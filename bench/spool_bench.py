@@ -22,7 +22,7 @@ from collector.spool import Spool
 from settings import validate_config
 from storage import open_writer
 from storage.schema import ping_results, rounds
-from tests.test_spool import PausablePg
+from tests.collector.test_spool import PausablePg
 
 
 class InstantProbe:
