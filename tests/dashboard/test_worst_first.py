@@ -92,3 +92,20 @@ def test_a_filter_change_keeps_the_view_choices_in_the_url():
               "start_time": "00:00", "end_time": "00:00"}
     out = sync_from_controls("?range=24h&kiosk=1", values, NOW)
     assert out["search"] == "?country=Kenya&range=24h&kiosk=1"
+
+
+def test_a_partial_outage_is_its_own_state_between_down_and_degraded():
+    # Issue 13: down from one vantage point, up from another. The tile says so, and its badge's hover names both.
+    views = [{"collector": "london", "status": "up", "latency_ms": 23.0, "loss_pct": 0.0, "jitter_ms": 1.0,
+              "last_check": None},
+             {"collector": "nairobi", "status": "down", "latency_ms": None, "loss_pct": 100.0, "jitter_ms": None,
+              "last_check": None}]
+    rows = [row("lossy", "Kenya", status="degraded", loss_percentage=20.0),
+            row("half", "Kenya", status="partial", vantage_points=views),
+            row("down", "Kenya", status="down", success=False)]
+    assert ids_in_order(rows) == ["down", "half", "lossy"]
+    tiles, _ = server_tiles(pd.DataFrame(rows), {}, "trouble")
+    half = next(t for t in tiles if t["id"] == "half")
+    assert half["s"] == "partial"
+    assert half["vt"] == "london: up 23.0 ms, loss 0% · nairobi: down"
+    assert next(t for t in tiles if t["id"] == "down")["vt"] is None  # one vantage point: nothing to compare

@@ -98,3 +98,33 @@ def test_the_version_before_is_upgraded_with_sip_rollups_filled_from_the_raw_row
     upgraded = open_writer(url)
     assert before and rollup_rows(upgraded.engine) == before
     upgraded.engine.dispose()
+
+
+def _same_series(a: pd.DataFrame, b: pd.DataFrame) -> None:
+    assert len(a) > 0 and list(a["key"]) == list(b["key"]) and list(a["bucket"]) == list(b["bucket"])
+    for column in ("response_ms", "loss_pct", "code", "up_pct", "rounds"):
+        assert a[column].astype("float64").tolist() == pytest.approx(b[column].astype("float64").tolist(),
+                                                                    nan_ok=True), column
+
+
+def test_two_vantage_points_are_rolled_up_apart(writer, config):
+    # Issue 13: a second collector checks the same servers at the same times with other answers. Its SIP buckets
+    # are its own (collector=london reads only them), and the default view sums both exactly as the raw rows do.
+    from tests.seeding import sip_round
+    end = utcnow().replace(second=0, microsecond=0)
+    times = seed_sip(writer, config, end, rounds=24)
+    made = [sip_round(config, r + 3, at) for r, at in enumerate(times)]  # shifted: other codes and response times
+    writer.write_rounds("london", [(at, at, ping) for at, (ping, _) in zip(times, made)], [sip for _, sip in made])
+    with writer.engine.connect() as conn:
+        keyed = dict(conn.execute(select(sip_rollups.c.collector, func.sum(sip_rollups.c.rounds))
+                                  .where(sip_rollups.c.resolution_seconds == 300).group_by(sip_rollups.c.collector)).all())
+    assert keyed == {"test": 24 * len(config.servers), "london": 24 * len(config.servers)}
+    window = aligned_window(end, hours=3)
+    london = Filters(**{**window.__dict__, "collectors": ("london",)})
+    home = Filters(**{**window.__dict__, "collectors": ("test",)})
+    for bucket in (300, 3600):
+        for chosen in (london, window):
+            _same_series(sip_series(writer.engine, chosen, "server", bucket),
+                         raw_series(writer.engine, chosen, "server", bucket))
+        apart = sip_series(writer.engine, london, "server", bucket)["response_ms"].tolist()
+        assert apart != sip_series(writer.engine, home, "server", bucket)["response_ms"].tolist()
