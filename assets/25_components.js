@@ -195,7 +195,41 @@
         return "open " + span(now - item.b);
     }
 
-    function alertItem(item, now, search) {
+    /* Issue 15: an open alert's acknowledgement, or a comment box and an Acknowledge button. The button sets the
+       feed's `ack` prop; callbacks/ack.py checks the role and stores it (a Dash callback: CSRF-checked). */
+    function ackPart(item, setProps) {
+        if (item.r || item.aid === null || item.aid === undefined) { return null; }
+        var aid = String(item.aid);
+        if (item.ak) {
+            return h("div", {key: "ak", className: "lm-ack-note", "data-alert": aid},
+                     h("i", {className: "bi bi-check2-circle me-1"}), text(item.ak));
+        }
+        function send(e) {
+            var box = e.currentTarget.parentNode.querySelector("input");
+            if (setProps) { setProps({ack: {alert: item.aid, comment: box ? box.value : "", at: Date.now()}}); }
+        }
+        return h("div", {key: "af", className: "lm-ack-form", "data-alert": aid},
+                 h("input", {className: "form-control form-control-sm lm-ack-input", maxLength: 1000,
+                             placeholder: "comment (why, ticket)", "aria-label": "acknowledgement comment"}),
+                 h("button", {type: "button", className: "btn btn-sm btn-outline-secondary lm-ack-button",
+                              onClick: send}, "Acknowledge"));
+    }
+
+    /* The mtr/traceroute report taken when a down or packet-loss alert opened, folded away. */
+    function pathPart(item) {
+        if (!item.ps) { return null; }
+        return h("details", {key: "ps", className: "lm-path-details"}, h("summary", null, "path when it opened"),
+                 h("pre", {className: "lm-path"}, text(item.ps)));
+    }
+
+    function alertItem(item, now, search, setProps) {
+        var extra = [ackPart(item, setProps), pathPart(item)].filter(function (p) { return p !== null; });
+        var main = alertLink(item, now, search);
+        if (!extra.length) { return main; }
+        return h("div", {key: item.k, className: "lm-warn-wrap"}, [main].concat(extra));
+    }
+
+    function alertLink(item, now, search) {
         var sev = oneOf(item.sv, SEVERITIES, "warning");
         var pill = item.r ? "resolved" : sev;
         var who = item.id === null || item.id === undefined
@@ -228,11 +262,11 @@
             parts = [h("div", {key: "e", className: "lm-empty"}, "No alerts: every server is within its limits.")];
             return h("div", {id: props.id, className: "lm-feed"}, parts);
         }
-        parts = opened.length ? opened.map(function (i) { return alertItem(i, now, search); })
+        parts = opened.length ? opened.map(function (i) { return alertItem(i, now, search, props.setProps); })
             : [h("div", {key: "e", className: "lm-empty"}, "No open alerts: every server is within its limits.")];
         if (ended.length) {
             parts.push(h("h3", {key: "rh", className: "lm-warn-heading"}, "Resolved in this range"));
-            ended.forEach(function (i) { parts.push(alertItem(i, now, search)); });
+            ended.forEach(function (i) { parts.push(alertItem(i, now, search, props.setProps)); });
         }
         var more = null;
         if (Array.isArray(props.more)) {  // [open alerts not listed, resolved ones not listed]

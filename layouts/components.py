@@ -41,10 +41,11 @@ class ServerTiles(_DataComponent):
 
 
 class AlertFeed(_DataComponent):
-    """Open alerts, then those resolved in the range (layouts.status.alert_items); more: a note under them."""
+    """Open alerts, then those resolved in the range (layouts.status.alert_items); more: a note under them;
+    ack: set by the browser when an Acknowledge button is pressed, {alert, comment, at} (callbacks/ack.py)."""
 
     _type = "AlertFeed"
-    PROPS = ("id", "items", "now", "search", "more")
+    PROPS = ("id", "items", "now", "search", "more", "ack")
 
 
 class RoundsTable(_DataComponent):

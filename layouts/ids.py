@@ -41,6 +41,7 @@ CARDS = PREFIX + "cards"
 WARNINGS = PREFIX + "warnings"
 TILES = PREFIX + "tiles"  # layouts.components.ServerTiles inside CARDS
 ALERT_FEED = PREFIX + "alert-feed"  # layouts.components.AlertFeed inside WARNINGS
+ACK_NOTICE = PREFIX + "ack-notice"  # why an acknowledgement was refused, above the feed
 LOG_FEED = PREFIX + "log-feed"  # layouts.components.LogFeed inside LOG_TABLE
 ORDER_TOGGLE = PREFIX + "order-toggle"  # worst first / alphabetical, mirrored in the URL (?order=name)
 DOWN_BANNER = PREFIX + "down-banner"  # the wall's full-width banner when any server is down

@@ -80,7 +80,7 @@ def overview_layout() -> html.Div:
         html.Div([
             html.Div(servers_panel(), className="lm-area-status"),
             graphs_area(),
-            html.Div([panel("Alerts", html.Div(alerts, id=ids.WARNINGS), "bi-bell", class_name="lm-warnings"),
+            html.Div([panel("Alerts", html.Div([html.Div(id=ids.ACK_NOTICE), alerts], id=ids.WARNINGS), "bi-bell", class_name="lm-warnings"),
                       log_viewer()], className="lm-area-side"),
         ], className="lm-overview"),
         kiosk_exit(),

@@ -304,8 +304,22 @@ def alert_items(warnings: pd.DataFrame, limit: int = ALERT_ITEMS) -> list[dict]:
         items.append({"k": f"{r.get('id', i)}:{r['kind']}:{server}", "sv": r["severity"], "ic": kind_icon(r["kind"]),
                       "r": r.get("state") == "resolved", "id": None if server is None else str(server),
                       "p": r.get("partner"), "c": r.get("country"), "ip": r.get("ip"), "msg": r.get("message") or "",
-                      "b": _epoch(r.get("started_at")), "e": _epoch(r.get("resolved_at"))})
+                      "b": _epoch(r.get("started_at")), "e": _epoch(r.get("resolved_at")), **_ack_fields(r)})
     return items
+
+
+def _ack_fields(row: dict) -> dict:
+    """Issue 15's parts of an alert item: the stored alert id an open one is acknowledged by (aid), who
+    acknowledged it, when and why (ak), and the path report taken when it opened (ps)."""
+    fields = {}
+    if row.get("state") != "resolved" and not fmt.is_missing(row.get("id")):  # stale rows from status have no id
+        fields["aid"] = int(row["id"])
+        if fmt.has_text(row.get("acknowledged_by")):
+            fields["ak"] = (f"Acknowledged by {row['acknowledged_by']} at {fmt.utc(row.get('acknowledged_at'))}: "
+                            f"{row.get('ack_comment') or ''}")
+    if fmt.has_text(row.get("path_snapshot")):
+        fields["ps"] = row["path_snapshot"]
+    return fields
 
 
 def _log_count(row: dict) -> int:

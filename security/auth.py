@@ -130,8 +130,9 @@ def anonymous_principal() -> Principal:
 
 
 def is_write() -> bool:
-    """True for a request that changes something."""
-    return request.method in WRITE_METHODS
+    """True for a request that changes something on a route that takes its method (a POST to a read-only route
+    is the API guard's 405, not a refused write)."""
+    return request.method in WRITE_METHODS and request.routing_exception is None
 
 
 def write_refusal(principal: Principal, settings: AuthSettings):

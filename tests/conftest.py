@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -166,9 +167,24 @@ def config(config_dict, tmp_path) -> Config:
     return validate_config(config_dict, source=str(tmp_path / "config.json"))
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    """An empty SQLite database at the current schema, made once per session through open_writer."""
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    made = open_writer(f"sqlite:///{path}")
+    made.engine.dispose()  # the last connection closing checkpoints the WAL into the file and removes it
+    return path
+
+
 @pytest.fixture
-def writer(config):
+def writer(config, sqlite_template):
     """The single writer on the temporary database, schema created."""
+    # A copy of the session's template instead of creating the schema again: 2 ms instead of 17 ms, about 15 s
+    # of the suite. The writer then finds the schema current and writes nothing; the tests of creating and
+    # upgrading a schema (tests/storage/test_migrations.py ...) open their own files.
+    path = Path(config.database_path or "")
+    if not config.database_url and path.is_absolute() and not path.exists():
+        shutil.copyfile(sqlite_template, path)
     w = open_writer(config.database_target())
     yield w
     w.engine.dispose()
