@@ -333,7 +333,9 @@ def refresh_cost(driver, period_s: float, writes, count: int) -> list[dict]:
         tasks = [d for s, d in data.get("lt", []) if start_clock <= s]
         reqs = [r for r in data.get("req", []) if r["start"] >= start_clock]
         out.append({"main_thread_ms": task_ms(driver) - start_ms, "longest_task_ms": max(tasks, default=0.0),
-                    "requests": len(reqs), "new_round": bool(writes)})
+                    "requests": len(reqs), "new_round": bool(writes),
+                    "request_log": [[r.get("out"), r.get("status"), round(r.get("end", r["start"]) - r["start"])]
+                                    for r in reqs]})
     return out
 
 

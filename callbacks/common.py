@@ -44,6 +44,24 @@ def fetch(what: str, fn: Callable[..., Any], *args, **kwargs) -> tuple[Any, str 
         return None, short_error(exc)
 
 
+class _DrawFailed(Exception):
+    """A drawing that ended in a shown error: never kept in the cache."""
+
+
+def drawn_once(cache, key: Any, draw: Callable[[], tuple[Any, str | None]]) -> tuple[Any, str | None]:
+    """draw() -> (outputs, error), computed once per key for every viewer (key = the output's signature, which
+    holds the data stamp); an error is returned, not kept, so the next refresh tries again."""
+    def build():
+        outputs, error = draw()
+        if error:
+            raise _DrawFailed(error)
+        return outputs
+    try:
+        return cache.get(key, build), None
+    except _DrawFailed as failed:
+        return None, str(failed)
+
+
 def signature(*parts: Any) -> str:
     """A short stable digest of the values an output was drawn from."""
     return hashlib.sha1(repr(parts).encode()).hexdigest()[:16]

@@ -12,7 +12,7 @@ from dash import Input, Output, State, no_update
 
 from callbacks.registry import callback
 
-from callbacks.common import NO_DATA, fetch, filters_from_search, signature, view_key, window_of
+from callbacks.common import NO_DATA, drawn_once, fetch, filters_from_search, signature, view_key, window_of
 from figures.empty import message_figure
 from figures.smoke import figure_height, samples_figure, smoke_figure, summary_figure
 from layouts import ids
@@ -168,12 +168,20 @@ def refresh_smoke(search, _n, selected, mode, dark, previous, tz=None):
     sig = signature(version, view_key(filters, mode, tuple(names)), dark, tz)
     if sig == previous:
         return no_update, no_update, no_update
+    # Drawn once per change of the data for every viewer of the same servers and mode.
+    fig, error = drawn_once(rt.cache, ("smoke", sig), lambda: draw_smoke(rt, filters, names, mode, dark, tz))
+    if error:
+        return smoke_failed(error, dark)
+    return fig, {"height": f"{fig.layout.height}px"}, sig
+
+
+def draw_smoke(rt, filters: Filters, names: dict, mode, dark: bool, tz) -> tuple:
+    """(the RTT spread figure, error) of the chosen servers."""
     # The number of rounds in the window decides, before reading any, how to draw them.
     rounds, error = fetch("the samples", row_count, rt.read_engine, filters)
     if error:
-        return smoke_failed(error, dark)
+        return None, error
     data, error = fetch("the samples", smoke_data, rt.read_engine, filters, names, rounds, rt.config)
     if error:
-        return smoke_failed(error, dark)
-    fig = smoke_view(*data, names, rt.config, filters, mode, dark, tz)
-    return fig, {"height": f"{fig.layout.height}px"}, sig
+        return None, error
+    return smoke_view(*data, names, rt.config, filters, mode, dark, tz), None
