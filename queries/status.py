@@ -15,7 +15,7 @@ from storage.alertstore import load_open
 from queries.series import clean_number
 from queries.sipstatus import down_for_calls, sip_adjusted, sip_object, sip_warning, with_sip
 from storage.schema import ping_results as pr
-from storage.schema import server_latest
+from storage.schema import alerts, maintenance_windows, server_latest
 from common.timeutil import iso_z, utcnow, to_naive_utc
 
 STATUSES = ("up", "degraded", "partial", "down", "stale", "unknown")
@@ -36,6 +36,17 @@ class Beat(NamedTuple):
     success: bool | None
     avg_time: float | None
     loss_percentage: float | None
+
+
+def status_stamp(engine: Engine) -> tuple:
+    """A cheap stamp of what server_status reads besides the clock: the newest row id (every round adds rows and
+    a heartbeat), the alerts' count and last change, and the stored maintenance windows."""
+    with engine.connect() as conn:
+        newest = conn.execute(select(func.max(pr.c.id))).scalar()
+        alerted = tuple(conn.execute(select(func.count(), func.max(alerts.c.updated_at)).select_from(alerts)).one())
+        windows = tuple(conn.execute(select(func.count(), func.max(maintenance_windows.c.id))
+                                     .select_from(maintenance_windows)).one())
+    return newest, alerted, windows
 
 
 def latest_rows(engine: Engine, server_ids: list[str], collectors: tuple[str, ...] = ()) -> pd.DataFrame:

@@ -57,3 +57,21 @@ def test_viewers_of_the_same_servers_share_one_rtt_spread(seeded, ctx, config, m
     chosen = [s.id for s in config.servers][:2]
     figures = [smoke_cb.refresh_smoke("?range=24h", n, chosen, "bands", False, None)[0] for n in range(3)]
     assert len(reads) == 1 and figures[1] is figures[0] and figures[0].data
+
+
+def test_a_refresh_reads_the_server_status_once_for_all_its_panels_and_viewers(seeded, ctx, writer, config,
+                                                                              monkeypatch):
+    import callbacks.common as common_cb
+    import callbacks.overview as overview_cb
+    import callbacks.shell as shell_cb
+    reads = counting(monkeypatch, common_cb, "server_status")
+    monkeypatch.setattr(common_cb, "STATUS_SHARE_SECONDS", 10 ** 9)  # a slow machine must not cross a period
+    for _ in range(3):  # three viewers' refreshes: tiles, alerts feed, dropdown states and spread default
+        overview_cb.overview_now("")
+        shell_cb.refresh_filter_options(1, None)
+        smoke_cb.smoke_servers("", None)
+    assert len(reads) == 1
+    seed_history(writer, config, utcnow().replace(microsecond=0), rounds=1)
+    tiles = overview_cb.overview_now("")["tiles"]
+    assert len(reads) == 2  # a new round: read again at once, not after the share period
+    assert {t["id"] for t in tiles} == {s.id for s in config.servers}
