@@ -5,6 +5,7 @@ PREFIX = "lm-"
 # App shell
 URL = PREFIX + "url"
 PAGE = PREFIX + "page"
+RENDERED_PATH = PREFIX + "rendered-path"  # the path whose page PAGE holds (the router skips re-rendering it)
 REFRESH = PREFIX + "refresh"
 REFRESH_SELECT = PREFIX + "refresh-select"
 PAUSE_SWITCH = PREFIX + "pause-switch"
