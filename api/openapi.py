@@ -381,25 +381,29 @@ def sla_path() -> dict:
                                    "longest_incident_seconds count incidents that began in the window; mtbf_seconds "
                                    "= up_seconds / incidents. error_budget_seconds = (1 - target/100) x (up + "
                                    "down); met is null without measured time. From the hourly availability rollups "
-                                   "and the incident records (partial hours at the edges from the raw rows).",
+                                   "and the incident records (partial hours at the edges from the raw rows), kept "
+                                   "per vantage point: a server measured by several collectors is down only while "
+                                   "every one of them that measured it saw it down; collector= gives one's own.",
                     "parameters": params + sla_window_parameters(),
                     "responses": responses({**content(body), **csv_body}, "The rows, sorted by key.")}}
 
 
 def incident_schema() -> dict:
-    """One incident of /api/incidents; id, server_id and down_rounds are null for a partner-wide incident."""
+    """One incident of /api/incidents; id, server_id and down_rounds are null for a partner-wide incident; id,
+    down_rounds and collector for a server seen down from all its vantage points (the overlap of theirs)."""
     text = {"type": "string"}
     return obj({"id": nullable({"type": "integer"}), "server_id": nullable(text), "partner": text, "country": text,
                 "started_at": TIMESTAMP, "ended_at": nullable(TIMESTAMP), "ongoing": {"type": "boolean"},
                 "duration_seconds": {"type": "number"}, "down_rounds": nullable({"type": "integer"}),
-                "cause": text})
+                "cause": text, "collector": nullable(text)})
 
 
 def incidents_path() -> dict:
     """GET /api/incidents."""
     params = [query("scope", {"type": "string", "enum": ["server", "partner"], "default": "server"},
-                    "server: every span of down of a server, first down round to first up round; partner: the "
-                    "spans when all of a partner's servers were down together."),
+                    "server: every span of down of a server, first down round to first up round (as its one vantage "
+                    "point saw it; measured by several collectors, the spans when all of them saw it down); partner: "
+                    "the spans when all of a partner's servers were down together."),
               query("format", {"type": "string", "enum": ["json", "csv"], "default": "json"}, "Response format.")]
     body = obj({"start": TIMESTAMP, "end": TIMESTAMP, "scope": {"type": "string"},
                 "incidents": array({"$ref": "#/components/schemas/Incident"})})
