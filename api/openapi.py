@@ -99,7 +99,9 @@ def vantage_schema() -> dict:
     number = {"type": "number"}
     return obj({"collector": {"type": "string"}, "status": {"type": "string", "enum": list(STATUSES)},
                 "latency_ms": nullable(number), "loss_pct": nullable(number), "jitter_ms": nullable(number),
-                "last_check": nullable(TIMESTAMP)})
+                "last_check": nullable(TIMESTAMP),
+                # Its own latest SIP check's status (null without a SIP check); status already counts it.
+                "sip_status": {"type": ["string", "null"], "enum": ["up", "maintenance", "down", None]}})
 
 
 def collectors_path() -> dict:
@@ -143,12 +145,13 @@ def sip_series_schema() -> dict:
 
 
 def sip_check_schema() -> dict:
-    """A server's latest SIP OPTIONS check in /api/servers/status."""
+    """A server's latest SIP OPTIONS check in /api/servers/status (merged over the vantage points like the status:
+    partial when some see SIP down and others do not; the figures are the newest check agreeing with it)."""
     text, number = {"type": "string"}, {"type": "number"}
     def choice(*values: str) -> dict:
         return {"type": ["string", "null"], "enum": [*values, None]}
 
-    return obj({"status": choice("up", "maintenance", "down"),
+    return obj({"status": choice("up", "maintenance", "down", "partial"),
                 "code": nullable({"type": "integer"}), "reason": nullable(text), "response_ms": nullable(number),
                 "transport": choice("udp", "tcp", "tls"),
                 "server_header": nullable(text), "checked_at": nullable(TIMESTAMP),

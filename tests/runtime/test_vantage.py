@@ -266,3 +266,55 @@ def test_one_collector_alone_sees_its_own_figures_as_before(config, writer, clie
     assert (row["down_seconds"], row["incidents"], row["mttr_seconds"]) == (600, 1, 600)
     got = client.get(f"/api/incidents?{SLA_WINDOW}").get_json()["incidents"]
     assert [(i["collector"], i["down_rounds"], i["id"] is not None) for i in got] == [("nairobi", 10, True)]
+
+
+# -- the SIP check per vantage point ----------------------------------------------------------------------------
+
+def sip_rounds(config, writer, at, collector: str, sip_down: set[str]) -> None:
+    """One round of `collector`: every server answers ping; the SIP check of the servers in sip_down times out."""
+    from collector.probes.sip import SipRequestResult, SipTarget, summarise
+    from collector.sipcheck import sip_row
+    from tests.seeding import sip_round
+    ping, _ = sip_round(config, 1, at)
+    sip = []
+    for s in config.servers:
+        requests = ([SipRequestResult(failure="timeout", detail="no final response")] * 3 if s.id in sip_down
+                    else [SipRequestResult(code=200, reason="OK", response_ms=12.0)] * 3)
+        sip.append(sip_row(summarise(SipTarget(s.id, s.id), requests), at))
+    writer.write_round(collector, at, at, ping, sip_rows=sip)
+
+
+def test_the_sip_badge_is_merged_over_the_vantage_points(config, writer, engine, client):
+    from layouts.status import sip_data
+    cfg = validate_config(dict(config.raw, servers=[dict(s, sip=True) for s in config.raw["servers"]]),
+                          source=config.source)
+    first, second = cfg.servers[0].id, cfg.servers[1].id
+    now = utcnow()
+    sip_rounds(cfg, writer, now - timedelta(seconds=20), "nairobi", {first, second})
+    sip_rounds(cfg, writer, now - timedelta(seconds=5), "london", {second})  # newer, and SIP up for the first
+    status = server_status(engine, cfg).set_index("server_id")
+    row = status.loc[first]
+    # Not the newest check from any collector (london's "up"): down from nairobi only is partial, like the network.
+    assert row["sip_status"] == "partial" and row["status"] == "partial" and row["sip_failure"] == "timeout"
+    assert {v["collector"]: (v["status"], v["sip_status"]) for v in row["vantage_points"]} == {
+        "nairobi": ("down", "down"), "london": ("up", "up")}
+    assert sip_data(row.to_dict())[0] == "partial"
+    assert status.loc[second, "sip_status"] == "down" and status.loc[second, "status"] == "down"
+    assert status.loc[second, "down_for_calls"]
+    assert status.loc[cfg.servers[2].id, "sip_status"] == "up" and status.loc[cfg.servers[2].id, "status"] == "up"
+    # One vantage point asked for: its own SIP check.
+    london = server_status(engine, cfg, collectors=("london",)).set_index("server_id")
+    assert london.loc[first, "sip_status"] == "up" and london.loc[first, "status"] == "up"
+    nairobi = server_status(engine, cfg, collectors=("nairobi",)).set_index("server_id")
+    assert nairobi.loc[first, "sip_status"] == "down" and nairobi.loc[first, "status"] == "down"
+    assert nairobi.loc[first, "down_for_calls"]
+
+
+def test_one_collector_sip_badge_is_its_latest_check(config, writer, engine):
+    cfg = validate_config(dict(config.raw, servers=[dict(s, sip=True) for s in config.raw["servers"]]),
+                          source=config.source)
+    first = cfg.servers[0].id
+    sip_rounds(cfg, writer, utcnow() - timedelta(seconds=70), "nairobi", {first})
+    sip_rounds(cfg, writer, utcnow() - timedelta(seconds=10), "nairobi", set())
+    row = server_status(engine, cfg).set_index("server_id").loc[first]
+    assert row["sip_status"] == "up" and row["status"] == "up" and row["sip_response_avg_ms"] == 12.0
