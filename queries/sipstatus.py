@@ -91,7 +91,8 @@ def with_sip(df: pd.DataFrame, engine: Engine, sip_ids: set[str], collectors: tu
     recent: dict[str, set[str]] = {}
     if "vantage_points" in df:
         for sid, views in zip(df["server_id"], df["vantage_points"]):
-            recent[sid] = {v["collector"] for v in views or [] if v["status"] in ("up", "degraded", "down")}
+            views = views if isinstance(views, list) else []  # NaN for a server with no rows yet
+            recent[sid] = {v["collector"] for v in views if v["status"] in ("up", "degraded", "down")}
     found = merge_sip(latest_sip_rows(engine, sorted(sip_ids), collectors), recent)
     merged = df.merge(found, on="server_id", how="left")
     merged[PREFIX + "timestamp"] = pd.to_datetime(merged[PREFIX + "timestamp"])
