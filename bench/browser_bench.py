@@ -63,6 +63,7 @@ PROBE_JS = r"""
   var realFetch = window.fetch;
   window.fetch = function (url) {
     var rec = {url: String(url && url.url || url), start: performance.now()};
+    try { rec.out = String(JSON.parse(arguments[1].body).output).slice(0, 60); } catch (e) { rec.out = '?'; }
     if (rec.url.indexOf('_dash-update-component') >= 0) { b.req.push(rec); }
     return realFetch.apply(this, arguments).then(function (r) {
       rec.end = performance.now(); rec.status = r.status; return r;
@@ -251,7 +252,10 @@ def load_figures(data: dict, panels: tuple, first_key: str | None) -> dict:
             "all_panels_s": None if missing else max(marks[p] for p in panels), "missing": missing,
             "longest_task_ms": max(load_tasks, default=0.0), "long_tasks": len(load_tasks),
             "long_task_ms_total": sum(load_tasks), "all_long_tasks": len(long_tasks),
-            "requests": len(data.get("req", [])), "gave_up": bool(done) and bool(missing)}
+            "requests": len(data.get("req", [])), "gave_up": bool(done) and bool(missing),
+            # each callback request of the load: its output, start and time to answer (ms from navigation)
+            "request_log": [[r.get("out"), round(r["start"]), round(r.get("end", r["start"]) - r["start"])]
+                            for r in data.get("req", []) if r["start"] <= window_ms]}
 
 
 # ----------------------------------------------------------------------------------------- scenarios
@@ -329,7 +333,9 @@ def refresh_cost(driver, period_s: float, writes, count: int) -> list[dict]:
         tasks = [d for s, d in data.get("lt", []) if start_clock <= s]
         reqs = [r for r in data.get("req", []) if r["start"] >= start_clock]
         out.append({"main_thread_ms": task_ms(driver) - start_ms, "longest_task_ms": max(tasks, default=0.0),
-                    "requests": len(reqs), "new_round": bool(writes)})
+                    "requests": len(reqs), "new_round": bool(writes),
+                    "request_log": [[r.get("out"), r.get("status"), round(r.get("end", r["start"]) - r["start"])]
+                                    for r in reqs]})
     return out
 
 

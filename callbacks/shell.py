@@ -8,7 +8,7 @@ from dash import ClientsideFunction, Input, Output, State, ctx, no_update
 
 from callbacks.registry import callback, clientside_callback
 
-from callbacks.common import fetch, filters_from_search, query_args, signature
+from callbacks.common import fetch, filters_from_search, query_args, shared_status, signature
 from callbacks.urlstate import (TZ_PARAM, controls_from_query, default_custom_window, display_zone,
                                 query_from_controls, server_id_from_path, tz_choice, tz_error, with_view_params)
 from common import timezones as tzs
@@ -20,7 +20,6 @@ from layouts.server import not_found_layout, server_layout
 from layouts.shell import zone_options
 from queries.catalog import servers_frame
 from queries.coverage import first_stored_at
-from queries.status import server_status
 from runtime import get_runtime
 from common.timeutil import utcnow
 
@@ -181,12 +180,12 @@ def entry_states(status: pd.DataFrame, column: str) -> list[tuple[str, str, dict
     return out
 
 
-def filter_states(config, engine, now) -> tuple[list, list]:
+def filter_states(rt, now) -> tuple[list, list]:
     """The country and partner entries of the configured servers with their states (unknown if the status
     cannot be read: the names must still be offered)."""
-    status, error = fetch("the server status", server_status, engine, config, now)
+    status, error = fetch("the server status", shared_status, rt, now)
     if error:
-        status = servers_frame(config).assign(status="unknown")
+        status = servers_frame(rt.config).assign(status="unknown")
     return entry_states(status, "country"), entry_states(status, "partner")
 
 
@@ -197,7 +196,7 @@ def refresh_filter_options(_n, previous):
     are down or degraded); a country the config gains appears at the next refresh, without a reload.
     Unchanged entries send nothing, so an open dropdown is left alone."""
     rt = get_runtime()
-    countries, partners = filter_states(rt.config, rt.read_engine, utcnow())
+    countries, partners = filter_states(rt, utcnow())
     sig = signature(countries, partners)
     if sig == previous:
         return no_update, no_update, no_update

@@ -12,7 +12,8 @@ from dash import Input, Output, State, no_update
 
 from callbacks.registry import callback
 
-from callbacks.common import NO_DATA, fetch, filters_from_search, signature, view_key, window_of
+from callbacks.common import (NO_DATA, drawn_once, fetch, filters_from_search, shared_status, signature, view_key,
+                              window_of)
 from figures.empty import message_figure
 from figures.smoke import figure_height, samples_figure, smoke_figure, summary_figure
 from layouts import ids
@@ -22,7 +23,6 @@ from queries.history import (data_version, row_count, explode_samples, rollup_ba
                              summary_bucket_seconds)
 from queries.pingdata import bucket_seconds_for
 from queries.series import gap_seconds_for
-from queries.status import server_status
 from runtime import get_runtime
 from common.timeutil import utcnow
 
@@ -81,7 +81,7 @@ def smoke_servers(search, selected):
     """The smoke view offers the servers the filters select, and starts with those in most trouble."""
     rt = get_runtime()
     filters, _ = filters_from_search(search)
-    status, _ = fetch("the server status", server_status, rt.read_engine, rt.config, utcnow())
+    status, _ = fetch("the server status", shared_status, rt, utcnow())
     return smoke_choices(rt.config, filters, selected, status)
 
 
@@ -168,12 +168,20 @@ def refresh_smoke(search, _n, selected, mode, dark, previous, tz=None):
     sig = signature(version, view_key(filters, mode, tuple(names)), dark, tz)
     if sig == previous:
         return no_update, no_update, no_update
+    # Drawn once per change of the data for every viewer of the same servers and mode.
+    fig, error = drawn_once(rt.cache, ("smoke", sig), lambda: draw_smoke(rt, filters, names, mode, dark, tz))
+    if error:
+        return smoke_failed(error, dark)
+    return fig, {"height": f"{fig.layout.height}px"}, sig
+
+
+def draw_smoke(rt, filters: Filters, names: dict, mode, dark: bool, tz) -> tuple:
+    """(the RTT spread figure, error) of the chosen servers."""
     # The number of rounds in the window decides, before reading any, how to draw them.
     rounds, error = fetch("the samples", row_count, rt.read_engine, filters)
     if error:
-        return smoke_failed(error, dark)
+        return None, error
     data, error = fetch("the samples", smoke_data, rt.read_engine, filters, names, rounds, rt.config)
     if error:
-        return smoke_failed(error, dark)
-    fig = smoke_view(*data, names, rt.config, filters, mode, dark, tz)
-    return fig, {"height": f"{fig.layout.height}px"}, sig
+        return None, error
+    return smoke_view(*data, names, rt.config, filters, mode, dark, tz), None

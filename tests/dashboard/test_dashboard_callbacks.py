@@ -14,6 +14,7 @@ from dash._callback_context import context_value
 from dash._utils import AttributeDict
 from sqlalchemy.exc import OperationalError
 
+import callbacks.common as common_cb
 import callbacks.export as export_cb
 import callbacks.graphs as graphs_cb
 import callbacks.smoke as smoke_cb
@@ -164,7 +165,7 @@ def test_fresh_database_says_the_collector_is_starting(ctx):
 
 
 def test_a_failing_status_query_shows_a_message(seeded, ctx, monkeypatch):
-    monkeypatch.setattr(overview_cb, "server_status", broken)
+    monkeypatch.setattr(common_cb, "server_status", broken)
     parts = overview_cb.overview_now("")
     assert parts["counts"] is None and parts["tiles"] == []
     assert "Could not load the server status" in text_of(parts["notice"])
