@@ -157,7 +157,8 @@ def _vantage(row: dict, config: Config, now: datetime, silent: set[str] = frozen
     return {"collector": row.get("collector") or "", "status": own,
             "latency_ms": clean_number(row.get("avg_time")), "loss_pct": clean_number(row.get("loss_percentage")),
             "jitter_ms": clean_number(row.get("jitter_time")),
-            "last_check": iso_z(pd.Timestamp(stamp).to_pydatetime()) if stamp is not None else None}
+            "last_check": iso_z(pd.Timestamp(stamp).to_pydatetime()) if stamp is not None else None,
+            "sip_status": None}  # filled in by _views_with_sip for a server with a SIP check
 
 
 def merged_status(views: list[dict]) -> str | None:
@@ -201,6 +202,28 @@ def _merge_vantage_points(latest: pd.DataFrame, config: Config, now: datetime,
     return pd.DataFrame(merged)
 
 
+def _views_with_sip(df: pd.DataFrame) -> pd.DataFrame:
+    """Each vantage point's view after its own SIP check (sip_status; up becomes down when its SIP is down, as for
+    a single site), and the merged state and down_from made again from those views: a trunk dead for calls from
+    one place and answering from another is partial, not down and not up."""
+    if "sip_views" not in df:
+        return df
+    views_col, merged_col, down_col = [], [], []
+    for views, sip_views, merged, down_from in zip(df["vantage_points"], df["sip_views"], df["merged"],
+                                                   df["down_from"]):
+        if not isinstance(sip_views, dict) or not isinstance(views, list):
+            views_col.append(views), merged_col.append(merged), down_col.append(down_from)
+            continue
+        views = [dict(v, sip_status=sip_views.get(v["collector"]),
+                      status=sip_adjusted(v["status"], {"sip_status": sip_views.get(v["collector"])})) for v in views]
+        views_col.append(views)
+        merged_col.append(merged_status(views))
+        down_col.append([v["collector"] for v in views if v["status"] == "down"])
+    return df.assign(vantage_points=pd.Series(views_col, index=df.index, dtype=object),
+                     merged=pd.Series(merged_col, index=df.index, dtype=object),
+                     down_from=pd.Series(down_col, index=df.index, dtype=object))
+
+
 def _final_status(row: dict, config: Config, now: datetime) -> str:
     """A stale alert, staleness or no data as classify() says; otherwise the merged state of the vantage points."""
     own = classify(row, config, now)
@@ -227,7 +250,7 @@ def server_status(engine: Engine, config: Config, now: datetime | None = None,
     latest = _merge_vantage_points(latest_rows(engine, list(servers["server_id"]), collectors), config, now, silent)
     df = servers.merge(latest, on="server_id", how="left")
     df["timestamp"] = pd.to_datetime(df["timestamp"])
-    df = with_sip(df, engine, set(df.loc[df["has_sip"].astype(bool), "server_id"]))
+    df = _views_with_sip(with_sip(df, engine, set(df.loc[df["has_sip"].astype(bool), "server_id"]), collectors))
     opened = open_alerts_by_server(engine, list(servers["server_id"]))
     df["open_alerts"] = pd.Series([opened.get(sid, []) for sid in df["server_id"]], index=df.index, dtype=object)
     from queries.maintenance import maintenance_now  # the cards' "maintenance" badge

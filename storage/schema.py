@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import (Boolean, Column, DateTime, Float, ForeignKey, Index, Integer, MetaData, String,
                         Table, Text)
 
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 11
 
 metadata = MetaData()
 
@@ -235,6 +235,9 @@ sip_rollups = Table(
 incidents = Table(
     "incidents", metadata,
     Column("id", Integer, primary_key=True),
+    # v11: the vantage point that saw the span ('' for incidents stored before collectors had names): one collector's
+    # down is not another's, and the merged view (queries.sla) intersects them.
+    Column("collector", String(255), nullable=False, server_default=""),
     Column("server_id", String(255), nullable=False),
     Column("partner", String(255), nullable=False),
     Column("country", String(255), nullable=False),
@@ -253,6 +256,7 @@ incidents = Table(
 availability_rollups = Table(
     "availability_rollups", metadata,
     Column("resolution_seconds", Integer, primary_key=True),
+    Column("collector", String(255), primary_key=True),  # v11, as ping_rollups in v10
     Column("server_id", String(255), primary_key=True),
     Column("bucket_start", DateTime, primary_key=True),
     Column("partner", String(255), nullable=False),
@@ -260,8 +264,8 @@ availability_rollups = Table(
     Column("rounds", Integer, nullable=False),
     Column("down_rounds", Integer, nullable=False),
     Column("degraded_rounds", Integer, nullable=False),
-    Index("ix_availability_rollups_time", "resolution_seconds", "bucket_start", "server_id", "rounds", "down_rounds",
-          "degraded_rounds"),
+    Index("ix_availability_rollups_time", "resolution_seconds", "bucket_start", "server_id", "collector", "rounds",
+          "down_rounds", "degraded_rounds"),
 )
 
 # v10: one row per collector (vantage point), its heartbeat written in each round's transaction, so the web app

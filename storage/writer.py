@@ -66,7 +66,7 @@ class Writer:
             new_ids = _insert_rounds(conn, collector, fresh, [uid for uid, new in zip(uids, is_new) if new])
             stored_ids = [rid for rid, one in zip(new_ids, fresh) if one[2]]
             add_rounds(conn, stored_ids)
-            fold_rounds(conn, stored_ids, [[_naive_timestamp(r) for r in rows] for _s, _f, rows in fresh])
+            fold_rounds(conn, stored_ids, [[_naive_timestamp(r) for r in rows] for _s, _f, rows in fresh], collector)
             sip_ids = []
             for round_id, sip_rows in zip(new_ids, fresh_sip):
                 if sip_rows:
