@@ -76,13 +76,6 @@ def pytest_generate_tests(metafunc):
     metafunc.parametrize("backend", BACKEND_PARAMS, indirect=True)
 
 
-def pytest_collection_modifyitems(config, items):
-    """A test that asks for the PostgreSQL cluster itself is a postgres test too (so `-m postgres` selects it)."""
-    for item in items:
-        if {"pg_cluster", "pg_database"} & set(getattr(item, "fixturenames", ())):
-            item.add_marker(pytest.mark.postgres)
-
-
 def _argnames(mark) -> list[str]:
     """The argument names of a parametrize mark ("a, b" or ["a", "b"])."""
     names = mark.args[0] if mark.args else mark.kwargs.get("argnames", ())
@@ -269,6 +262,10 @@ SLOW = (
     "api/test_api_cache.py::test_the_status_follows_the_clock_within_seconds",
 )
 TESTS = Path(__file__).resolve().parent
+# Under `-n 2 --dist loadgroup` (the README's test command) these run one after another on one worker: Chromium
+# pages that wait on the dashboard's timing, and SIP response times checked to 3 ms against real Kamailio/SIPp.
+# Two of them at once on a 2-core machine measure each other; everything else spreads over both workers.
+TIMED_MODULES = ("collector/test_sip_probe.py", "collector/test_sip_e2e.py")
 
 
 def _uses_netlab(module) -> bool:
@@ -288,6 +285,8 @@ def pytest_collection_modifyitems(config, items):
         node = f"{relative}::{item.name}"
         if relative.startswith("browser/"):
             item.add_marker(pytest.mark.browser)
+        if relative.startswith("browser/") or relative in TIMED_MODULES:
+            item.add_marker(pytest.mark.xdist_group("timed"))
         if getattr(item, "module", None) is not None and _uses_netlab(item.module):
             item.add_marker(pytest.mark.netns)
         if "postgres" in relative or any(name.startswith(("postgres", "pg_")) for name in item.fixturenames):
