@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import multiprocessing
+import os
 import tempfile
 import threading
 import time
@@ -144,7 +145,7 @@ def run(seconds: float, collectors: int, servers: int, readers: int, interval: f
                 "commit": percentiles_ms(commits), "first_commit": percentiles_ms(first_commits),
                 "status_route": percentiles_ms(o[2] for o in outcomes if o[0].startswith("/api/servers")),
                 "ping_data_route": percentiles_ms(o[2] for o in outcomes if o[0].startswith("/api/ping-data")),
-                "backend": backend}
+                "backend": backend, "load_avg_1min": os.getloadavg()[0]}
 
 
 def figures(r: dict) -> list[Figure]:
