@@ -3,7 +3,8 @@
     python -m bench.backends_bench [--run] [--sqlite-database PATH] [--database-url URL] [--quick]
 
 Without --run it reads the saved results of the benchmarks it puts together (bench/out/results/):
-  query13.json / query13-postgresql.json     bench/query_bench.py --backend ... --skip-pages --name query13
+  query13.json / query13-postgresql.json     bench/query_bench.py --backend ... --skip-pages --uncached
+                                             --name query13 (every timed request misses the response cache)
   concurrency-sqlite.json / -postgresql.json bench/concurrency_bench.py --backend ... (waitress 8 threads on
                                              SQLite, gunicorn -w 4 on PostgreSQL)
   vantage-sqlite.json / vantage.json         bench/vantage_bench.py --backend ...
@@ -136,7 +137,7 @@ def run_all(sqlite_database: Path | None, url: str | None, quick: bool) -> None:
     pg = [*(["--database-url", url] if url else [])]
     runs = "5" if quick else "20"
     for backend, extra in (("sqlite", where), ("postgresql", pg)):
-        run_python(["bench/query_bench.py", "--backend", backend, "--skip-pages", "--skip-callbacks",
+        run_python(["bench/query_bench.py", "--backend", backend, "--skip-pages", "--skip-callbacks", "--uncached",
                     "--runs", runs, "--name", QUERY_NAME, *extra])
         run_python(["bench/concurrency_bench.py", "--backend", backend, "--routes", *THROUGHPUT_ROUTES,
                     "--seconds", "10" if quick else "15", *extra])

@@ -21,6 +21,7 @@ puts side by side.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import subprocess
@@ -213,15 +214,25 @@ def response_shape(body: bytes) -> dict:
     return {"series": len(data.get("servers", [])), "points_per_trace": 0}
 
 
-def time_route(app: AppProcess, case: dict, runs: int, budget_s: float) -> dict:
-    """First (cold) request, then up to `runs` timed ones: latency, bytes, gzip bytes, shape."""
+def uncached_paths(path: str):
+    """path with a new, ignored query parameter each time: a new key for the app's response cache
+    (api/cache.py keys on the whole query string), so every request computes its answer."""
+    for i in itertools.count(1):
+        yield f"{path}{'&' if '?' in path else '?'}bench_uncached={i}"
+
+
+def time_route(app: AppProcess, case: dict, runs: int, budget_s: float, uncached: bool = False) -> dict:
+    """First (cold) request, then up to `runs` timed ones: latency, bytes, gzip bytes, shape.
+
+    uncached: every timed request misses the app's response cache (the query's cost, not a cache hit's)."""
     t0 = time.perf_counter()
     status, _, body = app.get(case["path"])
     first = time.perf_counter() - t0
     if status != 200:
         return {**case, "status": status, "error": body[:300].decode("utf-8", "replace")}
-    durations, _ = repeat(lambda: app.get(case["path"]), runs, budget_s)
-    return {**case, "status": status, "first_ms": first * 1000, **percentiles_ms(durations),
+    paths = uncached_paths(case["path"]) if uncached else itertools.repeat(case["path"])
+    durations, _ = repeat(lambda: app.get(next(paths)), runs, budget_s)
+    return {**case, "status": status, "first_ms": first * 1000, "uncached": uncached, **percentiles_ms(durations),
             "bytes": len(body), "gzip_bytes": gzip_size(body), **response_shape(body)}
 
 
@@ -441,6 +452,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--budget-seconds", type=float, default=60,
                    help="stop a case's runs early once it has taken this long (at least 3 runs)")
     p.add_argument("--skip-callbacks", action="store_true", help="no in-process callback timings")
+    p.add_argument("--uncached", action="store_true",
+                   help="every timed request misses the app's response cache (issue 12), so p50/p95 are the "
+                        "query's cost rather than a cached body's")
     p.add_argument("--skip-pages", action="store_true", help="no page loads and memory figures (routes only)")
     p.add_argument("--backend", choices=BACKENDS, default="sqlite")
     p.add_argument("--sqlite-database", type=Path, help="the SQLite history (default bench/out/history-...db)")
@@ -467,7 +481,7 @@ def run(args: argparse.Namespace) -> dict:
         idle = app.memory()
         routes = []
         for case in api_cases(server_id):
-            routes.append(time_route(app, case, args.runs, args.budget_seconds))
+            routes.append(time_route(app, case, args.runs, args.budget_seconds, args.uncached))
             log(f"query: {case['path']}: p50 {routes[-1].get('p50_ms', float('nan')):.0f} ms")
         pages = {} if args.skip_pages else replay_pages(app, dashboard_pages(server_id))
         memory = {} if args.skip_pages else {**app.memory(), "idle_VmRSS": idle["VmRSS"]}
