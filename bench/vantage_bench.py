@@ -171,10 +171,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--readers", type=int, default=50)
     parser.add_argument("--interval-seconds", type=float, default=10.0)
     parser.add_argument("--backend", choices=BACKENDS, default="postgresql")
+    parser.add_argument("--name", help="results file name under bench/out/results/ (default vantage[-sqlite])")
     args = parser.parse_args(argv)
     result = run(args.seconds, args.collectors, args.servers, args.readers, args.interval_seconds, args.backend)
     found = figures(result)
-    save_results("vantage" if args.backend == "postgresql" else f"vantage-{args.backend}", {"result": result, "figures": found})
+    name = args.name or ("vantage" if args.backend == "postgresql" else f"vantage-{args.backend}")
+    save_results(name, {"result": result, "figures": found})
     print(figures_table(found))
     return 0 if all(f.status != "MISSED" for f in found) else 1
 
