@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import multiprocessing
+import os
 import tempfile
 import threading
 import time
@@ -144,7 +145,7 @@ def run(seconds: float, collectors: int, servers: int, readers: int, interval: f
                 "commit": percentiles_ms(commits), "first_commit": percentiles_ms(first_commits),
                 "status_route": percentiles_ms(o[2] for o in outcomes if o[0].startswith("/api/servers")),
                 "ping_data_route": percentiles_ms(o[2] for o in outcomes if o[0].startswith("/api/ping-data")),
-                "backend": backend}
+                "backend": backend, "load_avg_1min": os.getloadavg()[0]}
 
 
 def figures(r: dict) -> list[Figure]:
@@ -170,10 +171,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--readers", type=int, default=50)
     parser.add_argument("--interval-seconds", type=float, default=10.0)
     parser.add_argument("--backend", choices=BACKENDS, default="postgresql")
+    parser.add_argument("--name", help="results file name under bench/out/results/ (default vantage[-sqlite])")
     args = parser.parse_args(argv)
     result = run(args.seconds, args.collectors, args.servers, args.readers, args.interval_seconds, args.backend)
     found = figures(result)
-    save_results("vantage" if args.backend == "postgresql" else f"vantage-{args.backend}", {"result": result, "figures": found})
+    name = args.name or ("vantage" if args.backend == "postgresql" else f"vantage-{args.backend}")
+    save_results(name, {"result": result, "figures": found})
     print(figures_table(found))
     return 0 if all(f.status != "MISSED" for f in found) else 1
 
