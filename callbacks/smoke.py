@@ -25,6 +25,7 @@ from queries.pingdata import bucket_seconds_for
 from queries.series import gap_seconds_for
 from runtime import get_runtime
 from common.timeutil import utcnow
+from common.format import records
 
 SMOKE_DEFAULT_SERVERS = 4
 SMOKE_MAX_SERVERS = 8
@@ -61,7 +62,7 @@ def worst_first(shown: pd.DataFrame, status: pd.DataFrame | None) -> list[str]:
     ids_in_order = list(shown["server_id"])
     if status is None or status.empty:
         return ids_in_order
-    rows = {r["server_id"]: r for r in status.astype(object).where(status.notna(), None).to_dict("records")}
+    rows = {r["server_id"]: r for r in records(status)}
     return sorted(ids_in_order, key=lambda sid: trouble_key(rows.get(sid, {})))
 
 

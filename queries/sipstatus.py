@@ -14,6 +14,7 @@ from queries.series import clean_number
 from storage.schema import server_latest
 from storage.schema import sip_results as sr
 from common.timeutil import iso_z
+from common.format import records
 
 ID_CHUNK = 500  # stays under SQLite's bound-variable limit
 SIP_COLUMNS = ["status", "failure", "detail", "code", "reason", "server_header", "transport", "sent", "answered",
@@ -64,39 +65,32 @@ def merged_sip_status(statuses: list[str]) -> str | None:
     return "maintenance" if "maintenance" in statuses else "up"
 
 
-def merge_sip(found: pd.DataFrame, recent: dict[str, set[str]]) -> pd.DataFrame:
-    """One SIP row per server from its per-collector rows: those of the collectors that measured it recently
+def merge_sip(found: pd.DataFrame, recent: dict[str, set[str]]) -> dict[str, dict]:
+    """server id -> one SIP row from its per-collector rows: those of the collectors that measured it recently
     (`recent`: server id -> names; all its rows when none did), the merged status, and the figures of the newest
     row that agrees with it (for partial, the newest down one: it says what fails)."""
-    if found.empty:
-        return found.assign(sip_views=pd.Series(dtype=object))
-    records = found.astype(object).where(found.notna(), None).to_dict("records")
     by_server: dict[str, list[dict]] = {}
-    for r in records:
+    for r in records(found):
         by_server.setdefault(r["server_id"], []).append(r)
-    out = []
+    out = {}
     for sid, rows in by_server.items():
         live = [r for r in rows if r[PREFIX + "collector"] in recent.get(sid, ())] or rows
         state = merged_sip_status([r[PREFIX + "status"] for r in live])
         agree = [r for r in live if r[PREFIX + "status"] == ("down" if state == "partial" else state)] or live
         pick = max(agree, key=lambda r: pd.Timestamp(r[PREFIX + "timestamp"]))
         views = {r[PREFIX + "collector"]: r[PREFIX + "status"] for r in rows}
-        out.append(dict(pick, **{PREFIX + "status": state}, sip_views=views))
-    return pd.DataFrame(out).drop(columns=[PREFIX + "collector"])
+        out[sid] = dict(pick, **{PREFIX + "status": state}, sip_views=views)
+        del out[sid][PREFIX + "collector"]
+    return out
 
 
-def with_sip(df: pd.DataFrame, engine: Engine, sip_ids: set[str], collectors: tuple[str, ...] = ()) -> pd.DataFrame:
-    """The status frame with the merged latest SIP columns of the servers that have a SIP check (NaN for the rest)
-    over the vantage points whose network view is recent (column vantage_points, when present)."""
-    recent: dict[str, set[str]] = {}
-    if "vantage_points" in df:
-        for sid, views in zip(df["server_id"], df["vantage_points"]):
-            views = views if isinstance(views, list) else []  # NaN for a server with no rows yet
-            recent[sid] = {v["collector"] for v in views if v["status"] in ("up", "degraded", "down")}
-    found = merge_sip(latest_sip_rows(engine, sorted(sip_ids), collectors), recent)
-    merged = df.merge(found, on="server_id", how="left")
-    merged[PREFIX + "timestamp"] = pd.to_datetime(merged[PREFIX + "timestamp"])
-    return merged
+def sip_by_server(engine: Engine, sip_ids: set[str], recent: dict[str, set[str]],
+                  collectors: tuple[str, ...] = ()) -> dict[str, dict]:
+    """server id -> the merged latest SIP columns (sip_...) of each server with a SIP check that has one, over the
+    vantage points whose network view is recent (`recent`: server id -> collector names)."""
+    if not sip_ids:
+        return {}
+    return merge_sip(latest_sip_rows(engine, sorted(sip_ids), collectors), recent)
 
 
 def down_for_calls(row: dict) -> bool:
@@ -138,7 +132,7 @@ def sip_object(row: dict, configured: bool) -> dict | None:
     return {"status": row.get("sip_status"), "code": None if code is None else int(code),
             "reason": row.get("sip_reason"), "response_ms": clean_number(row.get("sip_response_avg_ms")),
             "transport": row.get("sip_transport"), "server_header": row.get("sip_server_header"),
-            "checked_at": iso_z(stamp.to_pydatetime()) if stamp is not None else None,
+            "checked_at": iso_z(stamp),
             "tls_days_left": days, "failure": row.get("sip_failure"),
             "loss_pct": clean_number(row.get("sip_loss_pct")),
             "tls_verified": None if row.get("sip_tls_verified") is None else bool(row["sip_tls_verified"]),
