@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 
 from storage.incidents import fold_rounds
 from storage import siprollups
@@ -139,9 +140,33 @@ def _insert_rounds(conn, collector: str, batch: list[tuple[datetime, datetime, l
         round_ids = list(conn.execute(returning, records).scalars())
     rows = [_result_row(result, round_id, collector)
             for round_id, (_started, _finished, results) in zip(round_ids, batch) for result in results]
-    if rows:
+    if rows and conn.dialect.name == "postgresql":
+        _copy_rows(conn, rows)
+    elif rows:
         conn.execute(insert(ping_results), rows)
     return round_ids
+
+
+# Every ping_results column but the serial id, in table order: the COPY column list.
+_COPY_COLUMNS = [c.name for c in ping_results.columns if c.name != "id"]
+
+
+def _copy_rows(conn, rows: list[dict]) -> None:
+    """Append ping_results rows through PostgreSQL's COPY, inside the connection's transaction."""
+    # COPY, not a multi-row INSERT: a 1,000-server round's INSERT bound 28,000 parameters through SQLAlchemy and
+    # cost ~75 ms of a ~230 ms round commit. The table has no column defaults, so a missing key is NULL as in
+    # the INSERT; values are the same Python types the INSERT binds (naive UTC datetimes, bools, floats, text).
+    unknown = set().union(*rows) - set(_COPY_COLUMNS)
+    if unknown:  # the INSERT would refuse them too; say which
+        raise ValueError(f"ping_results has no column(s) {sorted(unknown)}")
+    sql = f"COPY ping_results ({', '.join(_COPY_COLUMNS)}) FROM STDIN"
+    dbapi_error = conn.dialect.loaded_dbapi.Error
+    try:
+        with conn.connection.driver_connection.cursor() as cursor, cursor.copy(sql) as copy:
+            for row in rows:
+                copy.write_row([row.get(name) for name in _COPY_COLUMNS])
+    except dbapi_error as exc:  # as SQLAlchemy raises it for an INSERT (IntegrityError for a NULL in NOT NULL, ...)
+        raise DBAPIError.instance(sql, None, exc, dbapi_error) from exc
 
 
 def _naive_timestamp(row: dict) -> dict:
