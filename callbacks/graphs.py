@@ -86,7 +86,7 @@ def series_failed(error: str, dark: bool) -> tuple:
 def series_callback(graph: str, store: str):
     """The declaration of one series graph's callback: its figure and its own signature store."""
     return callback(Output(graph, "figure"), Output(store, "data"),
-                    Input(ids.URL, "search"), Input(ids.REFRESH, "n_intervals"), Input(ids.GROUP_TOGGLE, "value"),
+                    Input(ids.URL, "search"), Input(ids.STAMP_SERIES, "data"), Input(ids.GROUP_TOGGLE, "value"),
                     Input(ids.THEME_SWITCH, "value"), State(store, "data"), Input(ids.SERIES_ZOOM, "data"),
                     Input(ids.DISPLAY_TZ, "data"), Input(ids.PROBE_TOGGLE, "value"))
 

@@ -217,8 +217,8 @@ def filter_states(rt, now) -> tuple[list, list]:
 
 
 @callback(Output(ids.COUNTRY, "options"), Output(ids.PARTNER, "options"), Output(ids.FILTER_STATES, "data"),
-          Input(ids.REFRESH, "n_intervals"), State(ids.FILTER_STATES, "data"))
-def refresh_filter_options(_n, previous):
+          Input(ids.STAMP_MINUTE, "data"), State(ids.FILTER_STATES, "data"))
+def refresh_filter_options(_stamp, previous):
     """The countries and partners of the running config, each with its state (a coloured dot, how many servers
     are down or degraded); a country the config gains appears at the next refresh, without a reload.
     Unchanged entries send nothing, so an open dropdown is left alone."""

@@ -156,7 +156,7 @@ def smoke_failed(error: str, dark: bool) -> tuple:
 
 
 @callback(Output(ids.SMOKE_GRAPH, "figure"), Output(ids.SMOKE_GRAPH, "style"), Output(ids.SMOKE_SIGNATURE, "data"),
-          Input(ids.URL, "search"), Input(ids.REFRESH, "n_intervals"), Input(ids.SMOKE_SERVERS, "value"),
+          Input(ids.URL, "search"), Input(ids.STAMP_MINUTE, "data"), Input(ids.SMOKE_SERVERS, "value"),
           Input(ids.SMOKE_MODE, "value"), Input(ids.THEME_SWITCH, "value"), State(ids.SMOKE_SIGNATURE, "data"),
           Input(ids.DISPLAY_TZ, "data"))
 def refresh_smoke(search, _n, selected, mode, dark, previous, tz=None):

@@ -8,6 +8,12 @@ PAGE = PREFIX + "page"
 RENDERED_PATH = PREFIX + "rendered-path"  # the path whose page PAGE holds (the router skips re-rendering it)
 REFRESH = PREFIX + "refresh"
 REFRESH_SELECT = PREFIX + "refresh-select"
+# What changed at an auto-refresh (callbacks.stamps): the data (newest round, alerts, the config's generation)
+# with the series graphs' bucket of the clock, and the data with the minute. Callbacks whose output moves only
+# with one of them listen to it instead of the refresh tick, so a quiet tick asks the server one small
+# callback instead of seven.
+STAMP_SERIES = PREFIX + "stamp-series"
+STAMP_MINUTE = PREFIX + "stamp-minute"
 PAUSE_SWITCH = PREFIX + "pause-switch"
 THEME_SWITCH = PREFIX + "theme-switch"
 THEME_SINK = PREFIX + "theme-sink"

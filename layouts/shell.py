@@ -84,6 +84,7 @@ def shell_layout(countries: list[str], partners: list[str], display_timezone: st
     return html.Div([
         dcc.Location(id=ids.URL, refresh=False),
         dcc.Interval(id=ids.REFRESH, interval=DEFAULT_REFRESH_SECONDS * 1000),
+        dcc.Store(id=ids.STAMP_SERIES), dcc.Store(id=ids.STAMP_MINUTE),
         dcc.Store(id=ids.THEME_SINK), dcc.Store(id=ids.PROBE_VIEW, data="network"),
         dcc.Store(id=ids.TZ_SAVED, storage_type="local"), dcc.Store(id=ids.BROWSER_TZ),
         dcc.Store(id=ids.DISPLAY_TZ, data=tzs.zone_name(display_timezone)),
