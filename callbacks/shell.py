@@ -10,6 +10,7 @@ from flask import has_request_context, request
 from callbacks.registry import callback, clientside_callback
 
 from callbacks.common import fetch, filters_from_search, query_args, shared_status, signature
+from callbacks.stamps import stamps
 from callbacks.urlstate import (TZ_PARAM, controls_from_query, default_custom_window, display_zone,
                                 query_from_controls, server_id_from_path, tz_choice, tz_error, with_view_params)
 from common import timezones as tzs
@@ -59,10 +60,11 @@ def served_layout():
     itself, so the request's Referer names the path, and the page's callbacks start at once instead of after
     the router's round trip (about 200 ms of a first load). Without a Referer, the router renders it."""
     pathname, search = requested_page()
+    now_stamps = stamps(get_runtime(), search, utcnow().timestamp()) if has_request_context() else (None, None)
     if pathname is None:
-        return build_layout()
+        return build_layout(stamps=now_stamps)
     content, groups_disabled, _ = page_for(pathname, search)
-    return build_layout(Page(content, pathname, groups_disabled))
+    return build_layout(Page(content, pathname, groups_disabled), now_stamps)
 
 
 def requested_page() -> tuple[str | None, str]:

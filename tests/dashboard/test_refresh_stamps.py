@@ -61,3 +61,16 @@ def test_an_unreadable_database_is_a_stamp_of_its_own(ctx, monkeypatch):
     monkeypatch.setattr(stamps_cb, "current_stamp", broken)
     series, minute = run(ctx, monkeypatch, NOW_S)
     assert series[0] == "unreadable" and "database is locked" in series[1]
+
+
+def test_the_first_layout_holds_the_stamps_so_the_first_quiet_tick_asks_no_listener(app, client, ctx, monkeypatch):
+    import callbacks.shell as shell_cb
+    from tests.dashboard.test_dashboard_callbacks import layout_ids
+    fixed = lambda: datetime.fromtimestamp(NOW_S + 10).astimezone()  # noqa: E731 - one clock for both
+    monkeypatch.setattr(shell_cb, "utcnow", fixed)
+    monkeypatch.setattr(stamps_cb, "utcnow", fixed)
+    found = layout_ids(client, Referer="http://localhost/?range=7d")
+    series, minute = found[ids.STAMP_SERIES]["data"], found[ids.STAMP_MINUTE]["data"]
+    assert series and minute  # with them empty the first tick would set both and wake seven callbacks
+    api.cache._stamps.clear()
+    assert stamps_cb.refresh_stamps(1, "?range=7d", series, minute) == (no_update, no_update)
