@@ -10,6 +10,8 @@ from urllib.parse import parse_qsl
 from werkzeug.datastructures import MultiDict
 
 import pandas as pd
+from dash import ctx
+from dash.exceptions import MissingCallbackContextException
 
 from queries.filters import Filters, QueryError
 from queries.status import server_status, status_stamp
@@ -51,6 +53,14 @@ def fetch(what: str, fn: Callable[..., Any], *args, **kwargs) -> tuple[Any, str 
 # refresh asks for it in the tiles, the alerts feed, the filter dropdowns and the RTT spread's default. A state
 # that only the clock changes (stale, a window starting) shows at most this much later.
 STATUS_SHARE_SECONDS = 2
+
+
+def triggered_id():
+    """The id of the input that fired the running callback; None outside one (tests call callbacks directly)."""
+    try:
+        return ctx.triggered_id
+    except MissingCallbackContextException:
+        return None
 
 
 def epoch_seconds(now) -> float:

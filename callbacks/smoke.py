@@ -12,8 +12,8 @@ from dash import Input, Output, State, no_update
 
 from callbacks.registry import callback
 
-from callbacks.common import (NO_DATA, drawn_once, fetch, filters_from_search, shared_status, signature, view_key,
-                              window_of)
+from callbacks.common import (NO_DATA, drawn_once, fetch, filters_from_search, shared_status, signature, triggered_id,
+                              view_key, window_of)
 from figures.empty import message_figure
 from figures.smoke import figure_height, samples_figure, smoke_figure, summary_figure
 from layouts import ids
@@ -76,10 +76,14 @@ def smoke_choices(config, filters, selected, status: pd.DataFrame | None = None)
     return options, valid or worst_first(shown, status)[:SMOKE_DEFAULT_SERVERS]
 
 
+# The latency graph's signature is an input only so that the first load asks for the RTT spread (below the
+# fold, and the heaviest drawing) after the latency graph is drawn, not while the server is drawing both.
 @callback(Output(ids.SMOKE_SERVERS, "options"), Output(ids.SMOKE_SERVERS, "value"),
-          Input(ids.URL, "search"), State(ids.SMOKE_SERVERS, "value"))
-def smoke_servers(search, selected):
+          Input(ids.URL, "search"), State(ids.SMOKE_SERVERS, "value"), Input(ids.SERIES_SIGNATURE, "data"))
+def smoke_servers(search, selected, _series=None):
     """The smoke view offers the servers the filters select, and starts with those in most trouble."""
+    if triggered_id() == ids.SERIES_SIGNATURE and selected:
+        return no_update, no_update  # a redrawn latency graph changes nothing here
     rt = get_runtime()
     filters, _ = filters_from_search(search)
     status, _ = fetch("the server status", shared_status, rt, utcnow())
@@ -152,7 +156,7 @@ def smoke_failed(error: str, dark: bool) -> tuple:
 
 
 @callback(Output(ids.SMOKE_GRAPH, "figure"), Output(ids.SMOKE_GRAPH, "style"), Output(ids.SMOKE_SIGNATURE, "data"),
-          Input(ids.URL, "search"), Input(ids.REFRESH, "n_intervals"), Input(ids.SMOKE_SERVERS, "value"),
+          Input(ids.URL, "search"), Input(ids.STAMP_MINUTE, "data"), Input(ids.SMOKE_SERVERS, "value"),
           Input(ids.SMOKE_MODE, "value"), Input(ids.THEME_SWITCH, "value"), State(ids.SMOKE_SIGNATURE, "data"),
           Input(ids.DISPLAY_TZ, "data"))
 def refresh_smoke(search, _n, selected, mode, dark, previous, tz=None):

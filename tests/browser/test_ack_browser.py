@@ -111,8 +111,10 @@ def test_a_viewer_cannot_acknowledge_and_an_operator_can_through_the_csrf_checke
     assert "boss may not acknowledge alerts" in refused.text
     assert down_alert(writer.engine)["acknowledged_at"] is None
 
-    # Leave the page first, then forget every cookie: a callback of the page still in flight could otherwise
-    # set the viewer's session cookie again after the delete, and /login would send the viewer back to "/".
+    # Leave the page, then forget every cookie. A callback of the page can still be running (the RTT spread is
+    # drawn after the latency graph) and Chromium keeps what its answer sets even after the page is gone: the
+    # session cookie is therefore sent only by login and logout (security.configure_sessions), or the viewer's
+    # session would come back and the next login's form token would not match it (400).
     dash_duo.driver.get("about:blank")
     dash_duo.driver.execute_cdp_cmd("Network.clearBrowserCookies", {})
     log_in(dash_duo, "noc")
