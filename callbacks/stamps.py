@@ -22,7 +22,10 @@ from layouts import ids
 from queries.pingdata import series_bucket_seconds
 from runtime import get_runtime
 
-STATUS_STEP_SECONDS = 60  # the status side's states and notices the clock alone changes, at most once a minute
+# The status side (counts, tiles, alerts, log, filter dots) changes with the data: every round, every alert the
+# stale watcher opens. What the clock alone moves there (the resolved alerts leaving the range, a stale state no
+# alert names) is redrawn at most this late; the ages count in the browser from the heartbeat.
+STATUS_STEP_SECONDS = 300
 
 
 def data_part(rt) -> list:
@@ -33,7 +36,7 @@ def data_part(rt) -> list:
 
 def stamps(rt, search, now_s: float) -> tuple[list, list, list]:
     """(series, spread, status) stamps: the data with the clock in the series graphs' bucket, in the RTT
-    spread's bucket (each sliding window moves by whole buckets) and in minutes (the status side)."""
+    spread's bucket (each sliding window moves by whole buckets) and in STATUS_STEP_SECONDS (the status side)."""
     filters, _ = filters_from_search(search)
     bucket = series_bucket_seconds(filters, rt.config.interval_seconds, rt.config.retention.as_dict())
     data = data_part(rt)

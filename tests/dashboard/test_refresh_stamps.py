@@ -53,8 +53,8 @@ def run(ctx, monkeypatch, now_s: float, previous=(None, None, None), search: str
 def test_a_quiet_tick_sets_no_stamp_and_new_data_sets_every_one(ctx, monkeypatch, writer, config):
     *found, beat = run(ctx, monkeypatch, NOW_S)
     series, spread, status = found
-    # 24 h: the series graphs in 5-minute buckets, the RTT spread's finest bucket, the status side's minute
-    assert series[-1] == NOW_S // 300 and status[-1] == NOW_S // 60
+    # 24 h: the series graphs in 5-minute buckets, the RTT spread's finest bucket, the status side's step
+    assert series[-1] == NOW_S // 300 and status[-1] == NOW_S // stamps_cb.STATUS_STEP_SECONDS
     assert spread[-1] == NOW_S // stamps_cb.spread_step_seconds(stamps_cb.filters_from_search("?range=24h")[0])
     assert tuple(run(ctx, monkeypatch, NOW_S + 30, found)[:3]) == NO_STAMP
     seed_history(writer, config, datetime.utcnow().replace(microsecond=0), rounds=1)
@@ -71,8 +71,9 @@ def test_every_tick_sends_the_heartbeat_with_the_servers_clock_in_the_display_zo
 
 def test_the_clock_sets_each_stamp_at_its_own_granularity(ctx, monkeypatch):
     found = run(ctx, monkeypatch, NOW_S)[:3]
-    series, spread, status = run(ctx, monkeypatch, NOW_S + 60, found)[:3]
-    assert series is no_update and status[-1] == found[2][-1] + 1
+    assert tuple(run(ctx, monkeypatch, NOW_S + 60, found)[::2]) == (no_update, no_update)  # series, status
+    step = stamps_cb.STATUS_STEP_SECONDS
+    assert run(ctx, monkeypatch, NOW_S + step, found)[2][-1] == found[2][-1] + 1
     assert run(ctx, monkeypatch, NOW_S + 300, found)[0][-1] == found[0][-1] + 1
     hour = run(ctx, monkeypatch, NOW_S, search="?range=1h")[:3]  # 1 h: 1-minute buckets
     assert run(ctx, monkeypatch, NOW_S + 60, hour, search="?range=1h")[0] is not no_update
