@@ -222,14 +222,14 @@
                  h("pre", {className: "lm-path"}, text(item.ps)));
     }
 
-    function alertItem(item, now, search, setProps) {
+    function alertItem(item, when, search, setProps) {
         var extra = [ackPart(item, setProps), pathPart(item)].filter(function (p) { return p !== null; });
-        var main = alertLink(item, now, search);
+        var main = alertLink(item, when, search);
         if (!extra.length) { return main; }
         return h("div", {key: item.k, className: "lm-warn-wrap"}, [main].concat(extra));
     }
 
-    function alertLink(item, now, search) {
+    function alertLink(item, when, search) {
         var sev = oneOf(item.sv, SEVERITIES, "warning");
         var pill = item.r ? "resolved" : sev;
         var who = item.id === null || item.id === undefined
@@ -242,11 +242,22 @@
               h("div", {className: "lm-warn-head"}, h("div", null, who),
                 h("span", {className: "lm-sev lm-sev-" + pill}, pill)),
               h("div", {className: "lm-warn-text"}, text(item.msg)),
-              h("div", {className: "lm-warn-age"}, warningWhen(item, now)))
+              h("div", {className: "lm-warn-age"}, when))
         ];
         var cls = "lm-warn lm-warn-" + sev + (item.r ? " lm-warn-resolved" : "");
         if (item.id === null || item.id === undefined) { return h("div", {key: item.k, className: cls}, body); }
         return h("a", {key: item.k, className: cls, href: serverHref(item.id, search), onClick: follow}, body);
+    }
+
+    /* One alert, redrawn only when it or its age's text changes: a heartbeat moves the clock every tick, and
+       200 open alerts hours old would otherwise all be rebuilt for the same "open 3 h". */
+    var AlertRow = React.memo(function AlertRow(props) {
+        return alertItem(props.item, props.when, props.search, props.setProps);
+    }, function same(a, b) {
+        return a.item === b.item && a.when === b.when && a.search === b.search && a.setProps === b.setProps;
+    });
+    function alertRow(item, now, search, setProps) {
+        return h(AlertRow, {key: item.k, item: item, when: warningWhen(item, now), search: search, setProps: setProps});
     }
 
     /* Open alerts (worst and newest first), then those resolved in the range. */
@@ -262,11 +273,11 @@
             parts = [h("div", {key: "e", className: "lm-empty"}, "No alerts: every server is within its limits.")];
             return h("div", {id: props.id, className: "lm-feed"}, parts);
         }
-        parts = opened.length ? opened.map(function (i) { return alertItem(i, now, search, props.setProps); })
+        parts = opened.length ? opened.map(function (i) { return alertRow(i, now, search, props.setProps); })
             : [h("div", {key: "e", className: "lm-empty"}, "No open alerts: every server is within its limits.")];
         if (ended.length) {
             parts.push(h("h3", {key: "rh", className: "lm-warn-heading"}, "Resolved in this range"));
-            ended.forEach(function (i) { parts.push(alertItem(i, now, search, props.setProps)); });
+            ended.forEach(function (i) { parts.push(alertRow(i, now, search, props.setProps)); });
         }
         var more = null;
         if (Array.isArray(props.more)) {  // [open alerts not listed, resolved ones not listed]

@@ -237,11 +237,12 @@ def test_log_viewer_filters_by_level_and_text(writer, ctx):
 
 def test_a_refresh_with_nothing_new_sends_nothing_but_the_clocks(seeded, ctx):
     first = dict(zip([k for k, _, _ in overview_cb.OUTPUTS], overview_cb.refresh_overview("", [1], "INFO", None, None,
-                                                                                           None)))
+                                                                                           None, 30000)))
     assert len(first["tiles"]) == 4 and first["state"]["sigs"]
     again = dict(zip([k for k, _, _ in overview_cb.OUTPUTS], overview_cb.refresh_overview("", [2], "INFO", None, None,
-                                                                                           first["state"])))
-    assert {k for k, v in again.items() if v is not no_update} == {"alerts_now", "tiles_now"}
+                                                                                           first["state"], 30000)))
+    assert {k for k, v in again.items() if v is not no_update} == {"alerts_now", "tiles_now", "stamp"}
+    assert again["stamp"]["interval_ms"] == 30000
 
 
 def test_a_refresh_patches_only_the_tiles_that_changed(seeded, ctx):
