@@ -1,0 +1,115 @@
+"""Bytes on disk per stored round (issue 12, Disk): a SQLite history measured per table and index (dbstat), then
+the compact upgrade (storage/compact.py) run on a copy of it, timed, and measured again.
+
+    python -m bench.disk_bench --db bench/out/history-200x30d-60s.db [--work /tmp/disk-bench.db] [--keep]
+
+The source file is never written: it is copied to --work first. Figures are printed next to the 150 B/round
+target and the 467 B/round measured before (issue 12).
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import shutil
+import sqlite3
+import sys
+import time
+from pathlib import Path
+
+from sqlalchemy import create_engine
+
+TARGET_BYTES = 150
+BEFORE_BYTES = 467
+
+
+def rounds_stored(path: Path) -> int:
+    """Stored rounds = raw ping rows (one per server and round), through the table or the view."""
+    with sqlite3.connect(path) as db:
+        return db.execute("SELECT count(*) FROM ping_results").fetchone()[0]
+
+
+def sizes(path: Path) -> tuple[int, dict[str, int]]:
+    """The file's size and the bytes of pages each table and index uses (dbstat)."""
+    with sqlite3.connect(path) as db:
+        per = dict(db.execute("SELECT name, sum(pgsize) FROM dbstat GROUP BY name ORDER BY 2 DESC").fetchall())
+        used = db.execute("SELECT page_count - freelist_count FROM pragma_page_count, pragma_freelist_count")
+        used_pages = used.fetchone()[0]
+        page = db.execute("PRAGMA page_size").fetchone()[0]
+    return used_pages * page, per
+
+
+def report(title: str, path: Path, rounds: int) -> float:
+    """Print bytes per round in total and per table/index above 0.5 B/round; returns the total per round."""
+    used, per = sizes(path)
+    total = used / rounds
+    status = "met" if total <= TARGET_BYTES else "MISSED"
+    print(f"\n{title}: {path} — {rounds:,} stored rounds, file {path.stat().st_size / 1e6:,.1f} MB, "
+          f"pages in use {used / 1e6:,.1f} MB")
+    print(f"  bytes per stored round: {total:6.1f}   target ≤ {TARGET_BYTES} ({status}); before (issue 12) "
+          f"{BEFORE_BYTES}")
+    for name, nbytes in per.items():
+        if nbytes / rounds >= 0.5:
+            print(f"    {name:<40} {nbytes / 1e6:10.1f} MB {nbytes / rounds:7.1f} B/round")
+    return total
+
+
+def to_version_10(path: Path) -> tuple[int, float]:
+    """Bring an older history to schema 10 with the registered steps (init_db); returns (found version, seconds)."""
+    from storage.migrations import init_db
+    engine = create_engine(f"sqlite:///{path}")
+    started = time.monotonic()
+    found = init_db(engine)
+    engine.dispose()
+    return found, time.monotonic() - started
+
+
+def upgrade(path: Path) -> float:
+    """Run the compact step on the file in one transaction (as init_db would); returns the seconds it took."""
+    from storage.compact import upgrade_to_compact
+    engine = create_engine(f"sqlite:///{path}")
+    started = time.monotonic()
+    with engine.begin() as conn:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        upgrade_to_compact(conn)
+    engine.dispose()
+    return time.monotonic() - started
+
+
+def vacuum(path: Path) -> float:
+    """VACUUM (the freed pages of the old table go back to the file system); returns the seconds it took."""
+    started = time.monotonic()
+    with sqlite3.connect(path) as db:
+        db.execute("VACUUM")
+    return time.monotonic() - started
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Measure, copy, upgrade, measure again."""
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--db", type=Path, required=True, help="a SQLite history (bench/generate.py); only read")
+    p.add_argument("--work", type=Path, default=Path("/tmp/disk-bench.db"), help="the copy that is upgraded")
+    p.add_argument("--keep", action="store_true", help="keep the upgraded copy")
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    rounds = rounds_stored(args.db)
+    before = report("before", args.db, rounds)
+    shutil.copyfile(args.db, args.work)
+    found, older_seconds = to_version_10(args.work)
+    if older_seconds > 1:
+        print(f"\nthe copy was at schema {found}: the steps to 10 took {older_seconds:.1f} s (not part of this step)")
+        report("at schema 10", args.work, rounds)
+    seconds = upgrade(args.work)
+    print(f"\nupgrade (copy {rounds:,} rows into the compact table, drop the old one, make the view): {seconds:.1f} s")
+    after_rounds = rounds_stored(args.work)
+    print(f"rows through the ping_results view after: {after_rounds:,} ({'all kept' if after_rounds == rounds else 'ROWS LOST'})")
+    vacuum_seconds = vacuum(args.work)
+    print(f"VACUUM after the upgrade: {vacuum_seconds:.1f} s")
+    after = report("after", args.work, after_rounds)
+    print(f"\nbytes per stored round: before {before:.1f}, after {after:.1f}, target ≤ {TARGET_BYTES}")
+    if not args.keep:
+        args.work.unlink()
+    return 0 if after_rounds == rounds else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,117 @@
+"""The compact raw-row layout (storage/compact.py, issue 12 Disk): upgrading a version-10 database in place keeps
+every ping_results row, readable through the ping_results view under the seed's names and meanings (times in ms,
+the timestamp as before, samples a JSON list of ms), on both backends; a server's time window reads the
+clustered primary key."""
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import inspect, select, text
+
+from collector.probes.base import ProbeResult
+from common.timeutil import utcnow
+from storage.compact import ping_compact, series, upgrade_to_compact
+from storage.schema import ping_results
+from tests.seeding import seed_history
+
+
+HALF_US = 5.01e-4  # µs rounding: half a µs, and a float's last bit
+
+
+def varied_profile(server_index: int, round_index: int) -> ProbeResult:
+    """RTTs with three decimals, lost packets (null samples), rounds all lost and probes that failed outright."""
+    if round_index % 13 == 5:
+        return ProbeResult.failed(4, "unknown host")
+    if round_index % 11 == 3:
+        return ProbeResult(transmitted=4, received=0, samples_ms=[None] * 4)
+    base = 20.0 + 37.123 * server_index + (round_index % 7) * 41.007
+    samples = [base + 0.001 * j * round_index for j in range(4)]
+    if round_index % 3 == 0:
+        samples[1] = None
+    return ProbeResult(transmitted=4, received=sum(s is not None for s in samples), samples_ms=samples)
+
+
+@pytest.fixture
+def history(writer, config):
+    """40 rounds of every configured server with losses, outages, errors and concerns."""
+    seed_history(writer, config, utcnow(), rounds=40, interval_seconds=60, profile=varied_profile)
+    return writer.engine
+
+
+def stored_rows(engine) -> list[dict]:
+    """Every ping_results row (table or view) as a dict, in id order."""
+    with engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(select(ping_results).order_by(ping_results.c.id))]
+
+
+def assert_same_meaning(before: dict, after: dict) -> None:
+    """One row equal column by column: RTTs to the µs, r_factor to 0.01, mos to 0.001, JSON as data."""
+    for name, old in before.items():
+        new = after[name]
+        if name in ("samples", "concern_data") and old is not None:
+            old, new = json.loads(old), json.loads(new)
+            if name == "samples":
+                assert new == [pytest.approx(v, abs=HALF_US) if v is not None else None for v in old], name
+                continue
+        if isinstance(old, float):
+            tolerance = {"r_factor": 5e-3, "mos": 5.01e-4}.get(name, HALF_US)
+            assert new == pytest.approx(old, abs=tolerance), name
+        else:
+            assert new == old, (name, before["id"])
+
+
+def upgrade(engine) -> None:
+    """Run the compact step in one transaction, as init_db runs a step."""
+    with engine.begin() as conn:
+        upgrade_to_compact(conn, batch_rows=37)  # several batches even on a small history
+
+
+def test_every_row_reads_the_same_through_the_view_after_the_upgrade(history):
+    before = stored_rows(history)
+    assert len(before) > 100
+    assert any(r["error"] for r in before) and any(r["concerns"] for r in before)
+    assert any(r["samples"] and "null" in r["samples"] for r in before)
+    upgrade(history)
+    after = stored_rows(history)
+    assert len(after) == len(before)
+    for old, new in zip(before, after, strict=True):
+        assert_same_meaning(old, new)
+    with history.connect() as conn:
+        names = inspect(conn)
+        assert "ping_results" in names.get_view_names()
+        assert "ping_results" not in names.get_table_names()
+        labels = conn.execute(select(series)).all()
+        assert len(labels) == len({r["server_id"] for r in before})  # one series per server and vantage point
+        assert conn.execute(select(ping_compact.c.id)).all()
+
+
+def test_the_seed_columns_are_readable_by_plain_sql(history):
+    with history.connect() as conn:
+        expected = conn.execute(text("SELECT server_id, timestamp, avg_time FROM ping_results "
+                                     "ORDER BY id DESC LIMIT 1")).one()
+    upgrade(history)
+    with history.connect() as conn:
+        got = conn.execute(text("SELECT server_id, timestamp, avg_time FROM ping_results "
+                                "ORDER BY id DESC LIMIT 1")).one()
+    assert got.server_id == expected.server_id and got.timestamp == expected.timestamp
+    assert got.avg_time == pytest.approx(expected.avg_time, abs=5e-4)
+
+
+def test_running_the_step_again_changes_nothing(history):
+    upgrade(history)
+    once = stored_rows(history)
+    upgrade(history)
+    assert stored_rows(history) == once
+
+
+@pytest.mark.sqlite_only("EXPLAIN QUERY PLAN is SQLite's; PostgreSQL plans by its statistics")
+def test_a_server_window_reads_the_clustered_key(history):
+    upgrade(history)
+    since = int((utcnow() - timedelta(minutes=10)).timestamp() * 1e6)
+    with history.connect() as conn:
+        plan = " ".join(r[-1] for r in conn.execute(text(
+            "EXPLAIN QUERY PLAN SELECT avg_time FROM ping_results WHERE series_id = 1 AND t_us >= :since"),
+            {"since": since}))
+    assert "USING PRIMARY KEY (series_id=? AND t_us>?)" in plan, plan
