@@ -83,6 +83,78 @@ def vacuum(path: Path) -> float:
     return time.monotonic() - started
 
 
+# The raw-row reads the app makes (status, a server's page, fine-bucket graphs, the writer's rollup pass, retention),
+# each as the row table answers it today (text timestamp, its indexes) and as the compact layout answers it (an
+# IN-list over series, so each series is one range of the clustered key). :t is the newest stored time.
+GRAPH_COLUMNS = "server_id, timestamp, avg_time, min_time, max_time, jitter_time, loss_percentage, mos"  # no samples
+READS = [
+    ("newest row of every server (status)",
+     "SELECT p.* FROM server_latest l JOIN ping_results p ON p.server_id = l.server_id AND p.timestamp = l.timestamp",
+     # MATERIALIZED and CROSS JOIN: each series' newest time first (one seek each), then one seek per row;
+     # left to itself the planner flattens the view and scans the table.
+     "WITH n AS MATERIALIZED (SELECT s.id AS sid, (SELECT max(c.t_us) FROM ping_compact c WHERE c.series_id = s.id)"
+     " AS t FROM series s) SELECT p.* FROM n CROSS JOIN ping_results p ON p.series_id = n.sid AND p.t_us = n.t"),
+    ("one server, last 24 h (server page)",
+     "SELECT * FROM ping_results WHERE server_id = :sid AND timestamp >= :since_24h",
+     "SELECT * FROM ping_results WHERE series_id IN (SELECT id FROM series WHERE server_id = :sid) "
+     "AND t_us >= :since_24h_us"),
+    ("one country, last 1 h (fine buckets)",
+     f"SELECT {GRAPH_COLUMNS} FROM ping_results WHERE country = :country AND timestamp >= :since_1h",
+     f"SELECT {GRAPH_COLUMNS} FROM ping_results WHERE series_id IN (SELECT id FROM series WHERE country = :country) "
+     "AND t_us >= :since_1h_us"),
+    ("all servers, last 1 h (fine buckets)",
+     f"SELECT {GRAPH_COLUMNS} FROM ping_results WHERE timestamp >= :since_1h",
+     f"SELECT {GRAPH_COLUMNS} FROM ping_results WHERE series_id IN (SELECT id FROM series) AND t_us >= :since_1h_us"),
+    ("the newest round's rows (writer's rollup pass)",
+     "SELECT * FROM ping_results WHERE round_id = :round",
+     "SELECT * FROM ping_results WHERE series_id IN (SELECT id FROM series) AND t_us = :round_t_us "
+     "AND round_id = :round"),
+    ("rows older than 29 days (retention, counted)",
+     "SELECT count(*) FROM ping_results WHERE timestamp < :since_29d",
+     "SELECT count(*) FROM ping_compact WHERE series_id IN (SELECT id FROM series) AND t_us < :since_29d_us"),
+]
+
+
+def read_params(path: Path) -> dict:
+    """The bound values of READS, from the newest stored row (the same on both layouts)."""
+    from datetime import datetime, timedelta
+    with sqlite3.connect(path) as db:
+        newest, sid, country, round_id = db.execute(
+            "SELECT timestamp, server_id, country, round_id FROM ping_results ORDER BY id DESC LIMIT 1").fetchone()
+    t = datetime.fromisoformat(newest)
+    out = {"sid": sid, "country": country, "round": round_id,
+           "round_t_us": round((t - datetime(1970, 1, 1)) / timedelta(microseconds=1))}
+    for name, back in (("24h", timedelta(hours=24)), ("1h", timedelta(hours=1)), ("29d", timedelta(days=29))):
+        at = t - back
+        out[f"since_{name}"] = at.strftime("%Y-%m-%d %H:%M:%S.%f")
+        out[f"since_{name}_us"] = round((at - datetime(1970, 1, 1)) / timedelta(microseconds=1))
+    return out
+
+
+def time_reads(path: Path, column: int, runs: int = 5) -> list[tuple[float, int]]:
+    """Median seconds and rows of each READS query (column 1: row table, 2: compact) on a file."""
+    params = read_params(path)
+    out = []
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+        for read in READS:
+            sql = read[column]
+            names = {k: v for k, v in params.items() if f":{k}" in sql}
+            took = []
+            for _ in range(runs):
+                started = time.perf_counter()
+                rows = db.execute(sql, names).fetchall()
+                took.append(time.perf_counter() - started)
+            out.append((sorted(took)[len(took) // 2], rows[0][0] if read[0].endswith("counted)") else len(rows)))
+    return out
+
+
+def print_reads(before: list, after: list) -> None:
+    """The READS side by side."""
+    print(f"\nraw-row reads (median of 5, ms): {'row table':>12} {'compact':>10}   rows")
+    for (name, *_), (b, nb), (a, na) in zip(READS, before, after):
+        print(f"  {name:<48} {b * 1000:10.1f} {a * 1000:10.1f}   {nb:,}{'' if nb == na else f' vs {na:,} DIFFER'}")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Measure, copy, upgrade, measure again."""
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -93,6 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     rounds = rounds_stored(args.db)
     before = report("before", args.db, rounds)
+    reads_before = time_reads(args.db, 1)
     shutil.copyfile(args.db, args.work)
     found, older_seconds = to_version_10(args.work)
     if older_seconds > 1:
@@ -105,6 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     vacuum_seconds = vacuum(args.work)
     print(f"VACUUM after the upgrade: {vacuum_seconds:.1f} s")
     after = report("after", args.work, after_rounds)
+    print_reads(reads_before, time_reads(args.work, 2))
     print(f"\nbytes per stored round: before {before:.1f}, after {after:.1f}, target ≤ {TARGET_BYTES}")
     if not args.keep:
         args.work.unlink()
