@@ -115,3 +115,24 @@ def test_a_server_window_reads_the_clustered_key(history):
             "EXPLAIN QUERY PLAN SELECT avg_time FROM ping_results WHERE series_id = 1 AND t_us >= :since"),
             {"since": since}))
     assert "USING PRIMARY KEY (series_id=? AND t_us>?)" in plan, plan
+
+
+def test_a_database_made_by_the_seed_scripts_upgrades_through_version_10_to_compact(empty_database_url):
+    from storage import make_engine
+    from storage.migrations import init_db
+    from tests.storage.test_migrations import SEED_ROWS, seed_metadata, seed_ping_results
+    engine = make_engine(empty_database_url)
+    try:
+        seed_metadata.create_all(engine)
+        with engine.begin() as conn:
+            conn.execute(seed_ping_results.insert(), SEED_ROWS)
+        init_db(engine)
+        before = stored_rows(engine)
+        assert len(before) == len(SEED_ROWS) and all(r["round_id"] is None for r in before)
+        upgrade(engine)
+        after = stored_rows(engine)
+        assert len(after) == len(before)
+        for old, new in zip(before, after, strict=True):
+            assert_same_meaning(old, new)
+    finally:
+        engine.dispose()
