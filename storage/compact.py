@@ -17,11 +17,14 @@ Layout:
 """
 from __future__ import annotations
 
+import json
 import logging
+import math
 import time
+from datetime import datetime, timedelta
 
 from sqlalchemy import BigInteger, Boolean, Column, Float, Index, Integer, MetaData, SmallInteger, String, Table, Text
-from sqlalchemy import inspect, text
+from sqlalchemy import func, inspect, select, text
 from sqlalchemy.engine import Connection
 
 log = logging.getLogger(__name__)
@@ -99,9 +102,12 @@ def _t_us_from(dialect: str, column: str) -> str:
     return f"CAST(round(extract(epoch FROM {column}) * 1000000) AS BIGINT)"
 
 
-def _scaled_from(column: str, factor: int) -> str:
-    """SQL for a float column scaled to an integer (NULL stays NULL)."""
-    return f"CAST(round({column} * {factor}) AS BIGINT)"
+def _scaled_from(column: str, factor: int, dialect: str = "sqlite") -> str:
+    """SQL for a float scaled to an integer, halves away from zero in double arithmetic on both backends (as
+    _rounded does in Python; PostgreSQL's round(float8) goes to even and its CAST to bigint rounds)."""
+    trunc = (lambda v: f"CAST({v} AS INTEGER)") if dialect == "sqlite" else (lambda v: f"CAST(trunc({v}) AS BIGINT)")
+    value = f"CAST({column} AS DOUBLE PRECISION) * {factor}"
+    return f"CASE WHEN {value} >= 0 THEN {trunc(f'{value} + 0.5')} ELSE -{trunc(f'0.5 - {value}')} END"
 
 
 def _base_us(column: str) -> str:
@@ -113,11 +119,11 @@ def _samples_us_from(dialect: str, column: str, base: str) -> str:
     """SQL for a JSON list of ms samples as comma-separated integer µs above `base` ('1810,null,0'): short digits,
     no brackets; a lost packet stays null."""
     if dialect == "sqlite":
-        each = (f"(SELECT group_concat(CASE WHEN e.type = 'null' THEN 'null' ELSE CAST(round(e.value * 1000) "
-                f"AS INTEGER) - {base} END, ',') FROM json_each({column}) e)")
+        each = (f"(SELECT group_concat(CASE WHEN e.type = 'null' THEN 'null' ELSE "
+                f"{_scaled_from('e.value', 1000, dialect)} - {base} END, ',') FROM json_each({column}) e)")
     else:
-        each = (f"(SELECT string_agg(CASE WHEN e.v IS NULL THEN 'null' ELSE (CAST(round(CAST(e.v AS NUMERIC) * 1000)"
-                f" AS BIGINT) - {base})::text END, ',' ORDER BY e.o) FROM json_array_elements_text(CAST({column} AS "
+        each = (f"(SELECT string_agg(CASE WHEN e.v IS NULL THEN 'null' ELSE ({_scaled_from('e.v', 1000, dialect)}"
+                f" - {base})::text END, ',' ORDER BY e.o) FROM json_array_elements_text(CAST({column} AS "
                 f"json)) WITH ORDINALITY AS e(v, o))")
     return f"CASE WHEN {column} IS NULL THEN NULL ELSE coalesce({each}, '') END"
 
@@ -186,8 +192,8 @@ def _same(left: str, right: str, dialect: str) -> str:
 def _copy_sql(dialect: str) -> str:
     """INSERT ... SELECT of one id range of the old table into ping_compact."""
     match = " AND ".join(_same(f"s.{k}", f"p.{k}", dialect) for k in SERIES_KEY)
-    rtt = ", ".join(_scaled_from(f"p.{ms}", 1000) for ms in RTT_COLUMNS)
-    scaled = ", ".join(_scaled_from(f"p.{seed}", factor) for seed, (_, factor) in SCALED.items())
+    rtt = ", ".join(_scaled_from(f"p.{ms}", 1000, dialect) for ms in RTT_COLUMNS)
+    scaled = ", ".join(_scaled_from(f"p.{seed}", factor, dialect) for seed, (_, factor) in SCALED.items())
     names = (["series_id", "t_us", "id", "round_id", *SAME, *RTT_COLUMNS.values(),
               *(name for name, _ in SCALED.values()), "class_id", "samples_us", "concerns", "concern_data"])
     # concerns is stored only where it is not what the view derives from concern_data (rows before v4, odd ones).
@@ -196,7 +202,7 @@ def _copy_sql(dialect: str) -> str:
     values = [f"(SELECT s.id FROM series s WHERE {match})", _t_us_from(dialect, "p.timestamp"), "p.id", "p.round_id",
               *(f"p.{name}" for name in SAME), rtt, scaled,
               "(SELECT k.id FROM ping_classes k WHERE k.name = p.latency_class)",
-              _samples_us_from(dialect, "p.samples", _base_us(_scaled_from("p.min_time", 1000))), concerns,
+              _samples_us_from(dialect, "p.samples", _base_us(_scaled_from("p.min_time", 1000, dialect))), concerns,
               f"CASE WHEN p.concern_data IS NULL THEN NULL ELSE {_minified(dialect, 'p.concern_data')} END"]
     return (f"INSERT INTO ping_compact ({', '.join(names)}) SELECT {', '.join(values)} "
             "FROM ping_results_old p WHERE p.id >= :low AND p.id < :high")
@@ -247,3 +253,71 @@ def _rollups_without_rowid(conn: Connection) -> None:
     conn.execute(text(f"INSERT INTO ping_rollups ({names}) SELECT {names} FROM ping_rollups_old "
                       "ORDER BY resolution_seconds, collector, server_id, bucket_start"))
     conn.execute(text("DROP TABLE ping_rollups_old"))
+
+
+# --- The write side: what the writer stores instead of a ping_results row (used once the step is registered).
+
+_EPOCH = datetime(1970, 1, 1)
+
+
+def _rounded(value: float | None, factor: int) -> int | None:
+    """value * factor as an integer, halves away from zero in double arithmetic, as _scaled_from does in SQL."""
+    if value is None:
+        return None
+    scaled = value * factor
+    return math.floor(scaled + 0.5) if scaled >= 0 else math.ceil(scaled - 0.5)
+
+
+def t_us(at: datetime) -> int:
+    """A naive UTC datetime as integer microseconds since 1970 (the stored form of ping_compact.t_us)."""
+    return (at - _EPOCH) // timedelta(microseconds=1)
+
+
+def encode_samples(samples: str | None, min_us: int | None) -> str | None:
+    """The seed's JSON list of ms samples as stored: comma-separated µs above min_us, 'null' for a lost packet."""
+    if samples is None:
+        return None
+    base = min_us or 0
+    return ",".join("null" if v is None else str(_rounded(v, 1000) - base) for v in json.loads(samples))
+
+
+def _stored_concerns(concerns: str | None, concern_data: str | None) -> str | None:
+    """concerns as stored: NULL where the view derives the same text from concern_data."""
+    texts = [c.get("text") for c in json.loads(concern_data)] if concern_data else []
+    derived = "; ".join(t for t in texts if t is not None) if texts else None
+    return None if concerns == derived else concerns
+
+
+def _key_ids(conn: Connection, rows: list[dict]) -> tuple[dict[tuple, int], dict[str, int]]:
+    """The series and class ids of the rows, adding the ones not stored yet."""
+    found = {tuple(r[:-1]): r[-1] for r in conn.execute(select(*(series.c[k] for k in SERIES_KEY), series.c.id))}
+    for key in {tuple(row.get(k) for k in SERIES_KEY) for row in rows} - found.keys():
+        found[key] = conn.execute(series.insert().values(dict(zip(SERIES_KEY, key)))).inserted_primary_key[0]
+    classes = dict(conn.execute(select(ping_classes.c.name, ping_classes.c.id)).all())
+    for name in {row.get("latency_class") for row in rows} - classes.keys() - {None}:
+        classes[name] = (max(classes.values(), default=0)) + 1
+        conn.execute(ping_classes.insert().values(id=classes[name], name=name))
+    return found, classes
+
+
+def compact_rows(conn: Connection, rows: list[dict]) -> list[dict]:
+    """ping_results-shaped rows (collector/rows.py + round_id, collector) as ping_compact rows, ids after the
+    highest stored one. On PostgreSQL two collectors writing at once may pick the same ids (different series,
+    so no key clash); the lead's wiring should take a sequence there."""
+    series_ids, class_ids = _key_ids(conn, rows)
+    next_id = (conn.execute(select(func.max(ping_compact.c.id))).scalar() or 0) + 1
+    out = []
+    for offset, row in enumerate(rows):
+        record = {"series_id": series_ids[tuple(row.get(k) for k in SERIES_KEY)], "t_us": t_us(row["timestamp"]),
+                  "id": row.get("id") or next_id + offset, "round_id": row.get("round_id"),
+                  **{name: row.get(name) for name in SAME},
+                  **{us: _rounded(row.get(ms), 1000) for ms, us in RTT_COLUMNS.items()},
+                  **{name: _rounded(row.get(seed), factor) for seed, (name, factor) in SCALED.items()},
+                  "class_id": class_ids.get(row.get("latency_class")),
+                  "concerns": _stored_concerns(row.get("concerns"), row.get("concern_data"))}
+        record["samples_us"] = encode_samples(row.get("samples"), record["min_us"])
+        data = row.get("concern_data")
+        record["concern_data"] = (json.dumps(json.loads(data), separators=(",", ":"))
+                                  if data is not None and conn.dialect.name == "sqlite" else data)
+        out.append(record)
+    return out

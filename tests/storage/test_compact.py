@@ -8,11 +8,11 @@ import json
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import inspect, select, text
+from sqlalchemy import func, inspect, select, text
 
 from collector.probes.base import ProbeResult
 from common.timeutil import utcnow
-from storage.compact import ping_compact, series, upgrade_to_compact
+from storage.compact import compact_rows, ping_compact, series, upgrade_to_compact
 from storage.schema import ping_results
 from tests.seeding import seed_history
 
@@ -136,3 +136,27 @@ def test_a_database_made_by_the_seed_scripts_upgrades_through_version_10_to_comp
             assert_same_meaning(old, new)
     finally:
         engine.dispose()
+
+
+def test_the_writer_encodes_rows_exactly_as_the_upgrade_copies_them(history):
+    seed_shaped = stored_rows(history)  # as the writer stored them: floats in ms, JSON samples
+    upgrade(history)
+    with history.begin() as conn:
+        copied = conn.execute(select(ping_compact).order_by(ping_compact.c.id)).all()
+        conn.execute(ping_compact.delete())
+        conn.execute(ping_compact.insert(), compact_rows(conn, seed_shaped))
+        encoded = conn.execute(select(ping_compact).order_by(ping_compact.c.id)).all()
+    assert encoded == copied
+
+
+def test_new_labels_and_classes_get_new_series_and_class_ids(history):
+    upgrade(history)
+    with history.begin() as conn:
+        row = dict(conn.execute(select(ping_results).limit(1)).one()._mapping)
+        stored = conn.execute(select(func.count()).select_from(series)).scalar()
+        new = dict(row, id=None, server_id="new-one", latency_class="brand-new", timestamp=row["timestamp"])
+        conn.execute(ping_compact.insert(), compact_rows(conn, [new]))
+        assert conn.execute(select(func.count()).select_from(series)).scalar() == stored + 1
+        back = conn.execute(select(ping_results).where(ping_results.c.server_id == "new-one")).one()
+    assert back.latency_class == "brand-new" and back.timestamp == row["timestamp"]
+    assert back.avg_time == pytest.approx(row["avg_time"], abs=HALF_US)
