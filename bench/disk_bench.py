@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import shutil
 import sqlite3
 import sys
 import time
@@ -51,6 +50,19 @@ def report(title: str, path: Path, rounds: int) -> float:
         if nbytes / rounds >= 0.5:
             print(f"    {name:<40} {nbytes / 1e6:10.1f} MB {nbytes / rounds:7.1f} B/round")
     return total
+
+
+def remove(path: Path) -> None:
+    """Delete a database file with its -wal and -shm (a stale -wal would be replayed into the next copy)."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+def copy(source: Path, target: Path) -> None:
+    """A consistent copy through SQLite's backup API (it includes what the source's WAL holds)."""
+    remove(target)
+    with sqlite3.connect(f"file:{source}?mode=ro", uri=True) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)
 
 
 def to_version_10(path: Path) -> tuple[int, float]:
@@ -166,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     rounds = rounds_stored(args.db)
     before = report("before", args.db, rounds)
     reads_before = time_reads(args.db, 1)
-    shutil.copyfile(args.db, args.work)
+    copy(args.db, args.work)
     found, older_seconds = to_version_10(args.work)
     if older_seconds > 1:
         print(f"\nthe copy was at schema {found}: the steps to 10 took {older_seconds:.1f} s (not part of this step)")
@@ -181,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     print_reads(reads_before, time_reads(args.work, 2))
     print(f"\nbytes per stored round: before {before:.1f}, after {after:.1f}, target ≤ {TARGET_BYTES}")
     if not args.keep:
-        args.work.unlink()
+        remove(args.work)
     return 0 if after_rounds == rounds else 1
 
 
