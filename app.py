@@ -117,13 +117,14 @@ def create_app(config: Config | dict | str | None = None, *, start_collector: bo
                    update_title=None)
     from api import register_api
     from callbacks import register_callbacks
-    from layouts import build_layout, validation_layout
+    from callbacks.shell import served_layout
+    from layouts import validation_layout
     register_api(server)
     from security import install_security
     install_security(server, config)
-    with server.app_context():  # Dash calls build_layout once here to check it, which reads the config
-        app.layout = build_layout
-    app.validation_layout = validation_layout()  # pages are rendered by callbacks.shell.route
+    with server.app_context():  # Dash calls the layout once here to check it, which reads the config
+        app.layout = served_layout
+    app.validation_layout = validation_layout()  # pages: served_layout first, then callbacks.shell.route
     register_callbacks(app)
     embedded = collector_wanted() if start_collector is None else start_collector
     if embedded:

@@ -14,6 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from settings import Config
 from queries.rounds import last_round
 from queries.status import STATUSES, server_status
+from common.format import records
 
 log = logging.getLogger(__name__)
 PREFIX = "latency_monitor"
@@ -68,7 +69,7 @@ class LatencyCollector(Collector):
     def _server_families(self) -> list[Metric]:
         """Per-server value gauges, a last-check time and a one-hot status gauge."""
         frame = server_status(self.engine, self.config)
-        rows = frame.astype(object).where(frame.notna(), None).to_dict("records")
+        rows = records(frame)
         families = [self._value_family(rows, *spec) for spec in SERVER_GAUGES]
         families.append(self._value_family(rows, "server_last_check_timestamp_seconds",
                                            "When the latest round was measured (Unix time).", "timestamp", None))

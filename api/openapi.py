@@ -99,7 +99,9 @@ def vantage_schema() -> dict:
     number = {"type": "number"}
     return obj({"collector": {"type": "string"}, "status": {"type": "string", "enum": list(STATUSES)},
                 "latency_ms": nullable(number), "loss_pct": nullable(number), "jitter_ms": nullable(number),
-                "last_check": nullable(TIMESTAMP)})
+                "last_check": nullable(TIMESTAMP),
+                # Its own latest SIP check's status (null without a SIP check); status already counts it.
+                "sip_status": {"type": ["string", "null"], "enum": ["up", "maintenance", "down", None]}})
 
 
 def collectors_path() -> dict:
@@ -143,12 +145,13 @@ def sip_series_schema() -> dict:
 
 
 def sip_check_schema() -> dict:
-    """A server's latest SIP OPTIONS check in /api/servers/status."""
+    """A server's latest SIP OPTIONS check in /api/servers/status (merged over the vantage points like the status:
+    partial when some see SIP down and others do not; the figures are the newest check agreeing with it)."""
     text, number = {"type": "string"}, {"type": "number"}
     def choice(*values: str) -> dict:
         return {"type": ["string", "null"], "enum": [*values, None]}
 
-    return obj({"status": choice("up", "maintenance", "down"),
+    return obj({"status": choice("up", "maintenance", "down", "partial"),
                 "code": nullable({"type": "integer"}), "reason": nullable(text), "response_ms": nullable(number),
                 "transport": choice("udp", "tcp", "tls"),
                 "server_header": nullable(text), "checked_at": nullable(TIMESTAMP),
@@ -381,25 +384,29 @@ def sla_path() -> dict:
                                    "longest_incident_seconds count incidents that began in the window; mtbf_seconds "
                                    "= up_seconds / incidents. error_budget_seconds = (1 - target/100) x (up + "
                                    "down); met is null without measured time. From the hourly availability rollups "
-                                   "and the incident records (partial hours at the edges from the raw rows).",
+                                   "and the incident records (partial hours at the edges from the raw rows), kept "
+                                   "per vantage point: a server measured by several collectors is down only while "
+                                   "every one of them that measured it saw it down; collector= gives one's own.",
                     "parameters": params + sla_window_parameters(),
                     "responses": responses({**content(body), **csv_body}, "The rows, sorted by key.")}}
 
 
 def incident_schema() -> dict:
-    """One incident of /api/incidents; id, server_id and down_rounds are null for a partner-wide incident."""
+    """One incident of /api/incidents; id, server_id and down_rounds are null for a partner-wide incident; id,
+    down_rounds and collector for a server seen down from all its vantage points (the overlap of theirs)."""
     text = {"type": "string"}
     return obj({"id": nullable({"type": "integer"}), "server_id": nullable(text), "partner": text, "country": text,
                 "started_at": TIMESTAMP, "ended_at": nullable(TIMESTAMP), "ongoing": {"type": "boolean"},
                 "duration_seconds": {"type": "number"}, "down_rounds": nullable({"type": "integer"}),
-                "cause": text})
+                "cause": text, "collector": nullable(text)})
 
 
 def incidents_path() -> dict:
     """GET /api/incidents."""
     params = [query("scope", {"type": "string", "enum": ["server", "partner"], "default": "server"},
-                    "server: every span of down of a server, first down round to first up round; partner: the "
-                    "spans when all of a partner's servers were down together."),
+                    "server: every span of down of a server, first down round to first up round (as its one vantage "
+                    "point saw it; measured by several collectors, the spans when all of them saw it down); partner: "
+                    "the spans when all of a partner's servers were down together."),
               query("format", {"type": "string", "enum": ["json", "csv"], "default": "json"}, "Response format.")]
     body = obj({"start": TIMESTAMP, "end": TIMESTAMP, "scope": {"type": "string"},
                 "incidents": array({"$ref": "#/components/schemas/Incident"})})

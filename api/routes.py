@@ -18,7 +18,7 @@ from queries.series import POINT_FIELDS, gap_seconds_for, series_frame, series_p
 from queries.sipseries import SIP_EXPORT_COLUMNS, SIP_POINT_FIELDS, sip_export_chunks, sip_series
 from queries.collectors import list_collectors
 from queries.querystring import repeated_values
-from queries.status import server_status, status_records
+from queries.status import status_records, status_rows
 from runtime import get_runtime
 from common.timeutil import iso_z, utcnow
 
@@ -81,8 +81,8 @@ def servers_status():
 def status_body() -> tuple[bytes, str]:
     """The /api/servers/status body as (bytes, mimetype)."""
     rt, now = get_runtime(), utcnow()
-    frame = server_status(rt.read_engine, rt.config, now, tuple(repeated_values(request.args, "collector")))
-    return json_body({"generated_at": iso_z(now), "servers": status_records(frame, rt.config)})
+    rows = status_rows(rt.read_engine, rt.config, now, tuple(repeated_values(request.args, "collector")))
+    return json_body({"generated_at": iso_z(now), "servers": status_records(rows, rt.config)})
 
 
 @bp.get("/api/collectors")

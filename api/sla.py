@@ -17,7 +17,7 @@ from runtime import get_runtime
 
 INCIDENT_SCOPES = ("server", "partner")
 INCIDENT_FIELDS = ("id", "server_id", "partner", "country", "started_at", "ended_at", "ongoing", "duration_seconds",
-                   "down_rounds", "cause")
+                   "down_rounds", "cause", "collector")
 
 
 def sla_filters(args) -> Filters:

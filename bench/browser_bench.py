@@ -13,7 +13,8 @@ headless Chromium through chromedriver and measures, relative to navigation star
 - the main-thread time of each auto-refresh (CDP Performance.getMetrics TaskDuration over refresh periods):
   first with nothing new in the database, then with a new round written just before each refresh;
 - a server page's cold load (its history graph, then every panel);
-- with --profile, a CDP CPU profile of a second load of the overview, summarised by script.
+- with --profile, CDP CPU profiles of a second load of the overview and of one auto-refresh with nothing new and
+  one with a new round, summarised by script.
 
 `--fresh` appends the rounds missing up to now first (no stale alerts); without it a history older than
 stale_after_seconds gets one open stale alert per server from the app's stale watcher, the heavier case.
@@ -63,6 +64,7 @@ PROBE_JS = r"""
   var realFetch = window.fetch;
   window.fetch = function (url) {
     var rec = {url: String(url && url.url || url), start: performance.now()};
+    try { rec.out = String(JSON.parse(arguments[1].body).output).slice(0, 60); } catch (e) { rec.out = '?'; }
     if (rec.url.indexOf('_dash-update-component') >= 0) { b.req.push(rec); }
     return realFetch.apply(this, arguments).then(function (r) {
       rec.end = performance.now(); rec.status = r.status; return r;
@@ -251,7 +253,10 @@ def load_figures(data: dict, panels: tuple, first_key: str | None) -> dict:
             "all_panels_s": None if missing else max(marks[p] for p in panels), "missing": missing,
             "longest_task_ms": max(load_tasks, default=0.0), "long_tasks": len(load_tasks),
             "long_task_ms_total": sum(load_tasks), "all_long_tasks": len(long_tasks),
-            "requests": len(data.get("req", [])), "gave_up": bool(done) and bool(missing)}
+            "requests": len(data.get("req", [])), "gave_up": bool(done) and bool(missing),
+            # each callback request of the load: its output, start and time to answer (ms from navigation)
+            "request_log": [[r.get("out"), round(r["start"]), round(r.get("end", r["start"]) - r["start"])]
+                            for r in data.get("req", []) if r["start"] <= window_ms]}
 
 
 # ----------------------------------------------------------------------------------------- scenarios
@@ -329,7 +334,9 @@ def refresh_cost(driver, period_s: float, writes, count: int) -> list[dict]:
         tasks = [d for s, d in data.get("lt", []) if start_clock <= s]
         reqs = [r for r in data.get("req", []) if r["start"] >= start_clock]
         out.append({"main_thread_ms": task_ms(driver) - start_ms, "longest_task_ms": max(tasks, default=0.0),
-                    "requests": len(reqs), "new_round": bool(writes)})
+                    "requests": len(reqs), "new_round": bool(writes),
+                    "request_log": [[r.get("out"), r.get("status"), round(r.get("end", r["start"]) - r["start"])]
+                                    for r in reqs]})
     return out
 
 
@@ -468,6 +475,9 @@ def run_size(args, servers: int) -> dict:
         if args.refreshes:
             result["refresh_quiet"] = refresh_cost(driver, args.refresh_seconds, None, args.refreshes)
             log(f"browser {servers}: quiet refreshes {result['refresh_quiet']}")
+            if args.profile:
+                result["refresh_quiet_profile"] = refresh_profile(driver, args.refresh_seconds,
+                                                                  shots / f"{tag}-refresh-quiet.cpuprofile")
             writes, writer = round_writer(db, servers)
             try:
                 result["refresh_new_round"] = refresh_cost(driver, args.refresh_seconds, writes, args.refreshes)
@@ -521,11 +531,15 @@ def figures(results: list[dict]) -> list[Figure]:
     return out
 
 
+REFRESH_PROFILES = (("profile", "load of /"), ("refresh_quiet_profile", "a refresh with nothing new"),
+                    ("refresh_profile", "a refresh with a new round"))
+
+
 def profile_table(results: list[dict]) -> str:
-    """The CPU profiles' split by script: the load of / and one auto-refresh with a new round."""
+    """The CPU profiles' split by script: the load of /, one auto-refresh with nothing new, one with a new round."""
     rows = []
     for r in results:
-        for key, what in (("profile", "load of /"), ("refresh_profile", "a refresh with a new round")):
+        for key, what in REFRESH_PROFILES:
             for kind, v in (r.get(key) or {}).items():
                 if kind == "top":
                     continue
@@ -543,7 +557,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--refreshes", type=int, default=3, help="auto-refreshes timed per case (0 = skip)")
     p.add_argument("--refresh-seconds", type=int, default=30, choices=(10, 30, 60, 300),
                    help="the page's auto-refresh period (default: %(default)s, the app's default)")
-    p.add_argument("--profile", action="store_true", help="also record a CPU profile of a load of /")
+    p.add_argument("--profile", action="store_true", help="also record CPU profiles of a load of / and of two refreshes")
     p.add_argument("--timeout", type=float, default=240, help="seconds to wait for a page's panels")
     p.add_argument("--warm-seconds", type=float, default=8, help="wait after start for the stale watcher")
     p.add_argument("--window", default="1600x1200", help="browser window, WxH (default: %(default)s)")
@@ -570,10 +584,11 @@ def main(argv: list[str] | None = None) -> int:
     if prof:
         print("\nCPU profiles (self time by code):\n" + prof)
     for r in results:
-        top = (r.get("refresh_profile") or {}).get("top")
-        if top:
-            print(f"\nbusiest functions of a refresh with a new round, {r['servers']} servers:\n" +
-                  markdown_table(["self ms", "function", "script"], top))
+        for key, what in REFRESH_PROFILES[1:]:
+            top = (r.get(key) or {}).get("top")
+            if top:
+                print(f"\nbusiest functions of {what}, {r['servers']} servers:\n" +
+                      markdown_table(["self ms", "function", "script"], top))
     save_results(f"browser-{args.label}", {"args": {k: v for k, v in vars(args).items()}, "results": results,
                                              "table": table})
     print(f"\nmachine: {json.dumps(machine_info())}")

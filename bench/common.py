@@ -120,7 +120,10 @@ def code_version() -> str:
     def git(*args: str) -> str:
         done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=False)
         return done.stdout.strip()
-    changed = [line for line in git("status", "--porcelain").splitlines() if not line[3:].startswith("bench/")]
+    # Not through git(): its strip() would eat the first entry's blank status column ("XY path").
+    status = subprocess.run(["git", "status", "--porcelain", "-z"], cwd=ROOT, capture_output=True, text=True,
+                            check=False).stdout
+    changed = [entry for entry in status.split("\0") if entry and not entry[3:].startswith("bench/")]
     head = git("rev-parse", "--short", "HEAD") or "unknown"
     return head + (f" + {len(changed)} uncommitted files outside bench/" if changed else "")
 

@@ -2,12 +2,15 @@
 
     python bench/generate.py --database bench/out/q.db --servers 200 --days 30 --interval-seconds 60 \
         [--seed 1] [--config-out bench/out/q.json] [--workers 2] [--extend]
+    python bench/generate.py --database-url postgresql+psycopg://... --servers 200 --days 30 [...]
 
 Samples come from bench/synth.py (numpy, vectorised per chunk of rounds); worker processes turn them into
 rows with collector.measure (as the collector does) and the main process stores them with
 storage.Writer.write_rounds, ROUNDS_PER_TRANSACTION rounds per transaction. The history ends now, so the app's 1h/24h/7d/30d ranges see it;
 --extend appends the rounds missing between the database's newest round and now (same servers).
-A sidecar <database>.meta.json records how the data was made.
+A sidecar <database>.meta.json records how the data was made. With --database-url (PostgreSQL, e.g. the server of
+bench/pgserver.py) the same rounds go through the same writer into that database, the sidecar is
+bench/out/<database name>.meta.json, and the load ends with VACUUM ANALYZE instead of a WAL checkpoint.
 """
 from __future__ import annotations
 
@@ -210,9 +213,14 @@ def newest_round(writer) -> datetime | None:
 
 
 def checkpoint(writer) -> None:
-    """Fold the WAL into the database file so readers start from a compact file."""
-    with writer.engine.connect() as conn:
-        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    """SQLite: fold the WAL into the database file; PostgreSQL: VACUUM ANALYZE, so readers start with fresh
+    statistics and an all-visible map (index-only scans) rather than whatever autovacuum reached so far."""
+    if writer.engine.dialect.name == "sqlite":
+        with writer.engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        return
+    with writer.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("VACUUM ANALYZE")
 
 
 def _epoch(at: datetime) -> float:
@@ -246,22 +254,41 @@ def meta_path(database: Path) -> Path:
     return Path(f"{database}.meta.json")
 
 
-def generate(database: Path, servers: int, days: float, interval_s: float, seed: int = 1,
-             config_out: Path | None = None, workers: int | None = None, extend: bool = False,
-             end: datetime | None = None) -> dict:
-    """Generate (or extend up to now) a database; returns the figures (rows, seconds, rows/s, split)."""
-    database = Path(database).resolve()
-    workers = workers or os.cpu_count() or 1
+def url_meta_path(url: str) -> Path:
+    """The sidecar of a generated server database: bench/out/<database name>.meta.json."""
+    from sqlalchemy.engine import make_url
+    return Path(__file__).resolve().parent / "out" / f"{make_url(url).database}.meta.json"
+
+
+def _open_target(database: Path | None, url: str | None, extend: bool):
+    """(writer, name for the log, sidecar path) of a SQLite file or a server URL; refuses to add to old data."""
+    if url:
+        writer = open_writer(url)
+        if newest_round(writer) is not None and not extend:
+            writer.engine.dispose()
+            raise SystemExit(f"{writer.engine.url.database} already holds rounds; empty it or pass --extend")
+        return writer, writer.engine.url.database, url_meta_path(url)
     if database.exists() and not extend:
         raise SystemExit(f"{database} exists; delete it or pass --extend")
+    return open_writer(f"sqlite:///{database}"), database.name, meta_path(database)
+
+
+def generate(database: Path | None, servers: int, days: float, interval_s: float, seed: int = 1,
+             config_out: Path | None = None, workers: int | None = None, extend: bool = False,
+             end: datetime | None = None, url: str | None = None) -> dict:
+    """Generate (or extend up to now) a SQLite database, or the database at url; returns the figures."""
+    database = Path(database).resolve() if database else None
+    workers = workers or os.cpu_count() or 1
     frame = synth.build_servers(servers, seed)
-    config = config_dict(frame, database, interval_s)
+    config = config_dict(frame, database or Path("database.db"), interval_s)
+    if url:
+        config["database_url"] = url  # overrides database_path (still required by the config)
+    writer, name, sidecar = _open_target(database, url, extend)
     if config_out:
         Path(config_out).write_text(json.dumps(config, indent=1))
-    writer = open_writer(f"sqlite:///{database}")
     first, count = window(days, interval_s, end or utcnow(), newest_round(writer) if extend else None)
     plan = make_plan(config, frame, first, count, interval_s, seed)
-    log(f"generate: {count:,} rounds x {servers} servers = {count * servers:,} rows into {database.name} "
+    log(f"generate: {count:,} rounds x {servers} servers = {count * servers:,} rows into {name} "
         f"({workers} worker(s))")
     t0 = time.perf_counter()
     timings = write_all(writer, plan, workers)
@@ -269,7 +296,7 @@ def generate(database: Path, servers: int, days: float, interval_s: float, seed:
     elapsed = time.perf_counter() - t0
     writer.engine.dispose()
     result = summary(timings, elapsed, workers)
-    _update_meta(database, servers, days, interval_s, seed, result, extend)
+    _update_meta(sidecar, servers, days, interval_s, seed, result, extend)
     return result
 
 
@@ -283,10 +310,9 @@ def summary(t: Timings, elapsed: float, workers: int) -> dict:
             "write_round_ms_per_round": t.write_s / t.rounds * 1000 if t.rounds else float("nan")}
 
 
-def _update_meta(database: Path, servers: int, days: float, interval_s: float, seed: int, result: dict,
+def _update_meta(path: Path, servers: int, days: float, interval_s: float, seed: int, result: dict,
                  extended: bool) -> None:
-    """Record how the database was generated (and each extension) next to it."""
-    path = meta_path(database)
+    """Record how the database was generated (and each extension) in its sidecar file."""
     meta = json.loads(path.read_text()) if path.exists() and extended else {}
     meta.update({"servers": servers, "days": days, "interval_seconds": interval_s, "seed": seed})
     meta.setdefault("runs", []).append({"at": utcnow().isoformat(timespec="seconds") + "Z",
@@ -297,7 +323,9 @@ def _update_meta(database: Path, servers: int, days: float, interval_s: float, s
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """Command-line options."""
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--database", required=True, type=Path, help="SQLite file to create (or extend)")
+    target = p.add_mutually_exclusive_group(required=True)
+    target.add_argument("--database", type=Path, help="SQLite file to create (or extend)")
+    target.add_argument("--database-url", help="SQLAlchemy URL of an empty server database (PostgreSQL)")
     p.add_argument("--servers", type=int, default=200)
     p.add_argument("--days", type=float, default=30.0)
     p.add_argument("--interval-seconds", type=float, default=60.0)
@@ -311,7 +339,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     """Entry point."""
     a = parse_args(argv)
-    r = generate(a.database, a.servers, a.days, a.interval_seconds, a.seed, a.config_out, a.workers, a.extend)
+    r = generate(a.database, a.servers, a.days, a.interval_seconds, a.seed, a.config_out, a.workers, a.extend,
+                 url=a.database_url)
     print(f"{r['rows']:,} rows in {r['rounds']:,} rounds, {r['seconds']:.1f} s: {r['rows_per_s']:,.0f} rows/s "
           f"({r['workers']} worker(s))")
     print(f"per row: samples {r['samples_us_per_row']:.1f} us, measure() {r['measure_us_per_row']:.1f} us, "

@@ -1,6 +1,7 @@
 """Read-side benchmark over a generated history: the REST routes, the dashboard's callbacks and a full page load.
 
     python bench/query_bench.py [--servers 200 --days 30 --interval-seconds 60] [--runs 20] [--budget-seconds 60]
+        [--backend sqlite|postgresql] [--sqlite-database PATH] [--database-url URL] [--skip-pages]
 
 Generates bench/out/history-<servers>x<days>d-<interval>s.db once (bench/generate.py) and reuses it,
 first appending the rounds missing up to now so the app's relative ranges (1h ... 30d) are full.
@@ -10,11 +11,19 @@ GROUP BY with strftime bucketing over raw ping_results, through SQLAlchemy) for 
 are timed in this process by calling their undecorated functions inside a test request context with the
 arguments a browser's first load sends (bench/dashload.py replays that load against the child process,
 which also gives response sizes and points per trace). Resident memory is the child's VmRSS/VmHWM.
+
+--backend postgresql runs the same on the same history (same seed, same writer) in a PostgreSQL database:
+--database-url, by default database lm_history_<servers>x<days>d on bench/pgserver.py's server (started when
+down); its config is bench/out/pg-history-<servers>x<days>d-<interval>s.json. The straightforward queries are
+written for each dialect. Results go to bench/out/results/<name>-<backend>.json, which bench/backends_bench.py
+puts side by side.
 """
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
+import os
 import subprocess
 import sys
 import time
@@ -25,6 +34,8 @@ from pathlib import Path
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from dataclasses import dataclass
 
 from sqlalchemy import DateTime, bindparam, text
 
@@ -53,6 +64,21 @@ SELECT server_id, max(timestamp), avg_time, min_time, max_time, loss_percentage,
        success, error, concerns, mos, r_factor, probe, collector
 FROM ping_results GROUP BY server_id
 """
+# The same two queries in PostgreSQL's dialect: epoch bucketing with extract(), newest row per server with
+# DISTINCT ON (PostgreSQL has no bare-column rule for max()).
+STRAIGHT_SERIES_PG = """
+SELECT {key} AS key, (CAST(extract(epoch FROM timestamp) AS BIGINT) / :bucket) * :bucket AS bucket,
+       avg(avg_time), min(min_time), max(max_time),
+       100.0 * sum(packets_lost) / nullif(sum(packets_transmitted), 0), avg(jitter_time), avg(mos), count(*)
+FROM ping_results WHERE timestamp >= :start AND timestamp < :end {where}
+GROUP BY key, bucket ORDER BY key, bucket
+"""
+STRAIGHT_STATUS_PG = """
+SELECT DISTINCT ON (server_id) server_id, timestamp, avg_time, min_time, max_time, loss_percentage, jitter_time,
+       latency_class, success, error, concerns, mos, r_factor, probe, collector
+FROM ping_results ORDER BY server_id, timestamp DESC
+"""
+BACKENDS = ("sqlite", "postgresql")
 
 
 # ------------------------------------------------------------------------------------------- dataset
@@ -63,13 +89,63 @@ def dataset_paths(servers: int, days: float, interval_s: float) -> tuple[Path, P
     return out_dir() / f"{stem}.db", out_dir() / f"{stem}.json"
 
 
-def ensure_dataset(servers: int, days: float, interval_s: float, seed: int = 1) -> tuple[Path, Path, dict]:
-    """Generate the history if missing, else append the rounds up to now; (database, config, generation figures)."""
-    db, cfg = dataset_paths(servers, days, interval_s)
+def ensure_dataset(servers: int, days: float, interval_s: float, seed: int = 1,
+                   db: Path | None = None) -> tuple[Path, Path, dict]:
+    """Generate the history if missing, else append the rounds up to now; (database, config, generation figures).
+
+    db: another SQLite file than bench/out's (its config is the .json beside it)."""
+    db, cfg = (Path(db), Path(db).with_suffix(".json")) if db else dataset_paths(servers, days, interval_s)
     extend = db.exists() and cfg.exists()
     log(f"query: {'extending' if extend else 'generating'} {db.name}")
     figures = generate.generate(db, servers, days, interval_s, seed, cfg, extend=extend)
     return db, cfg, figures
+
+
+@dataclass
+class History:
+    """A generated history ready to be served: its backend, URL, the app's config for it and its size."""
+
+    backend: str
+    url: str
+    config: Path
+    size_bytes: int
+    generation: dict
+
+
+def default_pg_url(servers: int, days: float) -> str:
+    """The history's database on bench/pgserver.py's server (started, and the database made, when missing)."""
+    from bench.pgserver import BenchCluster
+    return BenchCluster().start().ensure_database(f"lm_history_{servers}x{days:g}d")
+
+
+def pg_size_bytes(url: str) -> int:
+    """pg_database_size of the URL's database."""
+    engine = make_engine(url, readonly=True)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text("SELECT pg_database_size(current_database())")).scalar()
+    finally:
+        engine.dispose()
+
+
+def ensure_history(backend: str, servers: int, days: float, interval_s: float, seed: int = 1,
+                   sqlite_database: Path | None = None, url: str | None = None) -> History:
+    """The history on the backend, generated when missing and extended up to now otherwise."""
+    if backend == "sqlite":
+        db, cfg, gen = ensure_dataset(servers, days, interval_s, seed, sqlite_database)
+        return History("sqlite", f"sqlite:///{db}", cfg, db.stat().st_size, gen)
+    url = url or default_pg_url(servers, days)
+    cfg = out_dir() / f"pg-history-{servers}x{days:g}d-{interval_s:g}s.json"
+    log(f"query: extending (or generating) the PostgreSQL history {make_engine_name(url)}")
+    # extend=True also generates from scratch when the database holds no round yet
+    gen = generate.generate(None, servers, days, interval_s, seed, cfg, extend=True, url=url)
+    return History("postgresql", url, cfg, pg_size_bytes(url), gen)
+
+
+def make_engine_name(url: str) -> str:
+    """The database name of a URL, for logs (no credentials)."""
+    from sqlalchemy.engine import make_url
+    return make_url(url).database or url
 
 
 # ---------------------------------------------------------------------------------------- app process
@@ -138,15 +214,25 @@ def response_shape(body: bytes) -> dict:
     return {"series": len(data.get("servers", [])), "points_per_trace": 0}
 
 
-def time_route(app: AppProcess, case: dict, runs: int, budget_s: float) -> dict:
-    """First (cold) request, then up to `runs` timed ones: latency, bytes, gzip bytes, shape."""
+def uncached_paths(path: str):
+    """path with a new, ignored query parameter each time: a new key for the app's response cache
+    (api/cache.py keys on the whole query string), so every request computes its answer."""
+    for i in itertools.count(1):
+        yield f"{path}{'&' if '?' in path else '?'}bench_uncached={i}"
+
+
+def time_route(app: AppProcess, case: dict, runs: int, budget_s: float, uncached: bool = False) -> dict:
+    """First (cold) request, then up to `runs` timed ones: latency, bytes, gzip bytes, shape.
+
+    uncached: every timed request misses the app's response cache (the query's cost, not a cache hit's)."""
     t0 = time.perf_counter()
     status, _, body = app.get(case["path"])
     first = time.perf_counter() - t0
     if status != 200:
         return {**case, "status": status, "error": body[:300].decode("utf-8", "replace")}
-    durations, _ = repeat(lambda: app.get(case["path"]), runs, budget_s)
-    return {**case, "status": status, "first_ms": first * 1000, **percentiles_ms(durations),
+    paths = uncached_paths(case["path"]) if uncached else itertools.repeat(case["path"])
+    durations, _ = repeat(lambda: app.get(next(paths)), runs, budget_s)
+    return {**case, "status": status, "first_ms": first * 1000, "uncached": uncached, **percentiles_ms(durations),
             "bytes": len(body), "gzip_bytes": gzip_size(body), **response_shape(body)}
 
 
@@ -157,12 +243,13 @@ def _naive(iso: str) -> datetime:
 
 def straightforward(engine, case: dict, shape: dict):
     """A callable running the straightforward query for the case's window (same bucket as the app)."""
+    pg = engine.dialect.name == "postgresql"
     if case["scope"] == "status":
-        stmt = text(STRAIGHT_STATUS)
+        stmt = text(STRAIGHT_STATUS_PG if pg else STRAIGHT_STATUS)
         return lambda: _fetch(engine, stmt, {})
     key = "server_id" if case["scope"] == "server" else "country"
     where = "AND server_id = :sid" if case["scope"] == "server" else ""
-    stmt = text(STRAIGHT_SERIES.format(key=key, where=where)).bindparams(
+    stmt = text((STRAIGHT_SERIES_PG if pg else STRAIGHT_SERIES).format(key=key, where=where)).bindparams(
         bindparam("start", type_=DateTime), bindparam("end", type_=DateTime))
     span = _naive(shape["end"]) - _naive(shape["start"])
     params = {"bucket": shape["bucket_seconds"], "sid": case.get("server")}
@@ -303,6 +390,8 @@ def figures(routes: list[dict], callbacks: list[dict], pages: list[dict], memory
     points += [(c["points_per_trace"], f"{c['page']}: {short(c['callback'])}") for c in callbacks]
     worst = max(points, default=(0, ""))
     out.append(Figure.check("query", f"points per trace, worst ({worst[1]})", worst[0], MAX_POINTS, "{:,.0f}"))
+    if not memory:  # --skip-pages: no page loads, no memory reading
+        return out
     for p in pages:
         limit = MAX_PAGE_GZIP if p["page"].startswith("overview 24h") else None
         out.append(Figure.check("query", f"page load gzip, {p['page']}", p["gzip_bytes"] / 1e6, limit and limit / 1e6,
@@ -363,27 +452,44 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--budget-seconds", type=float, default=60,
                    help="stop a case's runs early once it has taken this long (at least 3 runs)")
     p.add_argument("--skip-callbacks", action="store_true", help="no in-process callback timings")
-    p.add_argument("--name", default="query", help="results file name under bench/out/results/")
+    p.add_argument("--uncached", action="store_true",
+                   help="every timed request misses the app's response cache (issue 12), so p50/p95 are the "
+                        "query's cost rather than a cached body's")
+    p.add_argument("--skip-pages", action="store_true", help="no page loads and memory figures (routes only)")
+    p.add_argument("--backend", choices=BACKENDS, default="sqlite")
+    p.add_argument("--sqlite-database", type=Path, help="the SQLite history (default bench/out/history-...db)")
+    p.add_argument("--database-url", help="the PostgreSQL history (default: bench/pgserver.py's lm_history_...)")
+    p.add_argument("--name", default="query", help="results file name under bench/out/results/ "
+                                                   "(-<backend> is added for PostgreSQL)")
     return p.parse_args(argv)
+
+
+def results_name(args: argparse.Namespace) -> str:
+    """query.json for SQLite as before, query-postgresql.json for PostgreSQL."""
+    return args.name if args.backend == "sqlite" else f"{args.name}-{args.backend}"
 
 
 def run(args: argparse.Namespace) -> dict:
     """Dataset, routes and straightforward queries, page loads, memory, then the callbacks in this process."""
-    db, cfg, gen = ensure_dataset(args.servers, args.days, args.interval_seconds, args.seed)
+    history = ensure_history(args.backend, args.servers, args.days, args.interval_seconds, args.seed,
+                             args.sqlite_database, args.database_url)
+    cfg = history.config
     server_id = json.loads(cfg.read_text())["servers"][0]["ip"]
     app = AppProcess(cfg)
+    load_before = os.getloadavg()
     try:
         idle = app.memory()
         routes = []
         for case in api_cases(server_id):
-            routes.append(time_route(app, case, args.runs, args.budget_seconds))
+            routes.append(time_route(app, case, args.runs, args.budget_seconds, args.uncached))
             log(f"query: {case['path']}: p50 {routes[-1].get('p50_ms', float('nan')):.0f} ms")
-        pages = replay_pages(app, dashboard_pages(server_id))
-        memory = {**app.memory(), "idle_VmRSS": idle["VmRSS"]}
+        pages = {} if args.skip_pages else replay_pages(app, dashboard_pages(server_id))
+        memory = {} if args.skip_pages else {**app.memory(), "idle_VmRSS": idle["VmRSS"]}
         compresses = server_compresses(app)
     finally:
         app.stop()
-    engine = make_engine(f"sqlite:///{db}", readonly=True)
+    load_after = os.getloadavg()
+    engine = make_engine(history.url, readonly=True)
     routes = [time_straightforward(engine, c, r, args.runs, args.budget_seconds)
               for c, r in zip(api_cases(server_id), routes, strict=True)]
     engine.dispose()
@@ -392,7 +498,9 @@ def run(args: argparse.Namespace) -> dict:
         from app import create_app
         callbacks = callback_rows(create_app(str(cfg), start_collector=False), pages, args.runs, args.budget_seconds)
     summary = page_summary(pages)
-    return {"database": str(db), "database_bytes": db.stat().st_size, "generation": gen, "routes": routes,
+    return {"backend": history.backend, "database": make_engine_name(history.url),
+            "database_bytes": history.size_bytes, "generation": history.generation, "routes": routes,
+            "load_avg_1min": {"before": load_before[0], "after": load_after[0]},
             "server_compresses": compresses,
             "callbacks": callbacks, "pages": summary, "memory": memory,
             "figures": figures(routes, callbacks, summary, memory)}
@@ -404,14 +512,15 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     data = run(args)
     data["seconds"] = time.perf_counter() - t0
-    save_results(args.name, data)
+    save_results(results_name(args), data)
     print(f"database {data['database']} ({data['database_bytes'] / 1e9:.2f} GB)\n")
     print(route_table(data["routes"]) + "\n")
     if data["callbacks"]:
         print(callback_table(data["callbacks"]) + "\n")
-    print(page_table(data["pages"]) + "\n")
     m = data["memory"]
-    print(f"app memory: VmRSS {m['VmRSS']:.0f} MB (idle {m['idle_VmRSS']:.0f} MB), VmHWM {m['VmHWM']:.0f} MB")
+    if m:
+        print(page_table(data["pages"]) + "\n")
+        print(f"app memory: VmRSS {m['VmRSS']:.0f} MB (idle {m['idle_VmRSS']:.0f} MB), VmHWM {m['VmHWM']:.0f} MB")
     print(f"the app gzips responses itself: {'yes' if data['server_compresses'] else 'no'}\n")
     print(figures_table(data["figures"]))
     return 0

@@ -9,6 +9,7 @@ rounds spooled, catch-up time (restart until the spool is empty), and the rows s
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -89,7 +90,7 @@ def run(outage_seconds: float, interval_seconds: float, servers: int) -> dict:
                   "rounds_lost": collector.rounds_lost, "in_order": starts == sorted(starts),
                   "doubled": len(stored) - len({r.uid for r in stored}), "rows": rows,
                   "rows_expected": len(stored) * servers, "largest_gap_seconds": max(gaps) if gaps else 0.0,
-                  "catch_up_seconds": catch_up}
+                  "catch_up_seconds": catch_up, "load_avg_1min": os.getloadavg()[0]}
         writer.engine.dispose()
         spool.close()
         return result

@@ -1,17 +1,21 @@
-"""Three collectors x 1,000 servers writing every 10 s into one PostgreSQL, with 50 API clients reading meanwhile.
+"""Three collectors x 1,000 servers writing every 10 s into one PostgreSQL (or SQLite), with 50 API clients reading.
 
 Each collector is a process with its own Writer (its own engine, as on its own host) storing a round of 1,000 rows
 through the project's write path (rounds, ping_results, rollups, server_latest, heartbeat in one transaction)
 every interval. 50 reader threads call /api/servers/status and /api/ping-data?range=24h on the app (Flask test
 clients, one per thread) for the whole run. Required: 0 failed responses, rows stored = rounds x servers for each
-collector (none lost or doubled), each round's commit p95 <= 100 ms.
+collector (none lost or doubled), each round's commit p95 <= 100 ms. --backend sqlite runs the same on one SQLite
+file (WAL, every collector process its own writer), for the side-by-side table of bench/backends_bench.py.
 
     python -m bench.vantage_bench [--seconds 60] [--collectors 3] [--servers 1000] [--readers 50]
+                                  [--backend postgresql|sqlite]
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import multiprocessing
+import os
 import tempfile
 import threading
 import time
@@ -75,13 +79,28 @@ def reader_thread(app, stop: threading.Event, outcomes: list[tuple[str, int, flo
         i += 1
 
 
-def run(seconds: float, collectors: int, servers: int, readers: int, interval: float) -> dict:
-    """The whole run on a throwaway cluster; the figures' inputs."""
-    from app import create_app
-    folder = Path(tempfile.mkdtemp(prefix="lm-vantage-bench-"))
+BACKENDS = ("postgresql", "sqlite")
+
+
+@contextlib.contextmanager
+def database(backend: str, folder: Path):
+    """The URL of an empty database of the backend: a throwaway cluster (tests/pg.py), or a SQLite file in folder."""
+    if backend == "sqlite":
+        yield f"sqlite:///{folder / 'bench.db'}"
+        return
     cluster = PgCluster().start()
     try:
-        url = cluster.url()
+        yield cluster.url()
+    finally:
+        cluster.stop()
+
+
+def run(seconds: float, collectors: int, servers: int, readers: int, interval: float,
+        backend: str = "postgresql") -> dict:
+    """The whole run on a throwaway database of the backend; the figures' inputs."""
+    from app import create_app
+    folder = Path(tempfile.mkdtemp(prefix="lm-vantage-bench-"))
+    with database(backend, folder) as url:
         config = config_for(url, servers, interval, folder)
         open_writer(url).engine.dispose()  # the schema, before anyone reads
         app = create_app(config, start_collector=False)
@@ -125,13 +144,12 @@ def run(seconds: float, collectors: int, servers: int, readers: int, interval: f
                 "responses": len(outcomes), "failed_responses": len(failed),
                 "commit": percentiles_ms(commits), "first_commit": percentiles_ms(first_commits),
                 "status_route": percentiles_ms(o[2] for o in outcomes if o[0].startswith("/api/servers")),
-                "ping_data_route": percentiles_ms(o[2] for o in outcomes if o[0].startswith("/api/ping-data"))}
-    finally:
-        cluster.stop()
+                "ping_data_route": percentiles_ms(o[2] for o in outcomes if o[0].startswith("/api/ping-data")),
+                "backend": backend, "load_avg_1min": os.getloadavg()[0]}
 
 
 def figures(r: dict) -> list[Figure]:
-    area = f"{r['collectors']} collectors x {r['servers']} servers (PostgreSQL)"
+    area = f"{r['collectors']} collectors x {r['servers']} servers ({r.get('backend', 'postgresql')})"
     return [Figure.check(area, "failed API responses", r["failed_responses"], 0, "{:.0f}"),
             Figure.check(area, "rows lost or doubled (all collectors)", r["row_mismatch"], 0, "{:.0f}"),
             Figure.check(area, "round commit p95 (after each collector's first)", r["commit"]["p95_ms"], 100, "{:.0f}",
@@ -152,10 +170,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--servers", type=int, default=1000)
     parser.add_argument("--readers", type=int, default=50)
     parser.add_argument("--interval-seconds", type=float, default=10.0)
+    parser.add_argument("--backend", choices=BACKENDS, default="postgresql")
+    parser.add_argument("--name", help="results file name under bench/out/results/ (default vantage[-sqlite])")
     args = parser.parse_args(argv)
-    result = run(args.seconds, args.collectors, args.servers, args.readers, args.interval_seconds)
+    result = run(args.seconds, args.collectors, args.servers, args.readers, args.interval_seconds, args.backend)
     found = figures(result)
-    save_results("vantage", {"result": result, "figures": found})
+    name = args.name or ("vantage" if args.backend == "postgresql" else f"vantage-{args.backend}")
+    save_results(name, {"result": result, "figures": found})
     print(figures_table(found))
     return 0 if all(f.status != "MISSED" for f in found) else 1
 

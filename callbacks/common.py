@@ -9,7 +9,12 @@ from urllib.parse import parse_qsl
 
 from werkzeug.datastructures import MultiDict
 
+import pandas as pd
+from dash import ctx
+from dash.exceptions import MissingCallbackContextException
+
 from queries.filters import Filters, QueryError
+from queries.status import server_status, status_stamp
 from queries.querystring import parse_filters
 
 log = logging.getLogger("dashboard")
@@ -42,6 +47,50 @@ def fetch(what: str, fn: Callable[..., Any], *args, **kwargs) -> tuple[Any, str 
     except Exception as exc:  # noqa: BLE001 - the page shows the reason instead of going blank
         log.exception("dashboard could not load %s", what)
         return None, short_error(exc)
+
+
+# Every callback of every viewer within this long shares one server_status read (at the same data stamp): a
+# refresh asks for it in the tiles, the alerts feed, the filter dropdowns and the RTT spread's default. A state
+# that only the clock changes (stale, a window starting) shows at most this much later.
+STATUS_SHARE_SECONDS = 2
+
+
+def triggered_id():
+    """The id of the input that fired the running callback; None outside one (tests call callbacks directly)."""
+    try:
+        return ctx.triggered_id
+    except MissingCallbackContextException:
+        return None
+
+
+def epoch_seconds(now) -> float:
+    """A naive UTC datetime as epoch seconds."""
+    return round((pd.Timestamp(now) - pd.Timestamp("1970-01-01")).total_seconds(), 3)
+
+
+def shared_status(rt, now: datetime) -> pd.DataFrame:
+    """server_status(now) of the running config, read once per data stamp and STATUS_SHARE_SECONDS for every
+    callback and viewer (a copy: callers may add columns)."""
+    key = ("status", rt.generation, status_stamp(rt.read_engine), int(epoch_seconds(now)) // STATUS_SHARE_SECONDS)
+    return rt.cache.get(key, lambda: server_status(rt.read_engine, rt.config, now)).copy()
+
+
+class _DrawFailed(Exception):
+    """A drawing that ended in a shown error: never kept in the cache."""
+
+
+def drawn_once(cache, key: Any, draw: Callable[[], tuple[Any, str | None]]) -> tuple[Any, str | None]:
+    """draw() -> (outputs, error), computed once per key for every viewer (key = the output's signature, which
+    holds the data stamp); an error is returned, not kept, so the next refresh tries again."""
+    def build():
+        outputs, error = draw()
+        if error:
+            raise _DrawFailed(error)
+        return outputs
+    try:
+        return cache.get(key, build), None
+    except _DrawFailed as failed:
+        return None, str(failed)
 
 
 def signature(*parts: Any) -> str:

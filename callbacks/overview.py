@@ -13,7 +13,7 @@ import json
 import pandas as pd
 from dash import ClientsideFunction, Input, Output, Patch, State, no_update
 
-from callbacks.common import fetch, filters_from_search, query_args, signature
+from callbacks.common import epoch_seconds, fetch, filters_from_search, query_args, shared_status, signature
 from callbacks.registry import callback, clientside_callback
 from common.timeutil import utcnow
 from layouts import ids
@@ -22,7 +22,7 @@ from layouts.status import (DEFAULT_ORDER, ORDERS, alert_items, counts_bar, down
                             startup_message, status_counts, tile_density)
 from queries.catalog import matching
 from queries.logs import viewer_logs
-from queries.status import recent_rounds, server_status
+from queries.status import recent_rounds
 from queries.warnings import current_warnings
 from runtime import collector_problem, config_problem, get_runtime
 
@@ -74,16 +74,11 @@ def view_order(search: str | None) -> str:
     return value if value in ORDERS else DEFAULT_ORDER
 
 
-def epoch_seconds(now) -> float:
-    """A naive UTC datetime as epoch seconds."""
-    return round((pd.Timestamp(now) - pd.Timestamp("1970-01-01")).total_seconds(), 3)
-
-
 def status_parts(rt, search: str | None, now, tz: str | None = None) -> dict:
     """Counts, tiles, groups, notice, banner and the wall's countries for the servers the filters select (times
     in the display zone tz)."""
     filters, _ = filters_from_search(search, now)
-    status, error = fetch("the server status", server_status, rt.read_engine, rt.config, now)
+    status, error = fetch("the server status", shared_status, rt, now)
     if error:
         return {"counts": None, "tiles": [], "groups": [], "density": "full", "notice": error_notice(
             "the server status", error), "banner": None, "wall": {"countries": []}}
@@ -103,7 +98,8 @@ def status_parts(rt, search: str | None, now, tz: str | None = None) -> dict:
 def alerts_parts(rt, search: str | None, now) -> dict:
     """The alerts feed: open alerts of the servers the filters select, then those resolved in the range."""
     filters, _ = filters_from_search(search, now)
-    warnings, error = fetch("the warnings", current_warnings, rt.read_engine, rt.config, now, filters)
+    status, _ = fetch("the server status", shared_status, rt, now)  # on failure current_warnings reads it
+    warnings, error = fetch("the warnings", current_warnings, rt.read_engine, rt.config, now, filters, status)
     if error:
         return {"alerts": [], "alerts_more": f"Could not load the warnings. {error}"}  # a text note
     items = alert_items(warnings)

@@ -8,7 +8,7 @@ from dash import Input, Output, State, no_update
 
 from callbacks.registry import callback
 
-from callbacks.common import fetch, filters_from_search, signature, view_key, window_of
+from callbacks.common import fetch, filters_from_search, shared_status, signature, view_key, window_of
 from callbacks.graphs import versions
 from callbacks.urlstate import server_id_from_path
 from figures.distribution import rtt_histogram
@@ -24,7 +24,6 @@ from queries.history import distribution_summary, round_samples, row_count, rtt_
 from queries.logs import recent_logs
 from queries.pingdata import ping_series, series_bucket_seconds, server_rounds
 from queries.series import gap_seconds_for
-from queries.status import server_status
 from queries.warnings import concern_history, concern_summary
 from runtime import get_runtime
 from common.timeutil import utcnow
@@ -48,7 +47,7 @@ def refresh_header(pathname, _n):
     if server is None:
         return notice(f"No configured server has the id {server_id!r}.", color="warning")
     rt = get_runtime()
-    status, error = fetch("the server status", server_status, rt.read_engine, rt.config, utcnow())
+    status, error = fetch("the server status", shared_status, rt, utcnow())
     if error:
         return [server_header(server, None), error_notice("the server status", error)]
     rows = records(status[status["server_id"] == server_id])

@@ -12,7 +12,8 @@ from dash import Input, Output, State, no_update
 
 from callbacks.registry import callback
 
-from callbacks.common import NO_DATA, fetch, filters_from_search, signature, view_key, window_of
+from callbacks.common import (NO_DATA, drawn_once, fetch, filters_from_search, shared_status, signature, triggered_id,
+                              view_key, window_of)
 from figures.empty import message_figure
 from figures.smoke import figure_height, samples_figure, smoke_figure, summary_figure
 from layouts import ids
@@ -22,9 +23,9 @@ from queries.history import (data_version, row_count, explode_samples, rollup_ba
                              summary_bucket_seconds)
 from queries.pingdata import bucket_seconds_for
 from queries.series import gap_seconds_for
-from queries.status import server_status
 from runtime import get_runtime
 from common.timeutil import utcnow
+from common.format import records
 
 SMOKE_DEFAULT_SERVERS = 4
 SMOKE_MAX_SERVERS = 8
@@ -61,7 +62,7 @@ def worst_first(shown: pd.DataFrame, status: pd.DataFrame | None) -> list[str]:
     ids_in_order = list(shown["server_id"])
     if status is None or status.empty:
         return ids_in_order
-    rows = {r["server_id"]: r for r in status.astype(object).where(status.notna(), None).to_dict("records")}
+    rows = {r["server_id"]: r for r in records(status)}
     return sorted(ids_in_order, key=lambda sid: trouble_key(rows.get(sid, {})))
 
 
@@ -75,13 +76,17 @@ def smoke_choices(config, filters, selected, status: pd.DataFrame | None = None)
     return options, valid or worst_first(shown, status)[:SMOKE_DEFAULT_SERVERS]
 
 
+# The latency graph's signature is an input only so that the first load asks for the RTT spread (below the
+# fold, and the heaviest drawing) after the latency graph is drawn, not while the server is drawing both.
 @callback(Output(ids.SMOKE_SERVERS, "options"), Output(ids.SMOKE_SERVERS, "value"),
-          Input(ids.URL, "search"), State(ids.SMOKE_SERVERS, "value"))
-def smoke_servers(search, selected):
+          Input(ids.URL, "search"), State(ids.SMOKE_SERVERS, "value"), Input(ids.SERIES_SIGNATURE, "data"))
+def smoke_servers(search, selected, _series=None):
     """The smoke view offers the servers the filters select, and starts with those in most trouble."""
+    if triggered_id() == ids.SERIES_SIGNATURE and selected:
+        return no_update, no_update  # a redrawn latency graph changes nothing here
     rt = get_runtime()
     filters, _ = filters_from_search(search)
-    status, _ = fetch("the server status", server_status, rt.read_engine, rt.config, utcnow())
+    status, _ = fetch("the server status", shared_status, rt, utcnow())
     return smoke_choices(rt.config, filters, selected, status)
 
 
@@ -151,7 +156,7 @@ def smoke_failed(error: str, dark: bool) -> tuple:
 
 
 @callback(Output(ids.SMOKE_GRAPH, "figure"), Output(ids.SMOKE_GRAPH, "style"), Output(ids.SMOKE_SIGNATURE, "data"),
-          Input(ids.URL, "search"), Input(ids.REFRESH, "n_intervals"), Input(ids.SMOKE_SERVERS, "value"),
+          Input(ids.URL, "search"), Input(ids.STAMP_MINUTE, "data"), Input(ids.SMOKE_SERVERS, "value"),
           Input(ids.SMOKE_MODE, "value"), Input(ids.THEME_SWITCH, "value"), State(ids.SMOKE_SIGNATURE, "data"),
           Input(ids.DISPLAY_TZ, "data"))
 def refresh_smoke(search, _n, selected, mode, dark, previous, tz=None):
@@ -168,12 +173,20 @@ def refresh_smoke(search, _n, selected, mode, dark, previous, tz=None):
     sig = signature(version, view_key(filters, mode, tuple(names)), dark, tz)
     if sig == previous:
         return no_update, no_update, no_update
+    # Drawn once per change of the data for every viewer of the same servers and mode.
+    fig, error = drawn_once(rt.cache, ("smoke", sig), lambda: draw_smoke(rt, filters, names, mode, dark, tz))
+    if error:
+        return smoke_failed(error, dark)
+    return fig, {"height": f"{fig.layout.height}px"}, sig
+
+
+def draw_smoke(rt, filters: Filters, names: dict, mode, dark: bool, tz) -> tuple:
+    """(the RTT spread figure, error) of the chosen servers."""
     # The number of rounds in the window decides, before reading any, how to draw them.
     rounds, error = fetch("the samples", row_count, rt.read_engine, filters)
     if error:
-        return smoke_failed(error, dark)
+        return None, error
     data, error = fetch("the samples", smoke_data, rt.read_engine, filters, names, rounds, rt.config)
     if error:
-        return smoke_failed(error, dark)
-    fig = smoke_view(*data, names, rt.config, filters, mode, dark, tz)
-    return fig, {"height": f"{fig.layout.height}px"}, sig
+        return None, error
+    return smoke_view(*data, names, rt.config, filters, mode, dark, tz), None

@@ -90,9 +90,23 @@ def clock_span(first, last) -> str:
     return f"{utc(first)} - {utc(last)}"
 
 
+def _none_if_missing(value):
+    """The value, or None for a missing scalar (NaN, NaT, pd.NA)."""
+    if value is pd.NaT or value is pd.NA or (isinstance(value, float) and value != value):
+        return None
+    return value
+
+
 def records(df: pd.DataFrame) -> list[dict]:
-    """A frame's rows as dicts with None for every missing value (NaN is truthy; None is not)."""
-    return df.astype(object).where(df.notna(), None).to_dict("records")
+    """A frame's rows as dicts of native values with None for every missing value (NaN is truthy; None is not)."""
+    # Column by column through Series.tolist() (native ints, floats, Timestamps), not
+    # astype(object).where(notna).to_dict(): that boxes every cell through pandas and was most of the status
+    # route's time (35 of 80 ms at 200 servers, three frames per request).
+    names = list(df.columns)
+    columns = [[_none_if_missing(v) for v in df.iloc[:, i].tolist()] for i in range(len(names))]
+    if not names:
+        return [{} for _ in range(len(df))]
+    return [dict(zip(names, row)) for row in zip(*columns)]
 
 
 def has_text(value) -> bool:

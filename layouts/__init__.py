@@ -6,13 +6,14 @@ from dash import html
 from layouts.shell import shell_layout
 
 
-def build_layout() -> html.Div:
-    """The root layout Dash serves, with the filter choices from the running app's config."""
+def build_layout(page=None, stamps: tuple = (None, None)) -> html.Div:
+    """The root layout Dash serves, with the filter choices from the running app's config (and the requested
+    page, a layouts.shell.Page, when known; the refresh stamps, when known)."""
     from queries.catalog import filter_choices
     from runtime import get_runtime
     choices = filter_choices(get_runtime().config)
     config = get_runtime().config
-    return shell_layout(choices["countries"], choices["partners"], config.display_timezone)
+    return shell_layout(choices["countries"], choices["partners"], config.display_timezone, page, stamps)
 
 
 def validation_layout() -> html.Div:

@@ -29,12 +29,12 @@ def state_options(entries: list[tuple[str, str, dict]]) -> list[dict]:
             for name, state, counts in entries]
 
 
-def _multi(id_: str, options: list[str], placeholder: str, icon: str) -> html.Div:
+def _multi(id_: str, options: list[str], placeholder: str, icon: str, disabled: bool = False) -> html.Div:
     """A labelled multi-select dropdown (empty = all)."""
     return html.Div([
         html.I(className=f"bi {icon} lm-filter-icon", title=placeholder),
         dcc.Dropdown(id=id_, options=[{"label": o, "value": o} for o in options], value=[], multi=True,
-                     placeholder=placeholder, className="lm-dropdown"),
+                     placeholder=placeholder, className="lm-dropdown", disabled=disabled),
     ], className="lm-filter lm-filter-select")
 
 
@@ -72,12 +72,12 @@ def export_button() -> dbc.Button:
                       color="secondary", outline=True, title="Download the filtered rows as CSV")
 
 
-def filter_bar(countries: list[str], partners: list[str]) -> html.Section:
-    """The filter bar shared by every page."""
+def filter_bar(countries: list[str], partners: list[str], groups_disabled: bool = False) -> html.Section:
+    """The filter bar shared by every page (country and partner off where they do not apply: a server's page)."""
     return html.Section([
         html.Div([
-            _multi(ids.COUNTRY, countries, "All countries", "bi-globe2"),
-            _multi(ids.PARTNER, partners, "All partners", "bi-building"),
+            _multi(ids.COUNTRY, countries, "All countries", "bi-globe2", groups_disabled),
+            _multi(ids.PARTNER, partners, "All partners", "bi-building", groups_disabled),
             html.Div([html.I(className="bi bi-clock-history lm-filter-icon"), range_buttons()],
                      className="lm-filter"),
             custom_window(),

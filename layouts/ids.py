@@ -5,8 +5,15 @@ PREFIX = "lm-"
 # App shell
 URL = PREFIX + "url"
 PAGE = PREFIX + "page"
+RENDERED_PATH = PREFIX + "rendered-path"  # the path whose page PAGE holds (the router skips re-rendering it)
 REFRESH = PREFIX + "refresh"
 REFRESH_SELECT = PREFIX + "refresh-select"
+# What changed at an auto-refresh (callbacks.stamps): the data (newest round, alerts, the config's generation)
+# with the series graphs' bucket of the clock, and the data with the minute. Callbacks whose output moves only
+# with one of them listen to it instead of the refresh tick, so a quiet tick asks the server one small
+# callback instead of seven.
+STAMP_SERIES = PREFIX + "stamp-series"
+STAMP_MINUTE = PREFIX + "stamp-minute"
 PAUSE_SWITCH = PREFIX + "pause-switch"
 THEME_SWITCH = PREFIX + "theme-switch"
 THEME_SINK = PREFIX + "theme-sink"
@@ -57,7 +64,9 @@ PROBE_VIEW = PREFIX + "probe-view"  # the toggle's choice, kept in the shell so 
 LATENCY_GRAPH = PREFIX + "latency-graph"
 LOSS_GRAPH = PREFIX + "loss-graph"
 JITTER_GRAPH = PREFIX + "jitter-graph"
-SERIES_SIGNATURE = PREFIX + "series-signature"
+SERIES_SIGNATURE = PREFIX + "series-signature"  # the latency graph's; the loss and jitter graphs have their own
+LOSS_SIGNATURE = PREFIX + "loss-signature"
+JITTER_SIGNATURE = PREFIX + "jitter-signature"
 SERIES_ZOOM = PREFIX + "series-zoom"
 SMOKE_SERVERS = PREFIX + "smoke-servers"
 SMOKE_MODE = PREFIX + "smoke-mode"

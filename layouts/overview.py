@@ -38,7 +38,8 @@ def graphs_area() -> html.Div:
                   panel("Jitter", graph(ids.JITTER_GRAPH), "bi-soundwave")], className="lm-pair"),
         panel("RTT spread per round", graph(ids.SMOKE_GRAPH, "lm-graph-auto"), "bi-cloud-haze2", tools=smoke_tools),
         # SERIES_ZOOM: the window the user zoomed the three series graphs to (None: the whole window).
-        dcc.Store(id=ids.SERIES_SIGNATURE), dcc.Store(id=ids.SERIES_ZOOM), dcc.Store(id=ids.SMOKE_SIGNATURE),
+        dcc.Store(id=ids.SERIES_SIGNATURE), dcc.Store(id=ids.LOSS_SIGNATURE), dcc.Store(id=ids.JITTER_SIGNATURE),
+        dcc.Store(id=ids.SERIES_ZOOM), dcc.Store(id=ids.SMOKE_SIGNATURE),
     ], className="lm-area-graphs")
 
 

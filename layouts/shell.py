@@ -1,12 +1,25 @@
 """The app shell around every page: navigation bar, refresh and theme controls, filters, page slot."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from common import timezones as tzs
 from layouts import ids
 from layouts.filters import filter_bar
+
+
+@dataclass(frozen=True)
+class Page:
+    """A page served inside the shell: its components, the path it shows and whether the country and partner
+    filters are off (a server's page)."""
+
+    content: Any = None
+    path: str | None = None
+    groups_disabled: bool = False
 
 REFRESH_CHOICES = [{"label": "10 s", "value": "10"}, {"label": "30 s", "value": "30"},
                    {"label": "1 min", "value": "60"}, {"label": "5 min", "value": "300"}]
@@ -64,16 +77,22 @@ def navbar(display_timezone: str = tzs.UTC_NAME) -> html.Header:
                        className="lm-navbar")
 
 
-def shell_layout(countries: list[str], partners: list[str], display_timezone: str = tzs.UTC_NAME) -> html.Div:
-    """The whole page around the routed content."""
+def shell_layout(countries: list[str], partners: list[str], display_timezone: str = tzs.UTC_NAME,
+                 page: Page | None = None, stamps: tuple = (None, None)) -> html.Div:
+    """The whole page around the routed content (already holding the requested page when given), with the
+    refresh stamps (callbacks.stamps) as of the layout, so the first tick does not ask every listener again."""
+    page = page or Page()
     return html.Div([
         dcc.Location(id=ids.URL, refresh=False),
         dcc.Interval(id=ids.REFRESH, interval=DEFAULT_REFRESH_SECONDS * 1000),
+        dcc.Store(id=ids.STAMP_SERIES, data=stamps[0]), dcc.Store(id=ids.STAMP_MINUTE, data=stamps[1]),
         dcc.Store(id=ids.THEME_SINK), dcc.Store(id=ids.PROBE_VIEW, data="network"),
         dcc.Store(id=ids.TZ_SAVED, storage_type="local"), dcc.Store(id=ids.BROWSER_TZ),
         dcc.Store(id=ids.DISPLAY_TZ, data=tzs.zone_name(display_timezone)),
         dcc.Download(id=ids.EXPORT_DOWNLOAD),
         navbar(display_timezone),
-        html.Main([filter_bar(countries, partners), html.Div(id=ids.PAGE, className="lm-page")],
+        dcc.Store(id=ids.RENDERED_PATH, data=page.path),
+        html.Main([filter_bar(countries, partners, page.groups_disabled),
+                   html.Div(page.content, id=ids.PAGE, className="lm-page")],
                   className="lm-main"),
     ], className="lm-app")

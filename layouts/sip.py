@@ -8,7 +8,9 @@ from layouts import ids
 from layouts.common import graph, panel
 
 SERVER_SIP_HISTORY = ids.PREFIX + "server-sip-history"
-BADGE_STATES = {"up": "up", "maintenance": "degraded", "down": "down"}
+# partial: SIP down from some vantage points only (queries.sipstatus.merged_sip_status), coloured like the card's
+# partial state.
+BADGE_STATES = {"up": "up", "maintenance": "degraded", "down": "down", "partial": "partial"}
 
 
 def sip_badge_text(row: dict) -> str:

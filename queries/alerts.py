@@ -15,6 +15,7 @@ from queries.series import clean_number
 from storage.alertstore import SHARED_KINDS
 from storage.schema import alerts
 from common.timeutil import iso_z
+from common.format import records
 
 STATES = ("open", "resolved", "all")
 DEFAULT_LIMIT = 1000
@@ -99,7 +100,7 @@ def acknowledgement(row: dict) -> dict:
 
 def alert_records(df: pd.DataFrame) -> list[dict]:
     """Every list_alerts row in the API's shape, in the frame's order."""
-    rows = df.astype(object).where(df.notna(), None).to_dict("records")
+    rows = records(df)
     return [alert_record(r) for r in rows]
 
 

@@ -4,6 +4,7 @@ heartbeat strip, and a cheap version stamp of a window's data."""
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 from dataclasses import replace
 from itertools import chain
 
@@ -17,24 +18,32 @@ from queries.pingdata import ping_series
 from queries.sqlutil import where_filters
 from storage.rollups import RESOLUTIONS_SECONDS
 from storage.schema import ping_results as pr
+from common.timeutil import to_naive_utc
 
 SAMPLE_COLUMNS = [pr.c.server_id, pr.c.timestamp, pr.c.samples, pr.c.packets_transmitted, pr.c.packets_received]
 QUANTILES = {"p10": 0.10, "p25": 0.25, "median": 0.50, "p75": 0.75, "p90": 0.90}
 BAND_COLUMNS = ["server_id", "bucket", "rtt_min", *QUANTILES, "rtt_max", "loss_pct", "rounds", "replies"]
+EPOCH = datetime(1970, 1, 1)
 SUMMARY_COLUMNS = ["server_id", "bucket", "rtt_min", "rtt_mean", "rtt_max", "loss_pct", "rounds"]
 
 
-def data_version(engine: Engine, filters: Filters) -> tuple:
-    """A cheap stamp of what a view would draw: the table's newest row id and the window's start minute.
+def data_version(engine: Engine, filters: Filters, step_seconds: int = 60) -> tuple:
+    """A cheap stamp of what a view would draw: the table's newest row id and the window's start, floored to the
+    view's step (its bucket).
 
     Equal stamps mean nothing new to draw. Not a count of the selected rows: over 30 days of every server
     that reads 8.6 M index entries on every auto-refresh. Every round adds rows with new ids (and retention
     deletes only right after a round), so the newest id moves whenever the selection can have changed; the
-    start minute moves a sliding window (24h, 7d ...) along even while no rounds arrive.
+    start moves a sliding window (24h, 7d ...) along even while no rounds arrive, but only by whole buckets:
+    a 24 h view in 5-minute buckets looks the same until the window's first bucket changes, so redrawing it
+    every minute would cost the browser a full plot for nothing.
     """
     with engine.connect() as conn:
         newest_id = conn.execute(select(func.max(pr.c.id))).scalar()
-    return newest_id, str(filters.start.replace(second=0, microsecond=0))
+    step = max(1, int(step_seconds))
+    start = to_naive_utc(filters.start).replace(microsecond=0)
+    floored = start - timedelta(seconds=int((start - EPOCH).total_seconds()) % step)
+    return newest_id, str(floored)
 
 
 def row_count(engine: Engine, filters: Filters) -> int:

@@ -12,6 +12,7 @@ from queries.filters import QueryError
 from queries.querystring import without_nul
 from storage.schema import logs
 from common.timeutil import iso_z
+from common.format import records
 
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
@@ -115,6 +116,6 @@ def viewer_logs(engine: Engine, limit: int = 100, level: str | None = None, sear
 
 def log_records(df: pd.DataFrame) -> list[dict]:
     """recent_logs rows in the API's shape: id, timestamp (ISO 8601 Z), level, module, message."""
-    rows = df.astype(object).where(df.notna(), None).to_dict("records")
+    rows = records(df)
     return [{"id": int(r["id"]), "timestamp": iso_z(r["timestamp"]), "level": r["level"],
              "module": r["module"], "message": r["message"]} for r in rows]

@@ -9,6 +9,10 @@ availability = up / (up + down). A partner is in maintenance while all its serve
 partners are.
 A partner is down while all its servers are down together (the overlap of their incidents), a country while all
 its partners are; any_server_down_seconds is the time at least one of them was down.
+Vantage points: counts and incidents are kept per (collector, server). A server measured by one collector in the
+window (the single-site case, or collector= naming one) has that collector's figures. Measured by several, it is
+down only while every one of them that measured it in the window saw it down (the overlap of their incidents, like
+the merged status); measured and degraded time are its best-measured collector's.
 """
 from __future__ import annotations
 
@@ -18,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Iterable, Sequence
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, func, literal, or_, select
 from sqlalchemy.engine import Engine
 
 from queries.filters import Filters, QueryError
@@ -57,7 +61,7 @@ class Counts:
 
 @dataclass
 class Incident:
-    """One stored incident (ended_at None while it lasts)."""
+    """One stored incident (ended_at None while it lasts), as one collector saw it."""
 
     id: int
     server_id: str
@@ -67,6 +71,10 @@ class Incident:
     ended_at: datetime | None
     down_rounds: int
     cause: str
+    collector: str = ""
+
+
+Key = tuple[str, str]  # (collector, server id)
 
 
 @dataclass
@@ -197,63 +205,68 @@ def _segments(start: datetime, end: datetime) -> tuple[list[Span], list[Span], l
     return [(first_day, last_day)], [(first_hour, first_day), (last_day, last_hour)], edges
 
 
-def read_counts(engine: Engine, start: datetime, end: datetime) -> dict[str, Counts]:
-    """Rounds per server in [start, end): whole days and hours from availability_rollups, the partial hours at
-    either edge from the raw rows (still there for any recent window; an edge older than raw retention counts as
-    unmeasured)."""
-    counts: dict[str, Counts] = {}
+def read_counts(engine: Engine, start: datetime, end: datetime,
+                collectors: Sequence[str] = ()) -> dict[Key, Counts]:
+    """Rounds per (collector, server) in [start, end), of the given collectors (default all): whole days and hours
+    from availability_rollups, the partial hours at either edge from the raw rows (still there for any recent
+    window; an edge older than raw retention counts as unmeasured)."""
+    counts: dict[Key, Counts] = {}
     days, hours, edges = _segments(start, end)
     with engine.connect() as conn:
         for resolution, spans in ((86400, days), (3600, hours)):
             for s, e in spans:
                 if s >= e:
                     continue
-                stmt = (select(ar.c.server_id, func.sum(ar.c.rounds), func.sum(ar.c.down_rounds),
+                stmt = (select(ar.c.collector, ar.c.server_id, func.sum(ar.c.rounds), func.sum(ar.c.down_rounds),
                                func.sum(ar.c.degraded_rounds))
-                        .where(ar.c.resolution_seconds == resolution, ar.c.bucket_start >= s, ar.c.bucket_start < e)
-                        .group_by(ar.c.server_id))
-                for server_id, *values in conn.execute(stmt):
-                    counts.setdefault(server_id, Counts()).add(*values)
+                        .where(ar.c.resolution_seconds == resolution, ar.c.bucket_start >= s, ar.c.bucket_start < e,
+                               *([ar.c.collector.in_(collectors)] if collectors else []))
+                        .group_by(ar.c.collector, ar.c.server_id))
+                for collector, server_id, *values in conn.execute(stmt):
+                    counts.setdefault((collector, server_id), Counts()).add(*values)
         edges = [(s, e) for s, e in edges if s < e]
         if edges:
-            for server_id, rounds, success, degraded in conn.execute(_edge_select(edges)):
-                counts.setdefault(server_id, Counts()).add(rounds, rounds - (success or 0), degraded)
+            for collector, server_id, rounds, success, degraded in conn.execute(_edge_select(edges, collectors)):
+                counts.setdefault((collector, server_id), Counts()).add(rounds, rounds - (success or 0), degraded)
     return counts
 
 
-def counts_outside(engine: Engine, start: datetime, end: datetime,
-                   maintenance: dict[str, list[Span]]) -> dict[str, Counts]:
+def counts_outside(engine: Engine, start: datetime, end: datetime, maintenance: dict[str, list[Span]],
+                   collectors: Sequence[str] = ()) -> dict[Key, Counts]:
     """read_counts for [start, end) less each server's rounds inside its own maintenance spans (exact to the
     round: a span is read like a window, from the rollups and the raw rows at its edges)."""
-    counts = read_counts(engine, start, end)
-    by_span: dict[Span, list[str]] = {}
+    counts = read_counts(engine, start, end, collectors)
+    by_span: dict[Span, set[str]] = {}
     for server_id, spans in maintenance.items():
         for span in _clip(spans, start, end):
-            by_span.setdefault(span, []).append(server_id)
+            by_span.setdefault(span, set()).add(server_id)
     for (s, e), server_ids in by_span.items():  # servers of one partner or country window share their spans
-        inside = read_counts(engine, s, e)
-        for server_id in server_ids:
-            if server_id in inside and server_id in counts:
-                c, cut = counts[server_id], inside[server_id]
-                counts[server_id] = Counts(c.rounds - cut.rounds, c.down - cut.down, c.degraded - cut.degraded)
+        inside = read_counts(engine, s, e, collectors)
+        for key, cut in inside.items():
+            if key[1] in server_ids and key in counts:
+                c = counts[key]
+                counts[key] = Counts(c.rounds - cut.rounds, c.down - cut.down, c.degraded - cut.degraded)
     return counts
 
 
-def _edge_select(edges: list[Span]):
-    """Raw rows of the edge spans counted per server: rounds, up rounds, degraded rounds."""
+def _edge_select(edges: list[Span], collectors: Sequence[str] = ()):
+    """Raw rows of the edge spans counted per (collector, server): rounds, up rounds, degraded rounds."""
     up = func.sum(case((pr.c.success.is_(True), 1), else_=0))
     degraded = func.sum(case((pr.c.success.is_(True) & pr.c.concerns.is_not(None) & (pr.c.concerns != ""), 1),
                              else_=0))
     when = or_(*(and_(pr.c.timestamp >= s, pr.c.timestamp < e) for s, e in edges))
-    return (select(pr.c.server_id, func.count(), up, degraded)
-            .where(when, pr.c.server_id.is_not(None)).group_by(pr.c.server_id))
+    collector = func.coalesce(pr.c.collector, literal(""))  # as the writer keys availability_rollups
+    return (select(collector, pr.c.server_id, func.count(), up, degraded)
+            .where(when, pr.c.server_id.is_not(None), *([collector.in_(collectors)] if collectors else []))
+            .group_by(collector, pr.c.server_id))
 
 
-def read_incidents(engine: Engine, start: datetime, end: datetime) -> list[Incident]:
-    """Stored incidents whose span overlaps [start, end), oldest first."""
+def read_incidents(engine: Engine, start: datetime, end: datetime, collectors: Sequence[str] = ()) -> list[Incident]:
+    """Stored incidents of the given collectors (default all) whose span overlaps [start, end), oldest first."""
     stmt = (select(inc.c.id, inc.c.server_id, inc.c.partner, inc.c.country, inc.c.started_at, inc.c.ended_at,
-                   inc.c.down_rounds, inc.c.cause)
-            .where(inc.c.started_at < end, or_(inc.c.ended_at.is_(None), inc.c.ended_at > start))
+                   inc.c.down_rounds, inc.c.cause, inc.c.collector)
+            .where(inc.c.started_at < end, or_(inc.c.ended_at.is_(None), inc.c.ended_at > start),
+                   *([inc.c.collector.in_(collectors)] if collectors else []))
             .order_by(inc.c.started_at, inc.c.id))
     with engine.connect() as conn:
         return [Incident(*row) for row in conn.execute(stmt)]
@@ -269,12 +282,48 @@ def _scope(config: Config, filters: Filters):
             and (not filters.servers or s.id in filters.servers)]
 
 
-def _incident_spans(incidents: list[Incident], now: datetime) -> dict[str, list[Span]]:
-    """Each server's incident spans; an open incident lasts until now."""
-    spans: dict[str, list[Span]] = {}
+def _incident_spans(incidents: list[Incident], now: datetime) -> dict[Key, list[Span]]:
+    """Each (collector, server)'s incident spans; an open incident lasts until now."""
+    spans: dict[Key, list[Span]] = {}
     for i in incidents:
-        spans.setdefault(i.server_id, []).append((i.started_at, i.ended_at or now))
+        spans.setdefault((i.collector, i.server_id), []).append((i.started_at, i.ended_at or now))
     return spans
+
+
+def _views(counts: dict[Key, Counts], spans_of: dict[Key, list[Span]]) -> dict[str, list[str]]:
+    """server id -> the collectors that measured it in the window (rounds counted), or, with none, those whose
+    incidents reach into it (an outage that outlived every round)."""
+    measured: dict[str, list[str]] = {}
+    for (collector, server_id), c in sorted(counts.items()):
+        if c.rounds > 0:
+            measured.setdefault(server_id, []).append(collector)
+    for collector, server_id in sorted(spans_of):
+        if server_id not in measured:
+            measured.setdefault(server_id, [])
+    out = {}
+    for server_id, names in measured.items():
+        out[server_id] = names or sorted({c for c, sid in spans_of if sid == server_id})
+    return out
+
+
+def merged_spans(collectors: list[str], server_id: str, spans_of: dict[Key, list[Span]]) -> list[Span]:
+    """When the server was down from every one of these vantage points (the overlap of their incidents)."""
+    return _intersect_all([spans_of.get((c, server_id), []) for c in collectors])
+
+
+def _server_member(server_id: str, views: list[str], counts: dict[Key, Counts], spans_of: dict[Key, list[Span]],
+                   planned: list[Span], interval: float, start: datetime, end: datetime) -> Member:
+    """A server's Member: its one vantage point's figures, or, seen from several, down while all saw it down."""
+    if len(views) <= 1:
+        c = counts.get((views[0], server_id), Counts()) if views else Counts()
+        spans = _union(spans_of.get((views[0], server_id), [])) if views else []
+        return Member(server_id, c.rounds * interval, c.down * interval, c.degraded * interval,
+                      _subtract(spans, planned), planned)
+    together = _subtract(merged_spans(views, server_id, spans_of), planned)
+    seen = [counts.get((v, server_id), Counts()) for v in views]
+    measured = max(c.rounds for c in seen) * interval
+    down = min(_length(_clip(together, start, end)), measured)
+    return Member(server_id, measured, down, max(c.degraded for c in seen) * interval, together, planned)
 
 
 def _row(key: str, start: datetime, end: datetime, now: datetime, measured: float, down: float, degraded: float,
@@ -310,13 +359,13 @@ def compute_rows(config: Config, filters: Filters, group: str, counts: dict[str,
     interval = float(config.interval_seconds)
     maintenance = maintenance or {}
     spans_of = _incident_spans(incidents, now)
+    views = _views(counts, spans_of)
     targets = server_targets(config)
     servers = {}
     for s in _scope(config, filters):
-        c = counts.get(s.id, Counts())
         planned = _union(list(maintenance.get(s.id, ())))
-        servers[s.id] = (s, Member(s.id, c.rounds * interval, c.down * interval, c.degraded * interval,
-                                   _subtract(_union(spans_of.get(s.id, [])), planned), planned))
+        servers[s.id] = (s, _server_member(s.id, views.get(s.id, []), counts, spans_of, planned, interval, start,
+                                           end))
     if group == "server":
         return [_row(m.key, start, end, now, m.measured_seconds, m.down_seconds, m.degraded_seconds, m.down_seconds,
                      m.spans, targets.get(m.key, default_target(config.raw)), m.maintenance)
@@ -364,21 +413,21 @@ def sla_rows(engine: Engine, config: Config, filters: Filters, group: str, now: 
     start, end = filters.start, filters.end
     if maintenance is None:
         maintenance = server_maintenance(engine, config, start, end)
-    return compute_rows(config, filters, group, counts_outside(engine, start, end, maintenance),
-                        read_incidents(engine, start, end), start, end, now, maintenance)
+    return compute_rows(config, filters, group, counts_outside(engine, start, end, maintenance, filters.collectors),
+                        read_incidents(engine, start, end, filters.collectors), start, end, now, maintenance)
 
 
 def daily_availability(engine: Engine, config: Config, filters: Filters, group: str, now: datetime,
                        ) -> dict[str, list[tuple[str, float | None]]]:
     """Per row key, (YYYY-MM-DD, availability % or None) for every UTC day of the window (the Reports strips)."""
-    incidents = read_incidents(engine, filters.start, filters.end)
+    incidents = read_incidents(engine, filters.start, filters.end, filters.collectors)
     maintenance = server_maintenance(engine, config, filters.start, filters.end)
     out: dict[str, list[tuple[str, float | None]]] = {}
     day = filters.start.replace(hour=0, minute=0, second=0, microsecond=0)
     while day < filters.end and day < now:
         day_end = min(day + timedelta(days=1), filters.end)
         begin = max(day, filters.start)
-        counts = counts_outside(engine, begin, day_end, maintenance)
+        counts = counts_outside(engine, begin, day_end, maintenance, filters.collectors)
         for row in compute_rows(config, filters, group, counts, incidents, begin, day_end, now, maintenance):
             out.setdefault(row["key"], []).append((day.date().isoformat(), row["availability_percent"]))
         day += timedelta(days=1)
@@ -390,33 +439,53 @@ def daily_availability(engine: Engine, config: Config, filters: Filters, group: 
 def incident_records(engine: Engine, config: Config, filters: Filters, now: datetime,
                      scope: str = "server") -> list[dict]:
     """Incidents overlapping the window, newest first: one per server span, or partner-wide spans
-    (scope='partner': all the partner's servers down together)."""
-    incidents = read_incidents(engine, filters.start, filters.end)
+    (scope='partner': all the partner's servers down together).
+
+    A server seen from one vantage point in the window has that collector's stored incidents; seen from several,
+    the spans when all of them saw it down (no stored id or round count: it is the overlap of theirs)."""
+    incidents = read_incidents(engine, filters.start, filters.end, filters.collectors)
     in_scope = {s.id: s for s in _scope(config, filters)}
-    if scope == "server":
-        rows = [_incident_record(i.id, i.server_id, i.partner, i.country, i.started_at, i.ended_at, now,
-                                 i.down_rounds, i.cause) for i in incidents if i.server_id in in_scope]
-        return sorted(rows, key=lambda r: (r["started_at"], r["id"]), reverse=True)
     spans_of = _incident_spans(incidents, now)
+    views = _views(read_counts(engine, filters.start, filters.end, filters.collectors), spans_of)
+    if scope == "server":
+        rows = []
+        for i in incidents:
+            names = views.get(i.server_id, [])
+            if i.server_id in in_scope and len(names) <= 1 and names[:1] in ([], [i.collector]):
+                rows.append(_incident_record(i.id, i.server_id, i.partner, i.country, i.started_at, i.ended_at, now,
+                                             i.down_rounds, i.cause, i.collector))
+        for server_id, names in views.items():
+            if server_id in in_scope and len(names) > 1:
+                s = in_scope[server_id]
+                for start, end in merged_spans(names, server_id, spans_of):
+                    if end <= filters.start or start >= filters.end:
+                        continue
+                    rows.append(_incident_record(None, server_id, s.partner, s.country, start,
+                                                 None if end >= now else end, now, None,
+                                                 f"down from all {len(names)} vantage points", None))
+        return sorted(rows, key=lambda r: (r["started_at"], r["id"] or 0), reverse=True)
     members: dict[str, list[str]] = {}
     for s in in_scope.values():
         members.setdefault(s.partner, []).append(s.id)
     rows = []
     for partner, ids in members.items():
         country = in_scope[ids[0]].country
-        for s, e in _intersect_all([spans_of.get(i, []) for i in ids]):
+        server_spans = [merged_spans(views.get(i, []), i, spans_of) for i in ids]
+        for s, e in _intersect_all(server_spans):
             ongoing = e >= now
             rows.append(_incident_record(None, None, partner, country, s, None if ongoing else e, now, None,
-                                         f"all {len(ids)} servers of the partner down"))
+                                         f"all {len(ids)} servers of the partner down", None))
     return sorted(rows, key=lambda r: r["started_at"], reverse=True)
 
 
-def _incident_record(incident_id, server_id, partner, country, started_at, ended_at, now, down_rounds, cause) -> dict:
-    """One incident as the API and the pages show it (times as naive UTC; the route formats them)."""
+def _incident_record(incident_id, server_id, partner, country, started_at, ended_at, now, down_rounds, cause,
+                     collector) -> dict:
+    """One incident as the API and the pages show it (times as naive UTC; the route formats them); collector is
+    None for a merged or partner-wide one."""
     return {"id": incident_id, "server_id": server_id, "partner": partner, "country": country,
             "started_at": started_at, "ended_at": ended_at, "ongoing": ended_at is None,
             "duration_seconds": ((ended_at or now) - started_at).total_seconds(), "down_rounds": down_rounds,
-            "cause": cause}
+            "cause": cause, "collector": collector}
 
 
 def with_target(row: dict, target: float) -> dict:

@@ -13,10 +13,12 @@ from settings import THRESHOLD_NAMES, Config
 from queries.alerts import open_alerts_by_server
 from storage.alertstore import load_open
 from queries.series import clean_number
-from queries.sipstatus import down_for_calls, sip_adjusted, sip_object, sip_warning, with_sip
+from queries.sipstatus import (PREFIX, SIP_COLUMNS, down_for_calls, sip_adjusted, sip_by_server, sip_object,
+                               sip_warning)
 from storage.schema import ping_results as pr
-from storage.schema import server_latest
+from storage.schema import alerts, maintenance_windows, server_latest
 from common.timeutil import iso_z, utcnow, to_naive_utc
+from common.format import records
 
 STATUSES = ("up", "degraded", "partial", "down", "stale", "unknown")
 LATEST_COLUMNS = [pr.c.server_id, pr.c.timestamp, pr.c.avg_time, pr.c.min_time, pr.c.max_time,
@@ -38,23 +40,53 @@ class Beat(NamedTuple):
     loss_percentage: float | None
 
 
-def latest_rows(engine: Engine, server_ids: list[str], collectors: tuple[str, ...] = ()) -> pd.DataFrame:
-    """The newest stored row of each (collector, server id), through the writer-maintained server_latest table;
-    with collectors, only theirs."""
-    # server_latest holds each server's newest timestamp, so this is one join over a few hundred rows
-    # (index seeks on server_id, timestamp); ids are chunked to stay under SQLite's bound-variable limit.
-    frames = []
+def status_stamp(engine: Engine) -> tuple:
+    """A cheap stamp of what server_status reads besides the clock: the newest row id (every round adds rows and
+    a heartbeat), the alerts' count and last change, and the stored maintenance windows."""
+    with engine.connect() as conn:
+        newest = conn.execute(select(func.max(pr.c.id))).scalar()
+        alerted = tuple(conn.execute(select(func.count(), func.max(alerts.c.updated_at)).select_from(alerts)).one())
+        windows = tuple(conn.execute(select(func.count(), func.max(maintenance_windows.c.id))
+                                     .select_from(maintenance_windows)).one())
+    return newest, alerted, windows
+
+
+def latest_rows(engine: Engine, server_ids: list[str], collectors: tuple[str, ...] = ()) -> list[dict]:
+    """The newest stored row of each (collector, server id) as a dict, through the writer-maintained server_latest
+    table; with collectors, only theirs."""
+    # Two steps, so the plan cannot flip: server_latest's few hundred rows first, then one index seek of
+    # ix_ping_results_server_time per (server, time). As one join, SQLite drove from ping_results instead (the
+    # v10 key (collector, server_id) has no server_id prefix for the IN), reading every stored row of every
+    # server: 1.2 s at 200 servers x 2 days. Ids are chunked to stay under SQLite's bound-variable limit.
+    # Plain rows, not pd.read_sql: the frame was built only to be taken apart again (8 of 20 ms).
+    found = []
     with engine.connect() as conn:
         for i in range(0, len(server_ids), ID_CHUNK):
-            newest = ((server_latest.c.server_id == pr.c.server_id) & (server_latest.c.timestamp == pr.c.timestamp)
-                      & (func.coalesce(pr.c.collector, "") == server_latest.c.collector))
-            stmt = (select(*LATEST_COLUMNS).join(server_latest, newest)
-                    .where(server_latest.c.server_id.in_(server_ids[i:i + ID_CHUNK])))
-            if collectors:
-                stmt = stmt.where(server_latest.c.collector.in_(collectors))
-            frames.append(pd.read_sql(stmt, conn))
-    frames = [f for f in frames if not f.empty]
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=[c.name for c in LATEST_COLUMNS])
+            newest = _latest_keys(conn, server_ids[i:i + ID_CHUNK], collectors)
+            if newest:
+                found += _rows_at(conn, newest)
+    return found
+
+
+def _latest_keys(conn, server_ids: list[str], collectors: tuple[str, ...]) -> set[tuple]:
+    """(collector, server id, timestamp) of each server's newest round in server_latest."""
+    stmt = select(server_latest.c.collector, server_latest.c.server_id, server_latest.c.timestamp).where(
+        server_latest.c.server_id.in_(server_ids))
+    if collectors:
+        stmt = stmt.where(server_latest.c.collector.in_(collectors))
+    return {(c, sid, to_naive_utc(at)) for c, sid, at in conn.execute(stmt)}
+
+
+def _rows_at(conn, newest: set[tuple]) -> list[dict]:
+    """The ping_results rows at those (collector, server id, timestamp) keys, as dicts."""
+    # server_id IN (...) AND timestamp IN (...) is one index seek per combination on SQLite and PostgreSQL
+    # (a round stores its servers at a handful of instants); a row-value IN was a scan. Pairs not asked for
+    # are dropped below.
+    stmt = select(*LATEST_COLUMNS).where(pr.c.server_id.in_(sorted({sid for _, sid, _ in newest})),
+                                         pr.c.timestamp.in_(sorted({at for _, _, at in newest})))
+    # Keep each collector's own newest row (two collectors may store a server at the same instant).
+    rows = (dict(row, timestamp=to_naive_utc(row["timestamp"])) for row in conn.execute(stmt).mappings())
+    return [row for row in rows if (row["collector"] or "", row["server_id"], row["timestamp"]) in newest]
 
 
 def recent_rounds_stmt(server_ids: list[str], per_server: int):
@@ -123,7 +155,7 @@ def _vantage(row: dict, config: Config, now: datetime, silent: set[str] = frozen
     return {"collector": row.get("collector") or "", "status": own,
             "latency_ms": clean_number(row.get("avg_time")), "loss_pct": clean_number(row.get("loss_percentage")),
             "jitter_ms": clean_number(row.get("jitter_time")),
-            "last_check": iso_z(pd.Timestamp(stamp).to_pydatetime()) if stamp is not None else None}
+            "last_check": iso_z(stamp), "sip_status": None}  # filled in by _views_with_sip for a server with a SIP check
 
 
 def merged_status(views: list[dict]) -> str | None:
@@ -142,29 +174,41 @@ def merged_status(views: list[dict]) -> str | None:
     return "degraded" if "degraded" in recent else "up"
 
 
-def _merge_vantage_points(latest: pd.DataFrame, config: Config, now: datetime,
-                          silent: set[str] = frozenset()) -> pd.DataFrame:
-    """One row per server from its per-collector rows: the newest recent row's values, the merged status and
-    every vantage point's view (column 'vantage_points'), and the collectors that see it down ('down_from')."""
-    if latest.empty:
-        return latest.assign(vantage_points=pd.Series(dtype=object), down_from=pd.Series(dtype=object),
-                             merged=pd.Series(dtype=object))
-    latest = latest.assign(timestamp=pd.to_datetime(latest["timestamp"]))
-    records = latest.astype(object).where(latest.notna(), None).to_dict("records")
+def _merge_vantage_points(latest: list[dict], config: Config, now: datetime,
+                          silent: set[str] = frozenset()) -> dict[str, dict]:
+    """server id -> one row from its per-collector rows: the newest recent row's values, the merged status and
+    every vantage point's view (key 'vantage_points'), and the collectors that see it down ('down_from')."""
     by_server: dict[str, list[dict]] = {}
-    for r in records:
+    for r in latest:
         by_server.setdefault(r["server_id"], []).append(r)
-    merged = []
+    merged = {}
     for sid, rows in by_server.items():
-        views = sorted((_vantage(r, config, now, silent) for r in rows), key=lambda v: v["collector"])
-        state = merged_status(views)
-        recent = [r for r, v in zip(sorted(rows, key=lambda r: r.get("collector") or ""), views)
-                  if v["status"] in ("up", "degraded", "down")]
+        rows.sort(key=lambda r: r.get("collector") or "")
+        views = [_vantage(r, config, now, silent) for r in rows]
+        recent = [r for r, v in zip(rows, views) if v["status"] in ("up", "degraded", "down")]
         # The figures shown are the newest recent row's (the newest of all when none is recent).
         pick = max(recent or rows, key=lambda r: r["timestamp"])
-        merged.append(dict(pick, vantage_points=views, merged=state,
-                           down_from=[v["collector"] for v in views if v["status"] == "down"]))
-    return pd.DataFrame(merged)
+        merged[sid] = dict(pick, vantage_points=views, merged=merged_status(views),
+                           down_from=[v["collector"] for v in views if v["status"] == "down"])
+    return merged
+
+
+def _recent_collectors(row: dict) -> set[str]:
+    """The collectors whose view of this server is recent (up, degraded or down)."""
+    return {v["collector"] for v in row.get("vantage_points") or [] if v["status"] in ("up", "degraded", "down")}
+
+
+def _views_with_sip(row: dict) -> dict:
+    """The row with each vantage point's view after its own SIP check (sip_status; up becomes down when its SIP is
+    down, as for a single site), and the merged state and down_from made again from those views: a trunk dead for
+    calls from one place and answering from another is partial, not down and not up."""
+    sip_views, views = row.get("sip_views"), row.get("vantage_points")
+    if not isinstance(sip_views, dict) or not isinstance(views, list):
+        return row
+    views = [dict(v, sip_status=sip_views.get(v["collector"]),
+                  status=sip_adjusted(v["status"], {"sip_status": sip_views.get(v["collector"])})) for v in views]
+    return dict(row, vantage_points=views, merged=merged_status(views),
+                down_from=[v["collector"] for v in views if v["status"] == "down"])
 
 
 def _final_status(row: dict, config: Config, now: datetime) -> str:
@@ -178,35 +222,71 @@ def _final_status(row: dict, config: Config, now: datetime) -> str:
     return row.get("merged") or own
 
 
-def server_status(engine: Engine, config: Config, now: datetime | None = None,
-                  collectors: tuple[str, ...] = ()) -> pd.DataFrame:
-    """One row per configured server, in config order, with its latest values, open alerts and merged status
-    (over the given collectors, or all)."""
-    now = now or utcnow()
-    servers = pd.DataFrame([{"server_id": s.id, "partner": s.partner, "country": s.country, "ip": s.ip,
-                             "dn_ext": s.dn_ext, "configured_probe": s.probe, "has_sip": s.sip is not None,
-                             "sip_verify": s.sip.verify if s.sip and s.sip.transport == "tls" else None}
-                            for s in config.servers],
-                           columns=["server_id", "partner", "country", "ip", "dn_ext", "configured_probe", "has_sip",
-                                    "sip_verify"])
-    silent = {r["collector"] for r in load_open(engine, kinds=("collector_stale",))}
-    latest = _merge_vantage_points(latest_rows(engine, list(servers["server_id"]), collectors), config, now, silent)
-    df = servers.merge(latest, on="server_id", how="left")
-    df["timestamp"] = pd.to_datetime(df["timestamp"])
-    df = with_sip(df, engine, set(df.loc[df["has_sip"].astype(bool), "server_id"]))
-    opened = open_alerts_by_server(engine, list(servers["server_id"]))
-    df["open_alerts"] = pd.Series([opened.get(sid, []) for sid in df["server_id"]], index=df.index, dtype=object)
-    from queries.maintenance import maintenance_now  # the cards' "maintenance" badge
-    windows = maintenance_now(config, engine, to_naive_utc(now))
-    df["maintenance"] = pd.Series([[w.comment or "maintenance" for w in windows.get(sid, [])]
-                                   for sid in df["server_id"]], index=df.index, dtype=object)
-    records = df.astype(object).where(df.notna(), None).to_dict("records")
+def _server_row(server) -> dict:
+    """A configured server's own columns of the status frame."""
+    return {"server_id": server.id, "partner": server.partner, "country": server.country, "ip": server.ip,
+            "dn_ext": server.dn_ext, "configured_probe": server.probe, "has_sip": server.sip is not None,
+            "sip_verify": server.sip.verify if server.sip and server.sip.transport == "tls" else None}
+
+
+SERVER_COLUMNS = list(_server_row(type("S", (), {"id": "", "partner": "", "country": "", "ip": "", "dn_ext": "",
+                                                 "probe": "", "sip": None})))
+STATUS_COLUMNS = (SERVER_COLUMNS + [c.name for c in LATEST_COLUMNS if c.name != "server_id"]
+                  + ["vantage_points", "merged", "down_from"] + [PREFIX + c for c in SIP_COLUMNS]
+                  + ["sip_views", "open_alerts", "maintenance", "status", "down_for_calls", "stale", "age_seconds"])
+NUMERIC_COLUMNS = ["avg_time", "min_time", "max_time", "loss_percentage", "jitter_time", "mos", "r_factor",
+                   "age_seconds"]
+
+
+def _status_row(row: dict, config: Config, now: datetime) -> dict:
+    """The row with its status, down_for_calls and stale flags, and its age in seconds."""
     # A stale alert wins (classify); otherwise a partial outage is only seen by merging the vantage points; then
     # a server whose ping answers but whose SIP is down is down.
-    df["status"] = [sip_adjusted(_final_status(r, config, now), r) for r in records]
-    df["down_for_calls"] = [status == "down" and down_for_calls(r) for status, r in zip(df["status"], records)]
-    df["stale"] = df["status"] == "stale"
-    df["age_seconds"] = (now - df["timestamp"]).dt.total_seconds()
+    status = sip_adjusted(_final_status(row, config, now), row)
+    stamp = row.get("timestamp")
+    return dict(row, status=status, down_for_calls=status == "down" and down_for_calls(row),
+                stale=status == "stale", age_seconds=(now - stamp).total_seconds() if stamp is not None else None)
+
+
+def status_rows(engine: Engine, config: Config, now: datetime | None = None,
+                collectors: tuple[str, ...] = ()) -> list[dict]:
+    """One dict per configured server, in config order, with its latest values, open alerts, merged status (over
+    the given collectors, or all) and age; None for what is missing."""
+    now = now or utcnow()
+    ids = [s.id for s in config.servers]
+    silent = {r["collector"] for r in load_open(engine, kinds=("collector_stale",))}
+    # Row dicts throughout: building and merging frames step by step for a few hundred rows was most of the
+    # status route's time (80 ms at 200 servers).
+    latest = _merge_vantage_points(latest_rows(engine, ids, collectors), config, now, silent)
+    sip_ids = {s.id for s in config.servers if s.sip is not None}
+    sip = sip_by_server(engine, sip_ids, {sid: _recent_collectors(latest.get(sid, {})) for sid in sip_ids},
+                        collectors)
+    opened = open_alerts_by_server(engine, ids)
+    from queries.maintenance import maintenance_now  # the cards' "maintenance" badge
+    windows = maintenance_now(config, engine, to_naive_utc(now))
+    rows = []
+    for server in config.servers:
+        row = {**_server_row(server), **latest.get(server.id, {}), **sip.get(server.id, {}),
+               "open_alerts": opened.get(server.id, []),
+               "maintenance": [w.comment or "maintenance" for w in windows.get(server.id, [])]}
+        rows.append(_status_row(_views_with_sip(row), config, now))
+    return rows
+
+
+def server_status(engine: Engine, config: Config, now: datetime | None = None,
+                  collectors: tuple[str, ...] = ()) -> pd.DataFrame:
+    """status_rows as a frame, with typed time and number columns."""
+    return _status_frame(status_rows(engine, config, now, collectors))
+
+
+def _status_frame(rows: list[dict]) -> pd.DataFrame:
+    """The status rows as a frame with typed time and number columns."""
+    df = pd.DataFrame.from_records(rows, columns=STATUS_COLUMNS)
+    df["timestamp"] = pd.to_datetime(df["timestamp"])
+    df[PREFIX + "timestamp"] = pd.to_datetime(df[PREFIX + "timestamp"])
+    for column in NUMERIC_COLUMNS:  # all None (no server has a round yet) would leave them object
+        if df[column].dtype == object:
+            df[column] = pd.to_numeric(df[column])
     return df
 
 
@@ -239,7 +319,7 @@ def status_record(row: dict, config: Config) -> dict:
             "latency_ms": clean_number(row.get("avg_time")), "loss_pct": clean_number(row.get("loss_percentage")),
             "jitter_ms": clean_number(row.get("jitter_time")), "mos": clean_number(row.get("mos")),
             "r_factor": clean_number(row.get("r_factor")),
-            "last_check": iso_z(stamp.to_pydatetime()) if stamp is not None else None,
+            "last_check": iso_z(stamp),
             "stale": bool(row["stale"]), "warnings": warnings_of(row, config),
             "open_alerts": open_alert_summary(row.get("open_alerts")),
             "down_for_calls": bool(row["down_for_calls"]),
@@ -248,7 +328,6 @@ def status_record(row: dict, config: Config) -> dict:
             "vantage_points": row.get("vantage_points") or []}
 
 
-def status_records(df: pd.DataFrame, config: Config) -> list[dict]:
-    """Every server_status row in the API's shape, in config order."""
-    records = df.astype(object).where(df.notna(), None).to_dict("records")
-    return [status_record(r, config) for r in records]
+def status_records(rows: list[dict], config: Config) -> list[dict]:
+    """Every status_rows row in the API's shape, in config order."""
+    return [status_record(r, config) for r in rows]

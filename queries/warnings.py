@@ -88,20 +88,23 @@ def worst_newest(df: pd.DataFrame) -> pd.DataFrame:
     return df.loc[order].reset_index(drop=True)
 
 
-def _status_in_view(engine: Engine, config: Config, filters: Filters, now: datetime) -> pd.DataFrame:
-    """The status rows of the servers the filters select."""
-    status = matching(server_status(engine, config, now), filters.countries, filters.partners)
+def _status_in_view(engine: Engine, config: Config, filters: Filters, now: datetime,
+                    status: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The status rows of the servers the filters select (from `status` when the caller has read it)."""
+    status = server_status(engine, config, now) if status is None else status
+    status = matching(status, filters.countries, filters.partners)
     return status[status["server_id"].isin(filters.servers)] if filters.servers else status
 
 
 def current_warnings(engine: Engine, config: Config, now: datetime | None = None,
-                     filters: Filters | None = None) -> pd.DataFrame:
+                     filters: Filters | None = None, status: pd.DataFrame | None = None) -> pd.DataFrame:
     """The warnings panel's rows: open alerts (critical first, then newest), then the alerts resolved in the
-    window (newest first). Filters default to the last 24 h of every server."""
+    window (newest first). Filters default to the last 24 h of every server; `status` is server_status(now)
+    when the caller has it."""
     now = now or utcnow()
     filters = filters or parse_filters({}, now)
     opened = _concat([panel_rows(list_alerts(engine, "open", filters), config),
-                      stale_rows(_status_in_view(engine, config, filters, now))])
+                      stale_rows(_status_in_view(engine, config, filters, now, status))])
     resolved = panel_rows(list_alerts(engine, "resolved", filters), config)
     ended = pd.to_datetime(resolved["resolved_at"])
     resolved = resolved[(ended >= filters.start) & (ended < filters.end)].sort_values("at", ascending=False)

@@ -81,8 +81,14 @@ def configure_sessions(server: Flask, settings: AuthSettings) -> bool:
     """Session cookie key and flags; True when the key is a random one made for this process."""
     server.secret_key = settings.secret_key or secrets.token_urlsafe(48)
     server.permanent_session_lifetime = timedelta(hours=settings.session_hours)
+    # SESSION_REFRESH_EACH_REQUEST off: the cookie is sent only when the session changes (login, logout), not
+    # on every response. Otherwise a dashboard callback still running when the user logs out (or clears the
+    # cookies) answers afterwards with the old session's cookie, and the browser stores it again: the logout
+    # is undone. It also makes a login last auth.session_hours from the login, as documented, not from the
+    # last request.
     server.config.update(SESSION_COOKIE_NAME=SESSION_COOKIE, SESSION_COOKIE_HTTPONLY=True,
-                         SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_SECURE=settings.secure_cookie)
+                         SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_SECURE=settings.secure_cookie,
+                         SESSION_REFRESH_EACH_REQUEST=False)
     return settings.secret_key is None
 
 

@@ -7,6 +7,8 @@ rounds_to_open rounds and is held back while the monitoring host's own link is d
 """
 from __future__ import annotations
 
+from datetime import datetime
+from functools import lru_cache
 from typing import Iterable
 
 from sqlalchemy import Integer, bindparam, case, cast, func, insert, literal, select, update
@@ -17,6 +19,7 @@ from storage.schema import availability_rollups, incidents
 from storage.schema import ping_results as pr
 
 AVAILABILITY_RESOLUTIONS_SECONDS = (3600, 86400)
+_COLLECTOR = func.coalesce(pr.c.collector, literal("")).label("collector")  # '' for rows stored without a name
 _COUNT_COLUMNS = ["rounds", "down_rounds", "degraded_rounds"]
 
 
@@ -31,15 +34,17 @@ def cause_of(row: dict) -> str:
     return f"probe error: {error}" if error else "no reply"
 
 
-def _open_incidents(conn: Connection) -> dict[str, int]:
-    """server_id -> id of its open incident."""
-    rows = conn.execute(select(incidents.c.server_id, incidents.c.id).where(incidents.c.ended_at.is_(None)))
+def _open_incidents(conn: Connection, collector: str) -> dict[str, int]:
+    """server_id -> id of its open incident as seen from `collector`."""
+    rows = conn.execute(select(incidents.c.server_id, incidents.c.id)
+                        .where(incidents.c.ended_at.is_(None), incidents.c.collector == collector))
     return {server_id: incident_id for server_id, incident_id in rows}
 
 
-def fold_incidents(conn: Connection, rounds: Iterable[list[dict]]) -> None:
-    """Open, extend and close incidents for each round's rows, rounds in time order, in the caller's transaction."""
-    open_ids = _open_incidents(conn)
+def fold_incidents(conn: Connection, rounds: Iterable[list[dict]], collector: str = "") -> None:
+    """Open, extend and close one collector's incidents for each round's rows, rounds in time order, in the
+    caller's transaction (each vantage point has its own: one seeing a server down never ends another's span)."""
+    open_ids = _open_incidents(conn, collector)
     for rows in rounds:
         ended, extended, opened = [], [], []
         for row in rows:
@@ -54,8 +59,9 @@ def fold_incidents(conn: Connection, rounds: Iterable[list[dict]]) -> None:
             elif current is not None:
                 extended.append({"incident_id": current, "at": at})
             else:
-                opened.append({"server_id": server_id, "partner": row["partner"], "country": row["country"],
-                               "started_at": at, "last_down_at": at, "down_rounds": 1, "cause": cause_of(row)})
+                opened.append({"collector": collector, "server_id": server_id, "partner": row["partner"],
+                               "country": row["country"], "started_at": at, "last_down_at": at, "down_rounds": 1,
+                               "cause": cause_of(row)})
         _apply(conn, ended, extended, opened, open_ids)
 
 
@@ -74,48 +80,55 @@ def _apply(conn: Connection, ended: list, extended: list, opened: list, open_ids
 def _availability_select(dialect: str, resolution: int):
     """Raw rows counted per server and bucket: all rounds, down rounds, degraded (up with concerns) rounds."""
     bucket = _bucket_sql(dialect, resolution).label("bucket_start")
+    collector = func.coalesce(pr.c.collector, literal("")).label("collector")
     down = case((pr.c.success.is_(True), 0), else_=1)
     degraded = case((pr.c.success.is_(True) & pr.c.concerns.is_not(None) & (pr.c.concerns != ""), 1), else_=0)
-    return (select(literal(resolution).label("resolution_seconds"), pr.c.server_id, bucket, func.max(pr.c.partner), func.max(pr.c.country), func.count(),
+    return (select(literal(resolution).label("resolution_seconds"), collector, pr.c.server_id, bucket,
+                   func.max(pr.c.partner), func.max(pr.c.country), func.count(),
                    cast(func.sum(down), Integer), cast(func.sum(degraded), Integer))
-            .where(pr.c.server_id.is_not(None)).group_by(pr.c.server_id, bucket))
+            .where(pr.c.server_id.is_not(None)).group_by(collector, pr.c.server_id, bucket))
 
 
+@lru_cache(maxsize=8)
 def _availability_upsert(dialect: str, resolution: int):
-    """INSERT the rounds' counts ... ON CONFLICT add them to the bucket's row."""
-    columns = ["resolution_seconds", "server_id", "bucket_start", "partner", "country", *_COUNT_COLUMNS]
+    """INSERT the rounds' counts ... ON CONFLICT add them to the bucket's row (built once per dialect and
+    resolution, as rollups.round_statements: ~1 ms each, on every round's commit otherwise)."""
+    columns = ["resolution_seconds", "collector", "server_id", "bucket_start", "partner", "country", *_COUNT_COLUMNS]
     stmt = _insert_for(dialect)(availability_rollups).from_select(
         columns, _availability_select(dialect, resolution).where(pr.c.round_id.in_(ROUND_IDS)))
     t, new = availability_rollups.c, stmt.excluded
-    return stmt.on_conflict_do_update(index_elements=["resolution_seconds", "server_id", "bucket_start"],
+    return stmt.on_conflict_do_update(index_elements=["resolution_seconds", "collector", "server_id", "bucket_start"],
                                       set_={name: t[name] + new[name] for name in _COUNT_COLUMNS})
 
 
-def fold_rounds(conn: Connection, round_ids: list[int], rounds: list[list[dict]]) -> None:
-    """Add stored rounds to the availability rollups and the incidents, inside the transaction that stored them."""
+def fold_rounds(conn: Connection, round_ids: list[int], rounds: list[list[dict]], collector: str = "") -> None:
+    """Add one collector's stored rounds to the availability rollups and its incidents, inside the transaction
+    that stored them."""
     if round_ids:
         for resolution in AVAILABILITY_RESOLUTIONS_SECONDS:
             conn.execute(_availability_upsert(conn.dialect.name, resolution), {"round_ids": list(round_ids)})
-    fold_incidents(conn, (sorted(rows, key=lambda r: r["timestamp"]) for rows in rounds if rows))
+    fold_incidents(conn, (sorted(rows, key=lambda r: r["timestamp"]) for rows in rounds if rows), collector or "")
 
 
-def rebuild(conn: Connection, chunk_rows: int = 50_000) -> None:
-    """Recompute availability_rollups and incidents from the raw rows (upgrading a database to version 4).
+def rebuild(conn: Connection, chunk_rows: int = 50_000, since: datetime | None = None) -> None:
+    """Recompute availability_rollups and incidents per (collector, server) from the raw rows (upgrading a
+    database to version 7; with `since`, only from the rows at or after it, adding to what is stored: v11).
 
     One sequential pass in row order (rounds are stored oldest first), counting in Python: reading 8.6 million
     rows through the (server, time) index instead costs one random page read per row, tens of minutes. Should a
     server's rows turn out not to be in time order, the incidents are redone from an ordered query."""
-    conn.execute(availability_rollups.delete())
-    conn.execute(incidents.delete())
-    stmt = (select(pr.c.server_id, pr.c.partner, pr.c.country, pr.c.timestamp, pr.c.success, pr.c.error,
-                   pr.c.concerns).where(pr.c.server_id.is_not(None)).order_by(pr.c.id))
+    if since is None:
+        conn.execute(availability_rollups.delete())
+        conn.execute(incidents.delete())
+    stmt = (select(_COLLECTOR, pr.c.server_id, pr.c.partner, pr.c.country, pr.c.timestamp, pr.c.success, pr.c.error,
+                   pr.c.concerns).where(*_raw_rows(since)).order_by(pr.c.id))
     counts: dict[tuple, list] = {}
     tracker = _IncidentTracker()
     result = conn.execute(stmt.execution_options(stream_results=True))  # this statement only, not the connection
     while chunk := result.fetchmany(chunk_rows):
-        for server_id, partner, country, at, success, error, concerns in chunk:
+        for collector, server_id, partner, country, at, success, error, concerns in chunk:
             hour = at.replace(minute=0, second=0, microsecond=0)
-            for key in ((3600, server_id, hour), (86400, server_id, hour.replace(hour=0))):
+            for key in ((3600, collector, server_id, hour), (86400, collector, server_id, hour.replace(hour=0))):
                 entry = counts.get(key)
                 if entry is None:
                     entry = counts[key] = [partner, country, 0, 0, 0]
@@ -124,42 +137,43 @@ def rebuild(conn: Connection, chunk_rows: int = 50_000) -> None:
                     entry[3] += 1
                 elif concerns:
                     entry[4] += 1
-            tracker.add(server_id, partner, country, at, success, error)
-    rows = [{"resolution_seconds": k[0], "server_id": k[1], "bucket_start": k[2], "partner": v[0], "country": v[1], "rounds": v[2],
-             "down_rounds": v[3], "degraded_rounds": v[4]} for k, v in counts.items()]
+            tracker.add((collector, server_id), partner, country, at, success, error)
+    rows = [{"resolution_seconds": k[0], "collector": k[1], "server_id": k[2], "bucket_start": k[3], "partner": v[0],
+             "country": v[1], "rounds": v[2], "down_rounds": v[3], "degraded_rounds": v[4]} for k, v in counts.items()]
     for start in range(0, len(rows), chunk_rows):
         conn.execute(insert(availability_rollups), rows[start:start + chunk_rows])
     if tracker.out_of_order:
-        _rebuild_incidents_ordered(conn, chunk_rows)
+        _rebuild_incidents_ordered(conn, chunk_rows, since)
     elif tracker.rows():
         conn.execute(insert(incidents), tracker.rows())
 
 
 class _IncidentTracker:
-    """Incidents from rows fed per server in time order (across servers in any interleaving)."""
+    """Incidents from rows fed per (collector, server) key in time order (across keys in any interleaving)."""
 
     def __init__(self):
-        self.open: dict[str, dict] = {}
+        self.open: dict[tuple, dict] = {}
         self.done: list[dict] = []
-        self.last: dict[str, object] = {}
+        self.last: dict[tuple, object] = {}
         self.out_of_order = False
 
-    def add(self, server_id, partner, country, at, success, error) -> None:
-        """One row."""
-        previous = self.last.get(server_id)
+    def add(self, key: tuple[str, str], partner, country, at, success, error) -> None:
+        """One row of the (collector, server) key."""
+        previous = self.last.get(key)
         if previous is not None and at < previous:
             self.out_of_order = True
-        self.last[server_id] = at
-        current = self.open.get(server_id)
+        self.last[key] = at
+        current = self.open.get(key)
         if success:
             if current is not None:
                 current["ended_at"] = at
-                self.done.append(self.open.pop(server_id))
+                self.done.append(self.open.pop(key))
         elif current is not None:
             current["last_down_at"] = at
             current["down_rounds"] += 1
         else:
-            self.open[server_id] = {"server_id": server_id, "partner": partner, "country": country, "started_at": at,
+            self.open[key] = {"collector": key[0], "server_id": key[1], "partner": partner, "country": country,
+                              "started_at": at,
                                     "ended_at": None, "last_down_at": at, "down_rounds": 1,
                                     "cause": cause_of({"error": error})}
 
@@ -168,10 +182,21 @@ class _IncidentTracker:
         return self.done + list(self.open.values())
 
 
-def _rebuild_incidents_ordered(conn: Connection, chunk_rows: int) -> None:
-    """Incidents from the rows in (server, time) order: the slow, always-right path."""
-    stmt = (select(pr.c.server_id, pr.c.partner, pr.c.country, pr.c.timestamp, pr.c.success, pr.c.error)
-            .where(pr.c.server_id.is_not(None)).order_by(pr.c.server_id, pr.c.timestamp))
+def _rebuild_incidents_ordered(conn: Connection, chunk_rows: int, since: datetime | None) -> None:
+    """Incidents from the rows in (collector, server, time) order: the slow, always-right path."""
+    if since is None:
+        conn.execute(incidents.delete())
+    else:
+        conn.execute(incidents.delete().where(incidents.c.started_at >= since))
+    stmt = (select(_COLLECTOR, pr.c.server_id, pr.c.partner, pr.c.country, pr.c.timestamp, pr.c.success, pr.c.error)
+            .where(*_raw_rows(since)).order_by(_COLLECTOR, pr.c.server_id, pr.c.timestamp))
     result = conn.execute(stmt.execution_options(stream_results=True))  # this statement only, not the connection
     while chunk := result.fetchmany(chunk_rows):
-        fold_incidents(conn, ([dict(r._mapping)] for r in chunk))
+        rows = [dict(r._mapping) for r in chunk]
+        for collector in dict.fromkeys(r["collector"] for r in rows):
+            fold_incidents(conn, ([r] for r in rows if r["collector"] == collector), collector)
+
+
+def _raw_rows(since: datetime | None) -> list:
+    """The WHERE clause of the rows a rebuild reads."""
+    return [pr.c.server_id.is_not(None)] + ([] if since is None else [pr.c.timestamp >= since])

@@ -188,10 +188,51 @@ def _upgrade_per_collector(conn: Connection) -> None:
     siprollups.add_raw_rows(conn)
 
 
+def _upgrade_sla_per_collector(conn: Connection) -> None:
+    """Version 10 to 11: incidents and availability_rollups per (collector, server); touches only those two tables.
+
+    As the v10 step did for the rollups: with one collector in the raw rows every stored incident and bucket moves
+    under its name (SLA history older than raw_days survives); with several, buckets and incidents older than the
+    oldest raw row stay, blended, under '' (open ones ended there) and the rest is rebuilt per vantage point.
+    """
+    present = {c["name"] for c in inspect(conn).get_columns(schema.incidents.name)}
+    if "collector" in present:  # made at version 7 by this code's create_all: already keyed by collector
+        return
+    conn.execute(text('ALTER TABLE incidents ADD COLUMN "collector" VARCHAR(255) NOT NULL DEFAULT \'\''))
+    names = [n or "" for n in conn.execute(select(ping_results.c.collector).distinct()).scalars()]
+    if len(set(names)) <= 1:
+        name = names[0] if names else ""
+        conn.execute(update(schema.incidents).values(collector=name))
+        _rekey_by_collector(conn, schema.availability_rollups, name)
+        return
+    first = conn.execute(select(func.min(ping_results.c.timestamp))).scalar_one()
+    first = first if isinstance(first, datetime) else datetime.fromisoformat(str(first))
+    inc = schema.incidents
+    conn.execute(inc.delete().where(inc.c.started_at >= first))
+    conn.execute(update(inc).where(inc.c.ended_at.is_(None) | (inc.c.ended_at > first)).values(ended_at=first))
+    before = {res: rollups.bucket_start(first, res) for res in incidents.AVAILABILITY_RESOLUTIONS_SECONDS}
+    _rekey_by_collector(conn, schema.availability_rollups, "", before)
+    incidents.rebuild(conn, since=first)
+
+
+def _upgrade_hot_rollups(conn: Connection) -> None:
+    """Version 11 to 12, PostgreSQL only: room on each page for HOT updates of the tables every round rewrites,
+    and no covering index on availability_rollups (its replacement is made by init_db's index pass).
+
+    The fill factor applies to pages written from now on; existing full pages stay as they are."""
+    if conn.dialect.name != "postgresql":
+        return
+    conn.execute(text("DROP INDEX IF EXISTS ix_availability_rollups_time"))
+    for table in (schema.ping_rollups, schema.country_rollups, schema.server_latest, schema.availability_rollups):
+        fillfactor = table.dialect_options["postgresql"]["with"]["fillfactor"]
+        conn.execute(text(f'ALTER TABLE "{table.name}" SET (fillfactor = {int(fillfactor)})'))
+
+
 UPGRADES = {0: _upgrade_from_seed, 1: _upgrade_add_rollups, 2: _upgrade_add_country_rollups,
             3: _upgrade_add_concern_data, 4: _upgrade_add_log_server_id, 5: _upgrade_add_sip_results,
             6: _upgrade_add_incidents, 7: _upgrade_add_ack_and_maintenance,
-            8: _upgrade_add_sip_rollups, 9: _upgrade_per_collector}
+            8: _upgrade_add_sip_rollups, 9: _upgrade_per_collector,
+            10: _upgrade_sla_per_collector, 11: _upgrade_hot_rollups}
 
 
 # The key of the transaction-level advisory lock that serialises schema changes on PostgreSQL (any fixed bigint;

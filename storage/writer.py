@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 
 from storage.incidents import fold_rounds
 from storage import siprollups
@@ -61,12 +62,14 @@ class Writer:
         with self.transaction() as conn:
             known = _stored_uids(conn, [u for u in uids if u])
             is_new = [not uid or uid not in known for uid in uids]
-            fresh = [one for one, new in zip(batch, is_new) if new]
+            # Timestamps made naive once here, for the insert and the folds both (~1,000 rows a round).
+            fresh = [(started, finished, [_naive_timestamp(r) for r in rows])
+                     for (started, finished, rows), new in zip(batch, is_new) if new]
             fresh_sip = [sip for sip, new in zip(sip_batch or [[]] * len(batch), is_new) if new]
             new_ids = _insert_rounds(conn, collector, fresh, [uid for uid, new in zip(uids, is_new) if new])
             stored_ids = [rid for rid, one in zip(new_ids, fresh) if one[2]]
             add_rounds(conn, stored_ids)
-            fold_rounds(conn, stored_ids, [[_naive_timestamp(r) for r in rows] for _s, _f, rows in fresh])
+            fold_rounds(conn, stored_ids, [rows for _s, _f, rows in fresh], collector)
             sip_ids = []
             for round_id, sip_rows in zip(new_ids, fresh_sip):
                 if sip_rows:
@@ -137,11 +140,42 @@ def _insert_rounds(conn, collector: str, batch: list[tuple[datetime, datetime, l
         # sort_by_parameter_order: the ids come back in the order of the records, as the rows below need.
         returning = insert(rounds).returning(rounds.c.id, sort_by_parameter_order=True)
         round_ids = list(conn.execute(returning, records).scalars())
+    if conn.dialect.name == "postgresql":
+        _copy_rows(conn, [(round_id, results) for round_id, (_s, _f, results) in zip(round_ids, batch)], collector)
+        return round_ids
     rows = [_result_row(result, round_id, collector)
             for round_id, (_started, _finished, results) in zip(round_ids, batch) for result in results]
     if rows:
         conn.execute(insert(ping_results), rows)
     return round_ids
+
+
+# Every ping_results column but the serial id, in table order: the COPY column list.
+_COPY_COLUMNS = [c.name for c in ping_results.columns if c.name != "id"]
+_ROUND_AT, _COLLECTOR_AT = _COPY_COLUMNS.index("round_id"), _COPY_COLUMNS.index("collector")
+
+
+def _copy_rows(conn, rounds_rows: list[tuple[int, list[dict]]], collector: str) -> None:
+    """Append each round's ping_results rows (naive timestamps) through PostgreSQL's COPY, tied to the round
+    and collector, inside the connection's transaction."""
+    # COPY, not a multi-row INSERT: a 1,000-server round's INSERT bound 28,000 parameters through SQLAlchemy and
+    # cost ~75 ms of a ~230 ms round commit. The table has no column defaults, so a missing key is NULL as in
+    # the INSERT; values are the same Python types the INSERT binds (naive UTC datetimes, bools, floats, text).
+    # Each row's values are read straight from its dict (no copy with round_id and collector added).
+    unknown = set().union(*(row for _id, rows in rounds_rows for row in rows)) - set(_COPY_COLUMNS)
+    if unknown:  # the INSERT would refuse them too; say which
+        raise ValueError(f"ping_results has no column(s) {sorted(unknown)}")
+    sql = f"COPY ping_results ({', '.join(_COPY_COLUMNS)}) FROM STDIN"
+    dbapi_error = conn.dialect.loaded_dbapi.Error
+    try:
+        with conn.connection.driver_connection.cursor() as cursor, cursor.copy(sql) as copy:
+            for round_id, rows in rounds_rows:
+                for row in rows:
+                    values = [row.get(name) for name in _COPY_COLUMNS]
+                    values[_ROUND_AT], values[_COLLECTOR_AT] = round_id, collector
+                    copy.write_row(values)
+    except dbapi_error as exc:  # as SQLAlchemy raises it for an INSERT (IntegrityError for a NULL in NOT NULL, ...)
+        raise DBAPIError.instance(sql, None, exc, dbapi_error) from exc
 
 
 def _naive_timestamp(row: dict) -> dict:

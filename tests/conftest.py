@@ -61,6 +61,8 @@ def make_config_dict(tmp_path, **overrides) -> dict:
 def pytest_configure(config):
     """Register the backend markers."""
     config.addinivalue_line("markers", "postgres: runs on the session's throwaway PostgreSQL server")
+    config.addinivalue_line("markers", "timed: asserts times to a few ms (SIP response times, netem RTTs); the test "
+                                       "command runs these serially, after the rest")
     config.addinivalue_line("markers", "sqlite_only(reason): a database test that only makes sense on SQLite "
                                        "(file modes, pragmas, WAL locking); not repeated on PostgreSQL")
 
@@ -74,13 +76,6 @@ def pytest_generate_tests(metafunc):
     if any("backend" in _argnames(m) for m in metafunc.definition.iter_markers("parametrize")):
         return  # the test chose its backends itself
     metafunc.parametrize("backend", BACKEND_PARAMS, indirect=True)
-
-
-def pytest_collection_modifyitems(config, items):
-    """A test that asks for the PostgreSQL cluster itself is a postgres test too (so `-m postgres` selects it)."""
-    for item in items:
-        if {"pg_cluster", "pg_database"} & set(getattr(item, "fixturenames", ())):
-            item.add_marker(pytest.mark.postgres)
 
 
 def _argnames(mark) -> list[str]:
@@ -269,6 +264,11 @@ SLOW = (
     "api/test_api_cache.py::test_the_status_follows_the_clock_within_seconds",
 )
 TESTS = Path(__file__).resolve().parent
+# Marked `timed`: SIP response times checked to 3 ms against real Kamailio/SIPp, and every network-namespace test
+# (RTTs through netem checked to 3 ms). The README's test command runs them, with the browser tests, in its second,
+# serial pass: on a 2-core machine another pytest worker's load delayed a netem reply by 8 ms. Under a plain
+# `-n 2 --dist loadgroup` they and the browser tests still keep to one worker (xdist group "timed").
+TIMED_MODULES = ("collector/test_sip_probe.py", "collector/test_sip_e2e.py")
 
 
 def _uses_netlab(module) -> bool:
@@ -288,8 +288,13 @@ def pytest_collection_modifyitems(config, items):
         node = f"{relative}::{item.name}"
         if relative.startswith("browser/"):
             item.add_marker(pytest.mark.browser)
-        if getattr(item, "module", None) is not None and _uses_netlab(item.module):
+        netns = getattr(item, "module", None) is not None and _uses_netlab(item.module)
+        if netns:
             item.add_marker(pytest.mark.netns)
+        if relative in TIMED_MODULES or netns:
+            item.add_marker(pytest.mark.timed)
+        if relative.startswith("browser/") or relative in TIMED_MODULES or netns:
+            item.add_marker(pytest.mark.xdist_group("timed"))
         if "postgres" in relative or any(name.startswith(("postgres", "pg_")) for name in item.fixturenames):
             item.add_marker(pytest.mark.postgres)
         if any(node == entry or node.startswith(entry if "::" in entry else entry + "::") for entry in SLOW):

@@ -99,7 +99,7 @@ def test_a_crash_inside_a_route_is_a_json_500_without_details(client, monkeypatc
     def explode(*_args, **_kwargs):
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr(api.routes, "server_status", explode)
+    monkeypatch.setattr(api.routes, "status_rows", explode)
     response = client.get("/api/servers/status")
     assert_error(response, 500)
     assert "secret" not in response.get_json()["error"]

@@ -75,7 +75,7 @@ def expected_labels(dash_app, column: str) -> dict[str, str]:
     """The option text each country or partner should read, from the app's own server status."""
     from callbacks.shell import filter_states
     rt = dash_app.runtime
-    entries = filter_states(rt.config, rt.read_engine, utcnow())[0 if column == "country" else 1]
+    entries = filter_states(rt, utcnow())[0 if column == "country" else 1]
     words = {"down": "down", "degraded": "degraded", "stale": "stale"}
     return {name: " ".join([name] + [" · ".join(f"{counts[k]} {w}" for k, w in words.items() if counts.get(k))]).strip()
             for name, _, counts in entries}

@@ -73,7 +73,9 @@ def test_ping_probe_delay_jitter_and_silent_host(lab):
     # Mean of 5 uniform(+/-5) draws: standard error 1.3 ms.
     assert mean_rtt(jittery.samples_ms) == pytest.approx(40, abs=DELAY_TOLERANCE_MS + 2.6)
     assert max(jittery.samples_ms) - min(jittery.samples_ms) > 0.5  # the jitter is visible...
-    assert max(jittery.samples_ms) < 40 + 5 + DELAY_TOLERANCE_MS  # ...and bounded
+    # ...and bounded: netem adds at most 5 ms; the margin is for the scheduler (a reply once came 8 ms late
+    # on a busy 2-core machine), still far below what an unbounded or misconfigured jitter would give.
+    assert max(jittery.samples_ms) < 40 + 5 + 10
     assert mean_rtt(steady.samples_ms) == pytest.approx(15, abs=DELAY_TOLERANCE_MS)
     assert steady.rtt_avg_ms == pytest.approx(15, abs=DELAY_TOLERANCE_MS)  # ping's own summary agrees
     assert (silent.transmitted, silent.received, silent.samples_ms, silent.error) == (5, 0, [], None)

@@ -14,6 +14,7 @@ from dash._callback_context import context_value
 from dash._utils import AttributeDict
 from sqlalchemy.exc import OperationalError
 
+import callbacks.common as common_cb
 import callbacks.export as export_cb
 import callbacks.graphs as graphs_cb
 import callbacks.smoke as smoke_cb
@@ -133,6 +134,48 @@ def test_routing():
     assert "Page not found" in text_of(shell_cb.page_for("/nowhere", "")[0])
 
 
+def layout_ids(client, **headers) -> dict:
+    """id -> props of every component in the /_dash-layout a browser gets with these headers."""
+    found: dict = {}
+
+    def visit(node):
+        if isinstance(node, dict):
+            props = node.get("props", {})
+            if "id" in props and isinstance(props["id"], str):
+                found[props["id"]] = props
+            for value in props.values():
+                visit(value)
+        elif isinstance(node, list):
+            for item in node:
+                visit(item)
+    visit(json.loads(client.get("/_dash-layout", headers=headers).data))
+    return found
+
+
+def test_the_first_layout_already_holds_the_page_its_request_came_from(client):
+    server = layout_ids(client, Referer="http://localhost/server/10.0.0.1?range=7d")
+    assert ids.SERVER_HISTORY in server and ids.CARDS not in server
+    assert server[ids.RENDERED_PATH]["data"] == "/server/10.0.0.1"
+    assert server[ids.COUNTRY]["disabled"] is True and server[ids.PARTNER]["disabled"] is True
+    overview = layout_ids(client, Referer="http://localhost/?country=Kenya")
+    assert ids.CARDS in overview and overview[ids.RENDERED_PATH]["data"] == "/"
+    assert overview[ids.COUNTRY]["disabled"] is False
+    # No Referer (or another site's): an empty page, which the router fills on load as before.
+    for headers in ({}, {"Referer": "http://elsewhere.example/server/10.0.0.1"}):
+        bare = layout_ids(client, **headers)
+        assert ids.CARDS not in bare and ids.SERVER_HISTORY not in bare
+        assert bare[ids.RENDERED_PATH].get("data") is None
+
+
+def test_the_router_leaves_a_page_that_is_already_there_and_renders_any_other():
+    assert shell_cb.route("/", "", "/") == (no_update,) * 4
+    page, country_off, partner_off, rendered = shell_cb.route("/server/10.0.0.1", "", "/")
+    assert ids.SERVER_HISTORY in {c.id for c in walk(page) if getattr(c, "id", None)}
+    assert (country_off, partner_off, rendered) == (True, True, "/server/10.0.0.1")
+    page, *_, rendered = shell_cb.route("/", "", None)  # the first layout had no page
+    assert ids.CARDS in {c.id for c in walk(page) if getattr(c, "id", None)} and rendered == "/"
+
+
 def test_refresh_settings():
     assert shell_cb.refresh_settings("60", False) == (60000, False)
     assert shell_cb.refresh_settings("1", True) == (5000, True)
@@ -164,7 +207,7 @@ def test_fresh_database_says_the_collector_is_starting(ctx):
 
 
 def test_a_failing_status_query_shows_a_message(seeded, ctx, monkeypatch):
-    monkeypatch.setattr(overview_cb, "server_status", broken)
+    monkeypatch.setattr(common_cb, "server_status", broken)
     parts = overview_cb.overview_now("")
     assert parts["counts"] is None and parts["tiles"] == []
     assert "Could not load the server status" in text_of(parts["notice"])

@@ -67,6 +67,17 @@ def test_data_version_moves_with_a_sliding_window(seeded, engine):
     assert data_version(engine, later) != data_version(engine, filters)
 
 
+def test_data_version_of_a_bucketed_view_moves_only_by_whole_buckets(seeded, engine):
+    filters = window(seeded)
+    start = filters.start.replace(minute=filters.start.minute - filters.start.minute % 5, second=10, microsecond=0)
+    at = lambda minutes: replace(filters, start=start + timedelta(minutes=minutes),  # noqa: E731
+                                 end=filters.end + timedelta(minutes=minutes))
+    # A 5-minute-bucket view draws the same buckets from :00:10 to :04:10; the next bucket changes the stamp.
+    assert data_version(engine, at(0), 300) == data_version(engine, at(4), 300)
+    assert data_version(engine, at(5), 300) != data_version(engine, at(4), 300)
+    assert data_version(engine, at(1), 60) != data_version(engine, at(0), 60)  # minute buckets: every minute
+
+
 def test_data_version_and_row_count_of_an_empty_database(config, writer, engine):
     filters = parse_filters({"range": "1h"})
     assert data_version(engine, filters)[0] is None and row_count(engine, filters) == 0

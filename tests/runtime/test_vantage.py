@@ -1,7 +1,7 @@
 """Several collectors (vantage points) writing one database: figures kept apart, status merged, heartbeats listed."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -18,6 +18,7 @@ from storage.schema import ping_rollups, rounds, server_latest
 from common.timeutil import utcnow
 from tests.conftest import make_config_dict
 from tests.helpers.fakes import FakeFactory, replies
+from tests.seeding import seed_history
 
 DOWN = ProbeResult(transmitted=4, received=0, samples_ms=[])
 
@@ -187,3 +188,133 @@ def test_the_dashboard_url_keeps_the_vantage_points_when_a_filter_changes():
                              {k: values[k] for k in CONTROL_KEYS}, utcnow())
     assert out["search"] == "?collector=nairobi&collector=london&range=7d"
     assert controls_from_query(out["search"])["collectors"] == ["nairobi", "london"]
+
+
+# -- availability (SLA) and incidents per vantage point ------------------------------------------------------------
+
+SLA_END = datetime(2026, 11, 2, 10, 59)  # 60 one-minute rounds, 10:00 .. 10:59
+SLA_WINDOW = "range=custom&start=2026-11-02T10:00:00Z&end=2026-11-02T11:00:00Z"
+
+
+def down_during(first: int, stop: int):
+    """A seed profile: server 0 down in rounds [first, stop), everything else up at 20 ms."""
+    def profile(server_index: int, round_index: int, count: int = 4) -> ProbeResult:
+        if server_index == 0 and first <= round_index < stop:
+            return ProbeResult(transmitted=count, received=0)
+        return ProbeResult(transmitted=count, received=count, samples_ms=[20.0] * count)
+    return profile
+
+
+@pytest.fixture
+def two_views(config, writer):
+    """Nairobi sees server 0 down 10:10-10:20 (10 rounds), London 10:17-10:21 (4 rounds): 3 minutes overlap."""
+    seed_history(writer, config, SLA_END, 60, 60, down_during(10, 20), collector="nairobi")
+    seed_history(writer, config, SLA_END, 60, 60, down_during(17, 21), collector="london")
+    return config.servers[0].id
+
+
+def sla_of(client, query: str) -> dict:
+    """/api/sla rows by key."""
+    body = client.get(f"/api/sla?group=server&{SLA_WINDOW}{query}")
+    assert body.status_code == 200, body.get_data(as_text=True)
+    return {r["key"]: r for r in body.get_json()["rows"]}
+
+
+def test_sla_is_kept_per_vantage_point_and_merged_by_overlap(config, two_views, client):
+    sid = two_views
+    # Each vantage point's own figures: 10 and 4 minutes down of 60 measured.
+    nairobi, london = sla_of(client, "&collector=nairobi")[sid], sla_of(client, "&collector=london")[sid]
+    assert (nairobi["down_seconds"], nairobi["up_seconds"], nairobi["incidents"]) == (600, 3000, 1)
+    assert (london["down_seconds"], london["up_seconds"], london["incidents"]) == (240, 3360, 1)
+    # Merged (the default, and both named): down only while both saw it down, 10:17-10:20.
+    for query in ("", "&collector=nairobi&collector=london"):
+        merged = sla_of(client, query)[sid]
+        assert (merged["down_seconds"], merged["up_seconds"], merged["incidents"]) == (180, 3420, 1), query
+        assert merged["availability_percent"] == 95.0 and merged["longest_incident_seconds"] == 180
+    # A server no one saw down: 60 minutes up, merged or not.
+    assert sla_of(client, "")[config.servers[1].id]["up_seconds"] == 3600
+
+
+def test_incidents_are_kept_per_vantage_point_and_merged_by_overlap(two_views, client):
+    sid = two_views
+
+    def incidents(query: str) -> list[tuple]:
+        got = client.get(f"/api/incidents?{SLA_WINDOW}&server={sid}{query}").get_json()["incidents"]
+        return [(i["collector"], i["started_at"], i["ended_at"], i["duration_seconds"], i["down_rounds"])
+                for i in got]
+
+    assert incidents("&collector=nairobi") == [("nairobi", "2026-11-02T10:10:00Z", "2026-11-02T10:20:00Z", 600, 10)]
+    assert incidents("&collector=london") == [("london", "2026-11-02T10:17:00Z", "2026-11-02T10:21:00Z", 240, 4)]
+    assert incidents("") == [(None, "2026-11-02T10:17:00Z", "2026-11-02T10:20:00Z", 180, None)]
+    merged = client.get(f"/api/incidents?{SLA_WINDOW}&server={sid}").get_json()["incidents"][0]
+    assert merged["cause"] == "down from all 2 vantage points" and merged["id"] is None
+
+
+def test_stored_incidents_and_availability_carry_their_collector(two_views, engine):
+    from storage.schema import availability_rollups, incidents
+    with engine.connect() as conn:
+        spans = sorted(conn.execute(select(incidents.c.collector, incidents.c.down_rounds)).all())
+        down = dict(conn.execute(select(availability_rollups.c.collector, func.sum(availability_rollups.c.down_rounds))
+                                 .where(availability_rollups.c.resolution_seconds == 3600)
+                                 .group_by(availability_rollups.c.collector)).all())
+    assert spans == [("london", 4), ("nairobi", 10)] and down == {"london": 4, "nairobi": 10}
+
+
+def test_one_collector_alone_sees_its_own_figures_as_before(config, writer, client):
+    seed_history(writer, config, SLA_END, 60, 60, down_during(10, 20), collector="nairobi")
+    row = sla_of(client, "")[config.servers[0].id]
+    assert (row["down_seconds"], row["incidents"], row["mttr_seconds"]) == (600, 1, 600)
+    got = client.get(f"/api/incidents?{SLA_WINDOW}").get_json()["incidents"]
+    assert [(i["collector"], i["down_rounds"], i["id"] is not None) for i in got] == [("nairobi", 10, True)]
+
+
+# -- the SIP check per vantage point ----------------------------------------------------------------------------
+
+def sip_rounds(config, writer, at, collector: str, sip_down: set[str]) -> None:
+    """One round of `collector`: every server answers ping; the SIP check of the servers in sip_down times out."""
+    from collector.probes.sip import SipRequestResult, SipTarget, summarise
+    from collector.sipcheck import sip_row
+    from tests.seeding import sip_round
+    ping, _ = sip_round(config, 1, at)
+    sip = []
+    for s in config.servers:
+        requests = ([SipRequestResult(failure="timeout", detail="no final response")] * 3 if s.id in sip_down
+                    else [SipRequestResult(code=200, reason="OK", response_ms=12.0)] * 3)
+        sip.append(sip_row(summarise(SipTarget(s.id, s.id), requests), at))
+    writer.write_round(collector, at, at, ping, sip_rows=sip)
+
+
+def test_the_sip_badge_is_merged_over_the_vantage_points(config, writer, engine, client):
+    from layouts.status import sip_data
+    cfg = validate_config(dict(config.raw, servers=[dict(s, sip=True) for s in config.raw["servers"]]),
+                          source=config.source)
+    first, second = cfg.servers[0].id, cfg.servers[1].id
+    now = utcnow()
+    sip_rounds(cfg, writer, now - timedelta(seconds=20), "nairobi", {first, second})
+    sip_rounds(cfg, writer, now - timedelta(seconds=5), "london", {second})  # newer, and SIP up for the first
+    status = server_status(engine, cfg).set_index("server_id")
+    row = status.loc[first]
+    # Not the newest check from any collector (london's "up"): down from nairobi only is partial, like the network.
+    assert row["sip_status"] == "partial" and row["status"] == "partial" and row["sip_failure"] == "timeout"
+    assert {v["collector"]: (v["status"], v["sip_status"]) for v in row["vantage_points"]} == {
+        "nairobi": ("down", "down"), "london": ("up", "up")}
+    assert sip_data(row.to_dict())[0] == "partial"
+    assert status.loc[second, "sip_status"] == "down" and status.loc[second, "status"] == "down"
+    assert status.loc[second, "down_for_calls"]
+    assert status.loc[cfg.servers[2].id, "sip_status"] == "up" and status.loc[cfg.servers[2].id, "status"] == "up"
+    # One vantage point asked for: its own SIP check.
+    london = server_status(engine, cfg, collectors=("london",)).set_index("server_id")
+    assert london.loc[first, "sip_status"] == "up" and london.loc[first, "status"] == "up"
+    nairobi = server_status(engine, cfg, collectors=("nairobi",)).set_index("server_id")
+    assert nairobi.loc[first, "sip_status"] == "down" and nairobi.loc[first, "status"] == "down"
+    assert nairobi.loc[first, "down_for_calls"]
+
+
+def test_one_collector_sip_badge_is_its_latest_check(config, writer, engine):
+    cfg = validate_config(dict(config.raw, servers=[dict(s, sip=True) for s in config.raw["servers"]]),
+                          source=config.source)
+    first = cfg.servers[0].id
+    sip_rounds(cfg, writer, utcnow() - timedelta(seconds=70), "nairobi", {first})
+    sip_rounds(cfg, writer, utcnow() - timedelta(seconds=10), "nairobi", set())
+    row = server_status(engine, cfg).set_index("server_id").loc[first]
+    assert row["sip_status"] == "up" and row["status"] == "up" and row["sip_response_avg_ms"] == 12.0

@@ -178,6 +178,20 @@ def test_logout_needs_the_csrf_token_and_ends_the_session(make_client):
     assert client.get("/logout").status_code == 302  # nothing to log out of
 
 
+def test_only_login_and_logout_send_the_session_cookie_so_a_late_answer_cannot_undo_a_logout(make_client):
+    client = make_client(users=USERS)
+    assert "latency_monitor_session=" in login(client).headers["Set-Cookie"]
+    # Any other answer of a logged-in session (a page, a Dash layout, the API) leaves the cookie alone: one
+    # still in flight at logout would otherwise store the old session in the browser again.
+    for path in ("/", "/_dash-layout", "/api/servers/status"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert "latency_monitor_session=" not in str(response.headers.getlist("Set-Cookie")), path
+    token = csrf_from(client.get("/logout").get_data(as_text=True))
+    logout = client.post("/logout", data={"csrf_token": token})
+    assert "latency_monitor_session=;" in logout.headers["Set-Cookie"]  # the cookie is deleted
+
+
 @pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "/\\evil.example", "/login"])
 def test_login_never_redirects_off_site(make_client, target):
     client = make_client(users=USERS)

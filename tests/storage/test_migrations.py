@@ -4,6 +4,7 @@ brought to SCHEMA_VERSION by init_db, keeping every row; concurrent first starts
 from __future__ import annotations
 
 import threading
+import time
 from datetime import datetime, timedelta
 
 import pytest
@@ -12,10 +13,10 @@ from sqlalchemy import (Boolean, Column, DateTime, Float, Integer, MetaData, Str
 
 from settings import validate_config
 from storage import make_engine, open_writer
-from storage import migrations
+from storage import migrations, rollups
 from storage.migrations import init_db
-from storage.schema import (SCHEMA_VERSION, country_rollups, metadata, ping_results, ping_rollups, schema_info,
-                            server_latest)
+from storage.schema import (SCHEMA_VERSION, country_rollups, indexes_for, metadata, ping_results, ping_rollups,
+                            schema_info, server_latest)
 from common.timeutil import utcnow
 from tests.conftest import make_config_dict
 from tests.seeding import seed_history
@@ -61,7 +62,8 @@ def test_a_new_database_gets_the_whole_schema(engine):
     insp = inspect(engine)
     assert set(metadata.tables) <= set(insp.get_table_names())
     for table in metadata.sorted_tables:
-        assert {i.name for i in table.indexes} <= {i["name"] for i in insp.get_indexes(table.name)}, table.name
+        wanted = indexes_for(table, engine.dialect.name)
+        assert wanted <= {i["name"] for i in insp.get_indexes(table.name)}, table.name
     assert version_rows(engine) == [SCHEMA_VERSION]
     assert init_db(engine) == SCHEMA_VERSION  # and a second start finds it done
 
@@ -233,3 +235,154 @@ def test_version_9_with_two_collectors_is_rolled_up_per_vantage_point(history):
 def metadata_table(name: str):
     from storage.schema import metadata
     return metadata.tables[name]
+
+
+# -- version 10 to 11: incidents and availability per vantage point ------------------------------------------------
+
+def _down_first_server(first: int, stop: int):
+    """A seed profile: server 0 down in rounds [first, stop), the rest up."""
+    from collector.probes.base import ProbeResult
+
+    def profile(server_index: int, round_index: int, count: int = 4) -> ProbeResult:
+        if server_index == 0 and first <= round_index < stop:
+            return ProbeResult(transmitted=count, received=0)
+        return ProbeResult(transmitted=count, received=count, samples_ms=[20.0] * count)
+    return profile
+
+
+@pytest.fixture
+def sla_history(empty_database_url, tmp_path):
+    """(engine, end): 120 one-minute rounds; collector 'test' sees server 0 down in rounds 30-39 and 100 on."""
+    config = validate_config(make_config_dict(tmp_path), source=str(tmp_path / "config.json"))
+    writer = open_writer(empty_database_url)
+    end = datetime(2026, 11, 2, 11, 59)
+    seed_history(writer, config, end, 120, 60, lambda k, r: _down_first_server(30, 40)(k, r)
+                 if r < 100 else _down_first_server(0, 999)(k, r))
+    yield writer.engine, config
+    writer.engine.dispose()
+
+
+def _as_version_10(engine, incidents_rows: list[dict], availability_rows: list[dict]) -> None:
+    """Turn a database into what version 10 had: incidents and availability_rollups keyed by server alone."""
+    from storage.schema import availability_rollups, incidents
+    old = MetaData()
+    tables = [Table(t.name, old, *[c._copy() for c in t.columns if c.name != "collector"])
+              for t in (incidents, availability_rollups)]
+    with engine.begin() as conn:
+        for table in tables:
+            conn.execute(text(f"DROP TABLE {table.name}"))
+        old.create_all(conn)
+        for table, rows in zip(tables, (incidents_rows, availability_rows)):
+            if rows:
+                conn.execute(insert(table), [{k: v for k, v in r.items() if k != "collector"} for r in rows])
+        conn.execute(schema_info.update().values(version=10))
+
+
+def _rows(engine, table) -> list[dict]:
+    return [dict(r._mapping) for r in all_rows(engine, table)]
+
+
+def test_version_10_keeps_incidents_and_availability_under_the_only_collector(sla_history):
+    from storage.schema import availability_rollups, incidents
+    engine, _config = sla_history
+    had_incidents, had_availability = _rows(engine, incidents), _rows(engine, availability_rollups)
+    assert [(r["down_rounds"], r["ended_at"] is None) for r in had_incidents] == [(10, False), (20, True)]
+    _as_version_10(engine, had_incidents, had_availability)
+    with engine.begin() as conn:  # retention deleted the older raw rows: stored SLA history must survive anyway
+        conn.execute(ping_results.delete().where(ping_results.c.timestamp < datetime(2026, 11, 2, 11, 30)))
+    assert init_db(engine) == 10
+    assert _rows(engine, incidents) == had_incidents and {r["collector"] for r in had_incidents} == {"test"}
+    got = sorted(_rows(engine, availability_rollups), key=lambda r: (r["resolution_seconds"], r["bucket_start"],
+                                                                      r["server_id"]))
+    want = sorted(had_availability, key=lambda r: (r["resolution_seconds"], r["bucket_start"], r["server_id"]))
+    assert got == want and len(got) == (2 + 1) * 4  # (2 hours + 1 day) x 4 servers, under 'test'
+    assert version_rows(engine) == [SCHEMA_VERSION]
+
+
+def test_version_10_with_two_collectors_is_rebuilt_per_vantage_point(sla_history):
+    from storage.schema import availability_rollups, incidents
+    engine, config = sla_history
+    day_before = datetime(2026, 11, 1, 6)
+    old_bucket = {"resolution_seconds": 3600, "server_id": config.servers[0].id, "bucket_start": day_before,
+                  "partner": "P", "country": "C", "rounds": 60, "down_rounds": 5, "degraded_rounds": 0}
+    old_incident = {"id": 1000, "server_id": config.servers[0].id, "partner": "P", "country": "C",
+                    "started_at": day_before, "ended_at": None, "last_down_at": day_before, "down_rounds": 7,
+                    "cause": "no reply"}  # still open when the raw rows begin: ended there
+    _as_version_10(engine, [old_incident], [old_bucket])
+    with engine.begin() as conn:  # every other round came from a second vantage point
+        conn.execute(text("UPDATE ping_results SET collector = 'other' WHERE round_id % 2 = 0"))
+        first = conn.execute(select(func.min(ping_results.c.timestamp))).scalar_one()
+    assert init_db(engine) == 10
+    found = _rows(engine, incidents)
+    kept = [r for r in found if r["collector"] == ""]
+    assert [(r["id"], r["started_at"], r["ended_at"]) for r in kept] == [(1000, day_before, first)]
+    per_collector = sorted((r["collector"], r["down_rounds"], r["ended_at"] is None) for r in found if r["collector"])
+    # 'test' has the odd rounds, 'other' the even: rounds 30-39 are 5 down rounds each, 100-119 10 each (open).
+    assert per_collector == [("other", 5, False), ("other", 10, True), ("test", 5, False), ("test", 10, True)]
+    buckets = _rows(engine, availability_rollups)
+    assert [r for r in buckets if r["collector"] == ""] == [dict(old_bucket, collector="")]
+    hourly = {}
+    for r in buckets:
+        if r["collector"] and r["resolution_seconds"] == 3600:
+            hourly[r["collector"]] = hourly.get(r["collector"], 0) + r["rounds"]
+    assert hourly == {"test": 60 * 4, "other": 60 * 4}
+
+
+HOT_TABLES = ("ping_rollups", "country_rollups", "server_latest", "availability_rollups")
+
+
+def _fillfactors(conn) -> dict[str, str | None]:
+    """Each rollup table's fillfactor storage parameter on PostgreSQL (None when unset)."""
+    rows = conn.execute(text("SELECT relname, array_to_string(reloptions, ',') FROM pg_class WHERE relname = ANY(:t)"),
+                        {"t": list(HOT_TABLES)}).all()
+    return {name: opts for name, opts in rows}
+
+
+def test_version_11_gets_room_for_hot_updates_on_postgresql(history):
+    rows = {t.name: all_rows(history, t) for t in (ping_rollups, server_latest)}
+    postgres = history.dialect.name == "postgresql"
+    with history.begin() as conn:  # what version 11 had: full pages and a covering availability index
+        if postgres:
+            for name in HOT_TABLES:
+                conn.execute(text(f"ALTER TABLE {name} RESET (fillfactor)"))
+            conn.execute(text("DROP INDEX ix_availability_rollups_bucket"))
+            conn.execute(text("CREATE INDEX ix_availability_rollups_time ON availability_rollups (resolution_seconds, "
+                              "bucket_start, server_id, collector, rounds, down_rounds, degraded_rounds)"))
+        conn.execute(schema_info.update().values(version=11))
+    assert init_db(history) == 11
+    indexes = {i["name"] for i in inspect(history).get_indexes("availability_rollups")}
+    if postgres:
+        with history.connect() as conn:
+            assert _fillfactors(conn) == {name: "fillfactor=70" for name in HOT_TABLES}
+        assert "ix_availability_rollups_time" not in indexes and "ix_availability_rollups_bucket" in indexes
+    else:  # nothing changes on SQLite
+        assert "ix_availability_rollups_time" in indexes and "ix_availability_rollups_bucket" not in indexes
+    assert {t.name: all_rows(history, t) for t in (ping_rollups, server_latest)} == rows
+    assert version_rows(history) == [SCHEMA_VERSION]
+
+
+def test_a_new_postgresql_database_updates_rollups_hot(pg_database, tmp_path):
+    """Each round rewrites its bucket's rollup rows: on PostgreSQL those must be heap-only (HOT) updates."""
+    config = validate_config(make_config_dict(tmp_path), source=str(tmp_path / "config.json"))
+    writer = open_writer(pg_database)
+    start = rollups.bucket_start(utcnow(), 3600)
+    for i in range(4):  # a round per write, as the collector stores them: the first inserts, the rest update
+        seed_history(writer, config, start + timedelta(seconds=10 * i), rounds=1)
+    writer.engine.dispose()  # a backend flushes its table statistics when it exits
+    reader = make_engine(pg_database)
+    try:
+        for _ in range(50):  # the exits are asynchronous: wait for the counts to arrive
+            with reader.connect() as conn:
+                counts = {name: (upd, hot) for name, upd, hot in conn.execute(text(
+                    "SELECT relname, n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables WHERE relname = ANY(:t)"),
+                    {"t": list(HOT_TABLES)})}
+                fillfactors = _fillfactors(conn)
+            if all(counts[name][0] for name in ("ping_rollups", "server_latest", "availability_rollups")):
+                break
+            time.sleep(0.1)
+    finally:
+        reader.dispose()
+    assert fillfactors == {name: "fillfactor=70" for name in HOT_TABLES}
+    for name in ("ping_rollups", "server_latest", "availability_rollups"):
+        upd, hot = counts[name]
+        assert upd > 0 and hot == upd, counts  # every update stayed on its page, with no index entry to add
