@@ -10,9 +10,10 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from queries.filters import Filters
-from queries.sqlutil import bucket_expr, dialect_of, where_filters
+from queries.sqlutil import bucket_expr, dialect_of, raw_bucket, where_filters
 from storage.retention import RESOLUTION_KINDS, horizons
 from storage.rollups import RESOLUTIONS_SECONDS, bucket_start
+from storage.schema import RAW_COLUMNS
 from storage.schema import ping_results as pr
 from storage.schema import country_rollups, ping_rollups
 from common.timeutil import utcnow
@@ -140,7 +141,7 @@ def _rollup_series_stmt(filters: Filters, group: str, size: int, resolution: int
 
 def _raw_series_stmt(filters: Filters, group: str, size: int, dialect: str):
     """The series straight from ping_results, for buckets finer than any rollup."""
-    bucket = bucket_expr(pr.c.timestamp, size, dialect).label("bucket")
+    bucket = raw_bucket(size).label("bucket")
     keys, labels = _group_columns(group)
     stmt = select(*keys, *labels, bucket, *_series_aggregates())
     return where_filters(stmt, filters).group_by(*keys, bucket)
@@ -166,7 +167,7 @@ def ping_series(engine: Engine, filters: Filters, group: str = "country",
 
 def export_chunks(engine: Engine, filters: Filters, chunk_rows: int = 5000) -> Iterator[pd.DataFrame]:
     """Every stored column of the selected rows, oldest first, a chunk at a time (for streaming)."""
-    stmt = where_filters(select(pr), filters).order_by(pr.c.timestamp, pr.c.id)
+    stmt = where_filters(select(*RAW_COLUMNS), filters).order_by(pr.c.t_us, pr.c.id)
     with engine.connect().execution_options(stream_results=True) as conn:
         # Nullable dtypes: with numpy ones an integer column turns float in any chunk holding a null
         # (old rows lack round_id, packets_*), so the same column would print 277 and 277.0.
@@ -175,7 +176,7 @@ def export_chunks(engine: Engine, filters: Filters, chunk_rows: int = 5000) -> I
 
 def server_rounds(engine: Engine, server_id: str, filters: Filters, limit: int = 500) -> pd.DataFrame:
     """The most recent raw rounds of one server within the window, newest first."""
-    stmt = (where_filters(select(pr), filters).where(pr.c.server_id == server_id)
-            .order_by(pr.c.timestamp.desc()).limit(limit))
+    stmt = (where_filters(select(*RAW_COLUMNS), filters).where(pr.c.server_id == server_id)
+            .order_by(pr.c.t_us.desc()).limit(limit))
     with engine.connect() as conn:
         return pd.read_sql(stmt, conn)

@@ -1,9 +1,9 @@
 """The compact layout of the raw rows (issue 12, Disk): one integer key per series instead of repeated label text,
 times and RTTs as integers, clustered on (series, time), and the seed's `ping_results` as a view over it.
 
-NOT YET REGISTERED in migrations.UPGRADES: the writer, retention, copy and the read queries still use the
-ping_results table. `upgrade_to_compact(conn)` is the self-contained schema step the lead registers once they
-are moved (see README "Compact raw rows"); bench/disk_bench.py runs it on a copy of a history to measure it.
+Schema version 13 (migrations.UPGRADES[12] is `upgrade_to_compact`); the tables are described in storage/schema.py,
+and `ensure_layout` (init_db, new and upgraded databases alike) makes the view and the id source. Writers store
+`compact_rows(conn, rows)` into ping_compact; readers use the view with time filters on t_us.
 
 Layout:
 - series: one row per distinct (server_id, server_ip, country, partner, dn_ext, collector, probe).
@@ -23,63 +23,20 @@ import math
 import time
 from datetime import datetime, timedelta
 
-from sqlalchemy import BigInteger, Boolean, Column, Float, Index, Integer, MetaData, SmallInteger, String, Table, Text
-from sqlalchemy import func, inspect, select, text
+from sqlalchemy import BigInteger, Sequence, func, inspect, select, text
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.engine import Connection
+
+from common.timeutil import to_naive_utc
+from storage.schema import (metadata, ping_classes, ping_compact, ping_ids, ping_results_v12, ping_rollups,
+                            series)
 
 log = logging.getLogger(__name__)
 
-# Kept apart from schema.metadata until the step is registered, so create_all does not make them in every database.
-compact_metadata = MetaData()
-
 SERIES_KEY = ("server_id", "server_ip", "country", "partner", "dn_ext", "collector", "probe")
-
-series = Table(
-    "series", compact_metadata,
-    Column("id", Integer, primary_key=True),
-    Column("server_id", String(255)),
-    Column("server_ip", String(255), nullable=False),
-    Column("country", String(255), nullable=False),
-    Column("partner", String(255), nullable=False),
-    Column("dn_ext", String(255)),
-    Column("collector", String(255)),
-    Column("probe", String(16)),
-    Index("ix_series_server", "server_id"),
-)
-
-ping_classes = Table(
-    "ping_classes", compact_metadata,
-    Column("id", SmallInteger, primary_key=True),
-    Column("name", String(16), nullable=False, unique=True),
-)
-
-ping_compact = Table(
-    "ping_compact", compact_metadata,
-    Column("series_id", Integer, primary_key=True, autoincrement=False),
-    Column("t_us", BigInteger, primary_key=True, autoincrement=False),
-    Column("id", BigInteger, primary_key=True, autoincrement=False),
-    Column("round_id", Integer),
-    Column("packets_transmitted", SmallInteger),
-    Column("packets_received", SmallInteger),
-    Column("packets_lost", SmallInteger),
-    Column("loss_percentage", Float),
-    Column("min_us", Integer),
-    Column("avg_us", Integer),
-    Column("max_us", Integer),
-    Column("mdev_us", Integer),
-    Column("jitter_us", Integer),
-    Column("median_us", Integer),
-    Column("is_high_latency", Boolean),
-    Column("success", Boolean),
-    Column("class_id", SmallInteger),
-    Column("r_factor_c", Integer),
-    Column("mos_m", Integer),
-    Column("samples_us", Text),
-    Column("concerns", Text),
-    Column("concern_data", Text),
-    Column("error", Text),
-    sqlite_with_rowid=False,
-)
+# PostgreSQL's source of raw-row ids (SQLite's is the one-row ping_ids table).
+ID_SEQUENCE = Sequence("ping_compact_id_seq", metadata=metadata)
 
 # RTT columns: seed name in ms -> compact name in µs.
 RTT_COLUMNS = {"min_time": "min_us", "avg_time": "avg_us", "max_time": "max_us", "mdev_time": "mdev_us",
@@ -163,6 +120,21 @@ def _timestamp_to(dialect: str, column: str) -> str:
     return f"(TIMESTAMP '1970-01-01 00:00:00' + {column} * INTERVAL '1 microsecond')"
 
 
+class TimeUs(FunctionElement):
+    """SQL for a DateTime column's value as integer µs since 1970 (ping_compact.t_us's form), on either backend."""
+
+    type = BigInteger()
+    inherit_cache = True
+    name = "t_us_of"
+
+
+@compiles(TimeUs)
+def _compile_time_us(element, compiler, **kw):
+    """TimeUs as _t_us_from's SQL for the dialect being compiled."""
+    column = compiler.process(list(element.clauses)[0], **kw)
+    return _t_us_from(compiler.dialect.name, column)
+
+
 def view_sql(dialect: str) -> str:
     """CREATE VIEW ping_results: the seed's columns, names and meanings, over series and ping_compact."""
     # DOUBLE PRECISION first: PostgreSQL's integer / 1000.0 is NUMERIC, and the seed's columns are floats.
@@ -209,13 +181,14 @@ def _copy_sql(dialect: str) -> str:
 
 
 def upgrade_to_compact(conn: Connection, batch_rows: int = BATCH_ROWS) -> None:
-    """Schema step: move ping_results' rows into series + ping_compact (keeping every row) and make ping_results
-    a view with the seed's columns. Idempotent up to the final DROP; runs inside init_db's one transaction."""
+    """Schema step 12 -> 13: move ping_results' rows into series + ping_compact (keeping every row, ids included)
+    and make ping_results a view with the seed's columns. Does nothing on a database already compact; runs inside
+    init_db's one transaction, so a failure leaves the database as it was."""
     dialect = conn.dialect.name
     if "ping_compact" in inspect(conn).get_table_names():
         return
     conn.execute(text("ALTER TABLE ping_results RENAME TO ping_results_old"))
-    compact_metadata.create_all(conn)
+    metadata.create_all(conn, tables=[series, ping_classes, ping_compact, ping_ids])
     key = ", ".join(SERIES_KEY)
     conn.execute(text(f"INSERT INTO series ({key}) SELECT DISTINCT {key} FROM ping_results_old"))
     conn.execute(text("INSERT INTO ping_classes (id, name) SELECT row_number() OVER (ORDER BY latency_class), "
@@ -234,21 +207,87 @@ def upgrade_to_compact(conn: Connection, batch_rows: int = BATCH_ROWS) -> None:
                   "ix_ping_results_round"):
         conn.execute(text(f"DROP INDEX IF EXISTS {index}"))
     conn.execute(text("DROP TABLE ping_results_old"))
-    conn.execute(text(view_sql(dialect)))
     if dialect == "sqlite":
         _rollups_without_rowid(conn)
+    ensure_layout(conn)
+    _reset_ids(conn, (high or 0) + 1)
+
+
+def ensure_layout(conn: Connection) -> None:
+    """The parts of the compact layout create_all does not make: the ping_results view, and the id source
+    (PostgreSQL's sequence, SQLite's ping_ids row). Called by init_db on new and upgraded databases alike."""
+    if conn.dialect.name == "postgresql":
+        ID_SEQUENCE.create(conn, checkfirst=True)
+    elif conn.execute(select(func.count()).select_from(ping_ids)).scalar_one() == 0:
+        next_id = (conn.execute(select(func.max(ping_compact.c.id))).scalar() or 0) + 1
+        conn.execute(ping_ids.insert().values(next_id=next_id))
+    if "ping_results" not in inspect(conn).get_view_names():
+        conn.execute(text(view_sql(conn.dialect.name)))
+
+
+def _reset_ids(conn: Connection, next_id: int) -> None:
+    """Make `next_id` the next raw-row id handed out."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT setval('ping_compact_id_seq', :v, false)"), {"v": next_id})
+        return
+    conn.execute(ping_ids.delete())
+    conn.execute(ping_ids.insert().values(next_id=next_id))
+
+
+def reset_ids(conn: Connection) -> None:
+    """Move the id source past the highest stored raw-row id (after rows were copied in with their ids)."""
+    _reset_ids(conn, (conn.execute(select(func.max(ping_compact.c.id))).scalar() or 0) + 1)
+
+
+def take_ids(conn: Connection, count: int) -> list[int]:
+    """`count` new raw-row ids, inside the caller's transaction."""
+    if count <= 0:
+        return []
+    if conn.dialect.name == "postgresql":
+        return list(conn.execute(text("SELECT nextval('ping_compact_id_seq') FROM generate_series(1, :n)"),
+                                 {"n": count}).scalars())
+    first = conn.execute(text("UPDATE ping_ids SET next_id = next_id + :n RETURNING next_id - :n"),
+                         {"n": count}).scalar_one()
+    return list(range(first, first + count))
+
+
+def newest_id(conn: Connection) -> int | None:
+    """The highest raw-row id handed out so far (a cheap change stamp: every stored round takes new ids)."""
+    if conn.dialect.name == "postgresql":
+        return conn.execute(text("SELECT CASE WHEN is_called THEN last_value END FROM ping_compact_id_seq")).scalar()
+    return conn.execute(select(ping_ids.c.next_id - 1)).scalar()
+
+
+def _per_series(conn: Connection, aggregate, where=None):
+    """aggregate(t_us) over every series' own extreme (one key seek per series), as integer µs or None."""
+    inner = select(aggregate(ping_compact.c.t_us)).where(ping_compact.c.series_id == series.c.id).scalar_subquery()
+    picked = select(inner.label("t"))
+    if where is not None:
+        picked = picked.where(where)
+    sub = picked.subquery()
+    return conn.execute(select(aggregate(sub.c.t))).scalar()
+
+
+def oldest_at(conn: Connection) -> datetime | None:
+    """The oldest stored raw row's time (naive UTC), from each series' first key."""
+    return from_t_us(_per_series(conn, func.min))
+
+
+def newest_at(conn: Connection, server_id: str) -> datetime | None:
+    """The newest stored raw row's time of one server (naive UTC), from each of its series' last key."""
+    return from_t_us(_per_series(conn, func.max, series.c.server_id == server_id))
 
 
 def _rollups_without_rowid(conn: Connection) -> None:
-    """Remake SQLite's ping_rollups WITHOUT ROWID (same columns and key): its primary key is then the table, not
-    a second copy of every key beside it. Reads and writes are unchanged."""
-    from storage.schema import ping_rollups
+    """Remake SQLite's ping_rollups WITHOUT ROWID (same columns and key) if an older version made it with a rowid:
+    its primary key is then the table, not a second copy of every key beside it. Reads and writes are unchanged."""
+    made = conn.execute(text("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'ping_rollups'")).scalar()
+    if made is None or "WITHOUT ROWID" in made.upper():
+        return
     conn.execute(text("ALTER TABLE ping_rollups RENAME TO ping_rollups_old"))
     for index in ping_rollups.indexes:
         conn.execute(text(f"DROP INDEX IF EXISTS {index.name}"))
-    rebuilt = ping_rollups.to_metadata(MetaData())
-    rebuilt.dialect_options["sqlite"]["with_rowid"] = False
-    rebuilt.create(conn)
+    ping_rollups.create(conn)
     names = ", ".join(f'"{c.name}"' for c in ping_rollups.columns)
     conn.execute(text(f"INSERT INTO ping_rollups ({names}) SELECT {names} FROM ping_rollups_old "
                       "ORDER BY resolution_seconds, collector, server_id, bucket_start"))
@@ -268,9 +307,16 @@ def _rounded(value: float | None, factor: int) -> int | None:
     return math.floor(scaled + 0.5) if scaled >= 0 else math.ceil(scaled - 0.5)
 
 
-def t_us(at: datetime) -> int:
-    """A naive UTC datetime as integer microseconds since 1970 (the stored form of ping_compact.t_us)."""
-    return (at - _EPOCH) // timedelta(microseconds=1)
+def t_us(at: datetime | str) -> int:
+    """A time (naive = UTC, as stored; ISO text accepted) as integer µs since 1970: ping_compact.t_us."""
+    if isinstance(at, str):
+        at = datetime.fromisoformat(at)
+    return (to_naive_utc(at) - _EPOCH) // timedelta(microseconds=1)
+
+
+def from_t_us(value: int | None) -> datetime | None:
+    """Stored integer µs back as a naive UTC datetime."""
+    return None if value is None else _EPOCH + timedelta(microseconds=value)
 
 
 def encode_samples(samples: str | None, min_us: int | None) -> str | None:
@@ -300,16 +346,23 @@ def _key_ids(conn: Connection, rows: list[dict]) -> tuple[dict[tuple, int], dict
     return found, classes
 
 
+# The columns a ping_results-shaped row may have (the seed's and the additions up to version 12).
+ROW_COLUMNS = frozenset(c.name for c in ping_results_v12.columns)
+
+
 def compact_rows(conn: Connection, rows: list[dict]) -> list[dict]:
-    """ping_results-shaped rows (collector/rows.py + round_id, collector) as ping_compact rows, ids after the
-    highest stored one. On PostgreSQL two collectors writing at once may pick the same ids (different series,
-    so no key clash); the lead's wiring should take a sequence there."""
+    """ping_results-shaped rows (collector/rows.py + round_id, collector) as ping_compact rows, with new ids from
+    the id source (an explicit `id` is kept); new series and classes are stored on the way."""
+    unknown = set().union(*rows) - ROW_COLUMNS if rows else set()
+    if unknown:  # as the INSERT into the table refused them before version 13; say which
+        raise ValueError(f"ping_results has no column(s) {sorted(unknown)}")
     series_ids, class_ids = _key_ids(conn, rows)
-    next_id = (conn.execute(select(func.max(ping_compact.c.id))).scalar() or 0) + 1
+    ids = iter(take_ids(conn, sum(1 for row in rows if row.get("id") is None)))
+    sqlite = conn.dialect.name == "sqlite"
     out = []
-    for offset, row in enumerate(rows):
+    for row in rows:
         record = {"series_id": series_ids[tuple(row.get(k) for k in SERIES_KEY)], "t_us": t_us(row["timestamp"]),
-                  "id": row.get("id") or next_id + offset, "round_id": row.get("round_id"),
+                  "id": row["id"] if row.get("id") is not None else next(ids), "round_id": row.get("round_id"),
                   **{name: row.get(name) for name in SAME},
                   **{us: _rounded(row.get(ms), 1000) for ms, us in RTT_COLUMNS.items()},
                   **{name: _rounded(row.get(seed), factor) for seed, (name, factor) in SCALED.items()},
@@ -318,6 +371,6 @@ def compact_rows(conn: Connection, rows: list[dict]) -> list[dict]:
         record["samples_us"] = encode_samples(row.get("samples"), record["min_us"])
         data = row.get("concern_data")
         record["concern_data"] = (json.dumps(json.loads(data), separators=(",", ":"))
-                                  if data is not None and conn.dialect.name == "sqlite" else data)
+                                  if data is not None and sqlite else data)
         out.append(record)
     return out

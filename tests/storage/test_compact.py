@@ -1,7 +1,7 @@
-"""The compact raw-row layout (storage/compact.py, issue 12 Disk): upgrading a version-10 database in place keeps
-every ping_results row, readable through the ping_results view under the seed's names and meanings (times in ms,
-the timestamp as before, samples a JSON list of ms), on both backends; a server's time window reads the
-clustered primary key."""
+"""The compact raw-row layout (storage/compact.py, issue 12 Disk, schema version 13): upgrading a version-12
+database in place keeps every ping_results row, readable through the ping_results view under the seed's names and
+meanings (times in ms, the timestamp as before, samples a JSON list of ms), on both backends; the writer stores
+exactly what the upgrade copies; a server's time window reads the clustered primary key."""
 from __future__ import annotations
 
 import json
@@ -12,8 +12,10 @@ from sqlalchemy import func, inspect, select, text
 
 from collector.probes.base import ProbeResult
 from common.timeutil import utcnow
-from storage.compact import compact_rows, ping_compact, series, upgrade_to_compact
-from storage.schema import ping_results
+from storage.compact import compact_rows, upgrade_to_compact
+from storage.migrations import init_db
+from storage.schema import RAW_COLUMNS, SCHEMA_VERSION, ping_compact, ping_results, schema_info, series
+from tests.helpers.legacy import as_version_12
 from tests.seeding import seed_history
 
 
@@ -35,15 +37,17 @@ def varied_profile(server_index: int, round_index: int) -> ProbeResult:
 
 @pytest.fixture
 def history(writer, config):
-    """40 rounds of every configured server with losses, outages, errors and concerns."""
+    """40 rounds of every configured server with losses, outages, errors and concerns, in a database turned back
+    into version 12 (the ping_results table)."""
     seed_history(writer, config, utcnow(), rounds=40, interval_seconds=60, profile=varied_profile)
+    as_version_12(writer.engine)
     return writer.engine
 
 
 def stored_rows(engine) -> list[dict]:
-    """Every ping_results row (table or view) as a dict, in id order."""
+    """Every ping_results row (table or view, the seed's columns and the additions) as a dict, in id order."""
     with engine.connect() as conn:
-        return [dict(r._mapping) for r in conn.execute(select(ping_results).order_by(ping_results.c.id))]
+        return [dict(r._mapping) for r in conn.execute(select(*RAW_COLUMNS).order_by(RAW_COLUMNS[0]))]
 
 
 def assert_same_meaning(before: dict, after: dict) -> None:
@@ -117,25 +121,55 @@ def test_a_server_window_reads_the_clustered_key(history):
     assert "USING PRIMARY KEY (series_id=? AND t_us>?)" in plan, plan
 
 
-def test_a_database_made_by_the_seed_scripts_upgrades_through_version_10_to_compact(empty_database_url):
+def test_init_db_upgrades_a_version_12_database_keeping_every_row(history):
+    before = stored_rows(history)
+    assert init_db(history) == 12
+    with history.connect() as conn:
+        assert conn.execute(select(schema_info.c.version)).scalar_one() == SCHEMA_VERSION == 13
+        assert "ping_results" in inspect(conn).get_view_names()
+        assert "ping_results" not in inspect(conn).get_table_names()
+    after = stored_rows(history)
+    assert len(after) == len(before) > 100
+    for old, new in zip(before, after, strict=True):
+        assert_same_meaning(old, new)
+
+
+def test_the_first_round_after_the_upgrade_takes_ids_past_the_copied_ones(history, writer, config):
+    highest = max(r["id"] for r in stored_rows(history))
+    init_db(history)
+    seed_history(writer, config, utcnow() + timedelta(minutes=5), rounds=1)
+    with history.connect() as conn:
+        new = conn.execute(select(ping_results.c.id).where(ping_results.c.id > highest)).scalars().all()
+    assert sorted(new) == list(range(highest + 1, highest + 1 + len(config.servers)))
+
+
+def test_a_database_made_by_the_seed_scripts_upgrades_to_compact(empty_database_url):
     from storage import make_engine
-    from storage.migrations import init_db
     from tests.storage.test_migrations import SEED_ROWS, seed_metadata, seed_ping_results
     engine = make_engine(empty_database_url)
     try:
         seed_metadata.create_all(engine)
         with engine.begin() as conn:
             conn.execute(seed_ping_results.insert(), SEED_ROWS)
-        init_db(engine)
-        before = stored_rows(engine)
-        assert len(before) == len(SEED_ROWS) and all(r["round_id"] is None for r in before)
-        upgrade(engine)
+        assert init_db(engine) == 0
+        with engine.connect() as conn:
+            assert conn.execute(select(func.count()).select_from(ping_compact)).scalar_one() == len(SEED_ROWS)
         after = stored_rows(engine)
-        assert len(after) == len(before)
-        for old, new in zip(before, after, strict=True):
-            assert_same_meaning(old, new)
+        assert [r["id"] for r in after] == list(range(1, len(SEED_ROWS) + 1))
+        for old, new in zip(SEED_ROWS, after, strict=True):
+            assert new["server_id"] == old["server_ip"] and new["round_id"] is None  # as the v0 -> 1 step fills it
+            assert_same_meaning(old, {k: new[k] for k in old})
     finally:
         engine.dispose()
+
+
+def test_a_new_database_stores_raw_rows_compact_from_the_start(writer, config):
+    seed_history(writer, config, utcnow(), rounds=3, interval_seconds=60, profile=varied_profile)
+    with writer.engine.connect() as conn:
+        assert "ping_results" in inspect(conn).get_view_names()
+        assert conn.execute(select(func.count()).select_from(ping_compact)).scalar_one() == 3 * len(config.servers)
+        rows = conn.execute(text("SELECT server_id, timestamp, avg_time, samples FROM ping_results")).all()
+    assert len(rows) == 3 * len(config.servers) and all(r.server_id for r in rows)
 
 
 def test_the_writer_encodes_rows_exactly_as_the_upgrade_copies_them(history):
@@ -152,7 +186,7 @@ def test_the_writer_encodes_rows_exactly_as_the_upgrade_copies_them(history):
 def test_new_labels_and_classes_get_new_series_and_class_ids(history):
     upgrade(history)
     with history.begin() as conn:
-        row = dict(conn.execute(select(ping_results).limit(1)).one()._mapping)
+        row = dict(conn.execute(select(*RAW_COLUMNS).limit(1)).one()._mapping)
         stored = conn.execute(select(func.count()).select_from(series)).scalar()
         new = dict(row, id=None, server_id="new-one", latency_class="brand-new", timestamp=row["timestamp"])
         conn.execute(ping_compact.insert(), compact_rows(conn, [new]))

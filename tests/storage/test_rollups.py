@@ -6,10 +6,12 @@ from datetime import timedelta
 
 import pandas as pd
 import pytest
+
 from sqlalchemy import select, text
 
 from collector.probes.base import ProbeResult
 from queries.filters import Filters
+from storage.compact import t_us
 from queries.pingdata import (_raw_series_stmt, bucket_seconds_for, kept_since, ping_series, rollup_resolution_for,
                               series_source)
 from storage import rollups
@@ -116,7 +118,7 @@ def test_the_api_reads_rollups_for_a_window_whose_raw_rows_were_pruned(writer, n
     before = client.get("/api/ping-data", query_string=query).get_json()
     assert before["bucket_seconds"] == 60 and before["series"]
     with writer.engine.begin() as conn:  # what retention with raw_days = 1 would have done
-        conn.execute(text("DELETE FROM ping_results WHERE timestamp < :t"), {"t": str(noisy - timedelta(days=1))})
+        conn.execute(text("DELETE FROM ping_compact WHERE t_us < :t"), {"t": t_us(noisy - timedelta(days=1))})
     runtime = client.application.extensions["latency_monitor"]
     runtime.services.reload(config.replace(retention={**config.retention.as_dict(), "raw_days": 1}))
     after = client.get("/api/ping-data", query_string=query).get_json()
