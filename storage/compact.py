@@ -30,7 +30,7 @@ from sqlalchemy.engine import Connection
 
 from common.timeutil import to_naive_utc
 from storage.schema import (metadata, ping_classes, ping_compact, ping_ids, ping_results_v12, ping_rollups,
-                            series)
+                            rounds, series)
 
 log = logging.getLogger(__name__)
 
@@ -88,13 +88,15 @@ def _samples_us_from(dialect: str, column: str, base: str) -> str:
 def _samples_ms_to(dialect: str, column: str, base: str) -> str:
     """SQL for the compact samples back as the seed's JSON list of ms ('[120.43, null, 118.89]')."""
     listed = f"'[' || {column} || ']'"
+    # PostgreSQL prints a whole float8 as '11', Python's json.dumps as '11.0': the same text as the writer stored.
+    pg_text = "(CASE WHEN t ~ '[.eEnN]' THEN t ELSE t || '.0' END)"
     if dialect == "sqlite":
         each = (f"(SELECT group_concat(CASE WHEN e.type = 'null' THEN 'null' ELSE (e.value + {base}) / 1000.0 END,"
                 f" ', ') FROM json_each({listed}) e)")
     else:
-        each = (f"(SELECT string_agg(CASE WHEN e.v IS NULL THEN 'null' ELSE ((CAST(e.v AS BIGINT) + {base}) / "
-                f"1000.0::float8)::text END, ', ' ORDER BY e.o) FROM json_array_elements_text(CAST({listed} AS json))"
-                f" WITH ORDINALITY AS e(v, o))")
+        each = (f"(SELECT string_agg(CASE WHEN e.v IS NULL THEN 'null' ELSE {pg_text} END, ', ' ORDER BY e.o) "
+                f"FROM json_array_elements_text(CAST({listed} AS json)) WITH ORDINALITY AS e(v, o), "
+                f"LATERAL (SELECT ((CAST(e.v AS BIGINT) + {base}) / 1000.0::float8)::text AS t) f)")
     return f"CASE WHEN {column} IS NULL THEN NULL ELSE '[' || coalesce({each}, '') || ']' END"
 
 
@@ -252,10 +254,10 @@ def take_ids(conn: Connection, count: int) -> list[int]:
 
 
 def newest_id(conn: Connection) -> int | None:
-    """The highest raw-row id handed out so far (a cheap change stamp: every stored round takes new ids)."""
-    if conn.dialect.name == "postgresql":
-        return conn.execute(text("SELECT CASE WHEN is_called THEN last_value END FROM ping_compact_id_seq")).scalar()
-    return conn.execute(select(ping_ids.c.next_id - 1)).scalar()
+    """A cheap change stamp of the raw rows: the newest round id (every stored round's rows come with a new round).
+    Not max(ping_compact.id), which has no index of its own, nor the id sequence, which the web app's PostgreSQL
+    role may not read."""
+    return conn.execute(select(func.max(rounds.c.id))).scalar()
 
 
 def _per_series(conn: Connection, aggregate, where=None):

@@ -42,7 +42,11 @@ PROGRESS_EVERY_SECONDS = 2.0
 APPEND_ONLY = ("rounds", "series", "ping_classes", "ping_compact", "logs")
 # Copied in this order (metadata.sorted_tables: a table after the tables its foreign keys point to). schema_info
 # is not copied: init_db writes the target's; nor is ping_ids, the target's own id counter (fix_sequences).
-COPIED = tuple(t for t in metadata.sorted_tables if t.name not in ("schema_info", "ping_ids"))
+# series and ping_classes first and ping_compact, the big one, last: the ping_results view joins the first two,
+# so a resumed or watched copy reads every copied raw row through it.
+_ORDER = {"series": 0, "ping_classes": 0, "ping_compact": 2}
+COPIED = tuple(sorted((t for t in metadata.sorted_tables if t.name not in ("schema_info", "ping_ids")),
+                      key=lambda t: _ORDER.get(t.name, 1)))
 
 # The marker of an unfinished copy in the target, outside the app's schema (its own MetaData).
 progress_metadata = MetaData()
