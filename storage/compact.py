@@ -211,8 +211,8 @@ def upgrade_to_compact(conn: Connection, batch_rows: int = BATCH_ROWS) -> None:
     conn.execute(text("DROP TABLE ping_results_old"))
     if dialect == "sqlite":
         _rollups_without_rowid(conn)
+    _reset_ids(conn, (high or 0) + 1)  # first: ensure_layout would find the next id by reading every row
     ensure_layout(conn)
-    _reset_ids(conn, (high or 0) + 1)
 
 
 def ensure_layout(conn: Connection) -> None:
@@ -230,6 +230,7 @@ def ensure_layout(conn: Connection) -> None:
 def _reset_ids(conn: Connection, next_id: int) -> None:
     """Make `next_id` the next raw-row id handed out."""
     if conn.dialect.name == "postgresql":
+        ID_SEQUENCE.create(conn, checkfirst=True)
         conn.execute(text("SELECT setval('ping_compact_id_seq', :v, false)"), {"v": next_id})
         return
     conn.execute(ping_ids.delete())
