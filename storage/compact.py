@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import BigInteger, Sequence, func, inspect, select, text
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from common.timeutil import to_naive_utc
@@ -344,9 +345,19 @@ def _key_ids(conn: Connection, rows: list[dict]) -> tuple[dict[tuple, int], dict
         found[key] = conn.execute(series.insert().values(dict(zip(SERIES_KEY, key)))).inserted_primary_key[0]
     classes = dict(conn.execute(select(ping_classes.c.name, ping_classes.c.id)).all())
     for name in {row.get("latency_class") for row in rows} - classes.keys() - {None}:
-        classes[name] = (max(classes.values(), default=0)) + 1
-        conn.execute(ping_classes.insert().values(id=classes[name], name=name))
+        _add_class(conn, name, classes)
     return found, classes
+
+
+def _add_class(conn: Connection, name: str, classes: dict[str, int]) -> None:
+    """Store a new class name under the next free id and put it in `classes`. Two collectors adding classes at
+    once on PostgreSQL may pick the same id or name: ON CONFLICT DO NOTHING waits for the other's COMMIT and skips,
+    and the loop reads back what was stored (another id for the name, or the next id to try)."""
+    insert_for = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    while name not in classes:
+        candidate = max(classes.values(), default=0) + 1
+        conn.execute(insert_for(ping_classes).values(id=candidate, name=name).on_conflict_do_nothing())
+        classes.update(conn.execute(select(ping_classes.c.name, ping_classes.c.id)).all())
 
 
 # The columns a ping_results-shaped row may have (the seed's and the additions up to version 12).
@@ -361,7 +372,7 @@ def compact_rows(conn: Connection, rows: list[dict]) -> list[dict]:
         raise ValueError(f"ping_results has no column(s) {sorted(unknown)}")
     series_ids, class_ids = _key_ids(conn, rows)
     ids = iter(take_ids(conn, sum(1 for row in rows if row.get("id") is None)))
-    sqlite = conn.dialect.name == "sqlite"
+    on_sqlite = conn.dialect.name == "sqlite"
     out = []
     for row in rows:
         record = {"series_id": series_ids[tuple(row.get(k) for k in SERIES_KEY)], "t_us": t_us(row["timestamp"]),
@@ -374,6 +385,6 @@ def compact_rows(conn: Connection, rows: list[dict]) -> list[dict]:
         record["samples_us"] = encode_samples(row.get("samples"), record["min_us"])
         data = row.get("concern_data")
         record["concern_data"] = (json.dumps(json.loads(data), separators=(",", ":"))
-                                  if data is not None and sqlite else data)
+                                  if data is not None and on_sqlite else data)
         out.append(record)
     return out

@@ -256,7 +256,7 @@ country_rollups = Table(
 )
 
 # When each server was last measured, kept by the writer, so the status route is one small join
-# (on ix_ping_results_server_time) instead of a search per server.
+# (one seek of ping_compact's (series, time) key per server) instead of a search per server.
 server_latest = Table(
     "server_latest", metadata,
     Column("collector", String(255), primary_key=True),  # v10: each vantage point's newest round of the server

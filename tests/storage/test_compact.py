@@ -194,3 +194,17 @@ def test_new_labels_and_classes_get_new_series_and_class_ids(history):
         back = conn.execute(select(ping_results).where(ping_results.c.server_id == "new-one")).one()
     assert back.latency_class == "brand-new" and back.timestamp == row["timestamp"]
     assert back.avg_time == pytest.approx(row["avg_time"], abs=HALF_US)
+
+
+def test_a_class_id_another_collector_took_meanwhile_is_skipped(writer, config):
+    from storage.compact import _add_class
+    from storage.schema import ping_classes
+    seed_history(writer, config, utcnow(), rounds=2, interval_seconds=60)
+    with writer.engine.begin() as conn:
+        classes = dict(conn.execute(select(ping_classes.c.name, ping_classes.c.id)).all())
+        taken = max(classes.values()) + 1
+        conn.execute(ping_classes.insert().values(id=taken, name="theirs"))  # not in our (stale) classes
+        _add_class(conn, "mine", classes)
+        _add_class(conn, "theirs", classes)  # already stored under their id: read back, not added again
+        stored = dict(conn.execute(select(ping_classes.c.name, ping_classes.c.id)).all())
+    assert classes["theirs"] == stored["theirs"] == taken and classes["mine"] == stored["mine"] == taken + 1
