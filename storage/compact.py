@@ -30,8 +30,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from common.timeutil import to_naive_utc
-from storage.schema import (metadata, ping_classes, ping_compact, ping_ids, ping_results_v12, ping_rollups,
-                            rounds, series)
+from storage.schema import metadata, ping_classes, ping_compact, ping_ids, ping_results_v12, rounds, series
 
 log = logging.getLogger(__name__)
 
@@ -214,8 +213,6 @@ def upgrade_to_compact(conn: Connection, batch_rows: int = BATCH_ROWS) -> None:
                   "ix_ping_results_round"):
         conn.execute(text(f"DROP INDEX IF EXISTS {index}"))
     conn.execute(text("DROP TABLE ping_results_old"))
-    if dialect == "sqlite":
-        _rollups_without_rowid(conn)
     _reset_ids(conn, (high or 0) + 1)  # first: ensure_layout would find the next id by reading every row
     ensure_layout(conn)
 
@@ -284,22 +281,6 @@ def oldest_at(conn: Connection) -> datetime | None:
 def newest_at(conn: Connection, server_id: str) -> datetime | None:
     """The newest stored raw row's time of one server (naive UTC), from each of its series' last key."""
     return from_t_us(_per_series(conn, func.max, series.c.server_id == server_id))
-
-
-def _rollups_without_rowid(conn: Connection) -> None:
-    """Remake SQLite's ping_rollups WITHOUT ROWID (same columns and key) if an older version made it with a rowid:
-    its primary key is then the table, not a second copy of every key beside it. Reads and writes are unchanged."""
-    made = conn.execute(text("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'ping_rollups'")).scalar()
-    if made is None or "WITHOUT ROWID" in made.upper():
-        return
-    conn.execute(text("ALTER TABLE ping_rollups RENAME TO ping_rollups_old"))
-    for index in ping_rollups.indexes:
-        conn.execute(text(f"DROP INDEX IF EXISTS {index.name}"))
-    ping_rollups.create(conn)
-    names = ", ".join(f'"{c.name}"' for c in ping_rollups.columns)
-    conn.execute(text(f"INSERT INTO ping_rollups ({names}) SELECT {names} FROM ping_rollups_old "
-                      "ORDER BY resolution_seconds, collector, server_id, bucket_start"))
-    conn.execute(text("DROP TABLE ping_rollups_old"))
 
 
 # --- The write side: what the writer stores instead of a ping_results row (used once the step is registered).

@@ -235,8 +235,9 @@ ping_rollups = Table(
     Column("server_ip", String(255), nullable=False),
     *bucket_statistics(),
     Index("ix_ping_rollups_time", "resolution_seconds", "bucket_start"),
-    # v13: WITHOUT ROWID on SQLite, so the primary key is the table rather than a second copy of every key.
-    sqlite_with_rowid=False,
+    # A rowid table on purpose: WITHOUT ROWID saved its key's autoindex (~13 B per stored round) but made every
+    # read through ix_ping_rollups_time (one server's window: its PK leads with the collector) look each row
+    # up by the four-column key, 4-7x slower (one server over 7 days: 1.4 s instead of ~0.2 s).
     **HOT_UPDATES,
 )
 
