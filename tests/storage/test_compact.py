@@ -208,3 +208,28 @@ def test_a_class_id_another_collector_took_meanwhile_is_skipped(writer, config):
         _add_class(conn, "theirs", classes)  # already stored under their id: read back, not added again
         stored = dict(conn.execute(select(ping_classes.c.name, ping_classes.c.id)).all())
     assert classes["theirs"] == stored["theirs"] == taken and classes["mine"] == stored["mine"] == taken + 1
+
+
+@pytest.mark.sqlite_only("EXPLAIN QUERY PLAN is SQLite's; PostgreSQL plans by its statistics")
+def test_the_apps_raw_reads_drive_series_then_one_key_range_each(writer, config):
+    # No ANALYZE statistics (as in every database the app makes): without the view's CROSS JOIN SQLite scanned
+    # all of ping_compact for the writer's folds.
+    from queries.filters import Filters
+    from queries.pingdata import _raw_series_stmt
+    from storage.rollups import _server_select, round_params, round_rows
+    seed_history(writer, config, utcnow(), rounds=5, interval_seconds=60)
+    now = utcnow()
+    window = _raw_series_stmt(Filters(start=now - timedelta(hours=1), end=now), "country", 60, "sqlite")
+    with writer.engine.connect() as conn:
+        fold = _server_select("sqlite", 300).where(round_rows())  # what the writer's first fold reads
+        plans = [_plan(conn, fold.params(round_params([1, 2], (0, 2 ** 62)))),
+                 _plan(conn, window)]
+    for details in plans:
+        assert any(d.startswith("SEARCH c USING PRIMARY KEY (series_id=? AND t_us>") for d in details), details
+        assert not any(d.startswith("SCAN c") for d in details), details
+
+
+def _plan(conn, stmt) -> list[str]:
+    """SQLite's EXPLAIN QUERY PLAN lines of a statement, its values inlined."""
+    sql = stmt.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True, "render_postcompile": True})
+    return [row[-1] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}")]
