@@ -215,6 +215,8 @@ def upgrade_to_compact(conn: Connection, batch_rows: int = BATCH_ROWS) -> None:
     conn.execute(text("DROP TABLE ping_results_old"))
     _reset_ids(conn, (high or 0) + 1)  # first: ensure_layout would find the next id by reading every row
     ensure_layout(conn)
+    if dialect == "postgresql":  # plan the first rounds' folds with statistics, not before autovacuum gets to it
+        conn.execute(text("ANALYZE series, ping_classes, ping_compact"))
 
 
 def ensure_layout(conn: Connection) -> None:
