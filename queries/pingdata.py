@@ -24,7 +24,7 @@ BUCKET_LADDER_SECONDS = (60, 300, 900, 3600, 10800, 21600, 43200, 86400)
 MAX_POINTS = 1000
 GROUPS = ("country", "server")
 SERIES_COLUMNS = ["key", "bucket", "latency_ms", "min_ms", "max_ms", "loss_pct", "jitter_ms", "mos", "rounds"]
-EXPORT_COLUMNS = [c.name for c in pr.columns]
+EXPORT_COLUMNS = [c.name for c in RAW_COLUMNS]
 
 
 def bucket_seconds_for(filters: Filters, max_points: int = MAX_POINTS,
