@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Iterator
 
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import func, literal, select, union
 from sqlalchemy.engine import Engine
 
 from queries.filters import Filters
@@ -15,7 +15,7 @@ from storage.retention import RESOLUTION_KINDS, horizons
 from storage.rollups import RESOLUTIONS_SECONDS, bucket_start
 from storage.schema import RAW_COLUMNS
 from storage.schema import ping_results as pr
-from storage.schema import country_rollups, ping_rollups
+from storage.schema import country_rollups, ping_rollups, server_latest
 from common.timeutil import utcnow
 
 # Every size is a multiple of a stored rollup resolution (300 s or 3600 s) or small enough for raw rows,
@@ -136,7 +136,18 @@ def _rollup_series_stmt(filters: Filters, group: str, size: int, resolution: int
     aligned = replace(filters, start=bucket_start(filters.start, resolution))
     stmt = select(*keys, *labels, bucket, *_rollup_aggregates(t, merge)).where(t.resolution_seconds == resolution)
     stmt = where_filters(stmt, aligned, table, "bucket_start")
+    if table is ping_rollups and filters.servers and not filters.collectors:
+        stmt = stmt.where(t.collector.in_(_collectors_of(filters.servers)))
     return stmt.group_by(*keys, bucket) if merge else stmt
+
+
+def _collectors_of(server_ids):
+    """Every collector key the servers' ping_rollups rows can have: theirs in server_latest (kept for good), and ''
+    (buckets blended before collectors had names). With it the read is one range of ping_rollups' primary key
+    (resolution, collector, server, time) per collector and server, instead of every server's buckets of the
+    window through ix_ping_rollups_time, each then looked up in the table."""
+    return union(select(server_latest.c.collector).where(server_latest.c.server_id.in_(list(server_ids))),
+                 select(literal("")))
 
 
 def _raw_series_stmt(filters: Filters, group: str, size: int, dialect: str):
