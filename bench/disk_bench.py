@@ -23,13 +23,13 @@ BEFORE_BYTES = 467
 
 def rounds_stored(path: Path) -> int:
     """Stored rounds = raw ping rows (one per server and round), through the table or the view."""
-    with sqlite3.connect(path) as db:
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
         return db.execute("SELECT count(*) FROM ping_results").fetchone()[0]
 
 
 def sizes(path: Path) -> tuple[int, dict[str, int]]:
     """The file's size and the bytes of pages each table and index uses (dbstat)."""
-    with sqlite3.connect(path) as db:
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
         per = dict(db.execute("SELECT name, sum(pgsize) FROM dbstat GROUP BY name ORDER BY 2 DESC").fetchall())
         used = db.execute("SELECT page_count - freelist_count FROM pragma_page_count, pragma_freelist_count")
         used_pages = used.fetchone()[0]
