@@ -7,6 +7,17 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
             var theme = dark ? "dark" : "light";
             document.documentElement.setAttribute("data-bs-theme", theme);
             return theme;
+        },
+        /* Each auto-refresh's heartbeat (callbacks/stamps.py): the "updated" clock, as text. */
+        heartbeatText: function (beat) {
+            return beat && typeof beat.text === "string" ? beat.text : window.dash_clientside.no_update;
+        },
+        /* The overview's ages count from the server's clock of the heartbeat; the stamp notes a refresh that
+           answered, for the page's age warning (assets/30_wall.js). */
+        heartbeatAges: function (beat) {
+            var no = window.dash_clientside.no_update;
+            if (!beat || typeof beat.at !== "number") { return [no, no, no]; }
+            return [beat.at, beat.at, {at: beat.at, interval_ms: beat.interval_ms}];
         }
     }
 });

@@ -59,17 +59,19 @@ def series_gap_seconds(df: pd.DataFrame, bucket: int, interval_seconds: float) -
 
 
 def series_figures(df, config, filters, group: str, bucket: int, dark: bool, alerts=None, shown=None,
-                   tz: str | None = None) -> tuple:
+                   tz: str | None = None, only: int | None = None) -> tuple:
     """(latency, loss, jitter) figures of a ping_series frame; the latency graph marks the alerts on their
-    series. `shown` is the zoomed part of the filters' window, if any; times in the display zone tz."""
+    series. `shown` is the zoomed part of the filters' window, if any; times in the display zone tz. With
+    `only` (0, 1 or 2) just that figure is drawn and the others are None."""
     view = series_view(config, filters, shown or filters, group, bucket, dark, tz)
     if df.empty and not view["zoomed"]:  # a zoom keeps its axes (and the double-click back) even when empty
         return (message_figure(NO_DATA, dark),) * 3
     gap = series_gap_seconds(df, bucket, config.interval_seconds)
-    return (latency_figure(df, config.thresholds, gap_seconds=gap, alerts=alerts, **view),
-            loss_heatmap(df, **view),
-            metric_figure(df, "jitter_ms", unit="ms", axis_title="jitter (ms)", gap_seconds=gap,
-                          limit=config.alert_conditions.max_jitter, floor=5.0, **view))
+    draw = (lambda: latency_figure(df, config.thresholds, gap_seconds=gap, alerts=alerts, **view),
+            lambda: loss_heatmap(df, **view),
+            lambda: metric_figure(df, "jitter_ms", unit="ms", axis_title="jitter (ms)", gap_seconds=gap,
+                                  limit=config.alert_conditions.max_jitter, floor=5.0, **view))
+    return tuple(d() if only is None or i == only else None for i, d in enumerate(draw))
 
 
 def versions(engine, filters, bucket_seconds: int = 60) -> tuple:
@@ -94,22 +96,24 @@ def series_callback(graph: str, store: str):
 # One callback per graph, not one for all three: each response is its own render in the browser, so three
 # plots are three tasks of ~130 ms instead of one of 400-500 ms, and the page stays responsive while they
 # draw. The drawing itself is shared (refresh_series caches the three figures per signature).
+# Each callback draws only its own figure (from the view's frames, read once for the three): the latency
+# graph, the first one a user looks at, does not wait for the other two to be drawn.
 @series_callback(ids.LATENCY_GRAPH, ids.SERIES_SIGNATURE)
 def refresh_latency(search, n, group, dark, previous, zoom=None, tz=None, probe="network"):
     """The latency graph (or SIP response) of the filters, and its signature."""
-    return one_graph(0, refresh_series(search, n, group, dark, previous, zoom, tz, probe))
+    return one_graph(0, refresh_series(search, n, group, dark, previous, zoom, tz, probe, only=0))
 
 
 @series_callback(ids.LOSS_GRAPH, ids.LOSS_SIGNATURE)
 def refresh_loss(search, n, group, dark, previous, zoom=None, tz=None, probe="network"):
     """The loss heatmap (or SIP request loss) of the filters, and its signature."""
-    return one_graph(1, refresh_series(search, n, group, dark, previous, zoom, tz, probe))
+    return one_graph(1, refresh_series(search, n, group, dark, previous, zoom, tz, probe, only=1))
 
 
 @series_callback(ids.JITTER_GRAPH, ids.JITTER_SIGNATURE)
 def refresh_jitter(search, n, group, dark, previous, zoom=None, tz=None, probe="network"):
     """The jitter graph (or share of SIP checks up) of the filters, and its signature."""
-    return one_graph(2, refresh_series(search, n, group, dark, previous, zoom, tz, probe))
+    return one_graph(2, refresh_series(search, n, group, dark, previous, zoom, tz, probe, only=2))
 
 
 def one_graph(index: int, outputs: tuple) -> tuple:
@@ -117,9 +121,10 @@ def one_graph(index: int, outputs: tuple) -> tuple:
     return outputs[index], outputs[3]
 
 
-def refresh_series(search, _n, group, dark, previous, zoom=None, tz=None, probe="network"):  # in declared order
+def refresh_series(search, _n, group, dark, previous, zoom=None, tz=None, probe="network", only=None):
     """Latency, loss and jitter per country or server for the filters (only the zoomed part of the window,
-    in finer buckets, while zoomed), of the network probe, the SIP checks or both; unchanged data sends nothing."""
+    in finer buckets, while zoomed), of the network probe, the SIP checks or both; unchanged data sends nothing.
+    With `only` (0-2) the other two figures are not drawn (None)."""
     rt, dark = get_runtime(), bool(dark)
     filters, _ = filters_from_search(search)
     group = group if group in ("country", "server") else "country"
@@ -134,38 +139,52 @@ def refresh_series(search, _n, group, dark, previous, zoom=None, tz=None, probe=
     if sig == previous:
         return no_update, no_update, no_update, no_update
     # Ten dashboards on one view draw it once per change of the data, not once each.
-    figures, error = drawn_once(rt.cache, ("series", sig), lambda: draw_series(probe, rt, filters, shown, group,
-                                                                              bucket, dark, tz))
+    view = (probe, rt, filters, shown, group, bucket, dark, tz)
+    figures, error = drawn_once(rt.cache, ("series", sig, only), lambda: draw_series(*view, sig=sig, only=only))
     if error:
         return series_failed(error, dark)
     return (*figures, sig)
 
 
-def draw_series(probe: str, rt, filters, shown, group: str, bucket: int, dark: bool, tz) -> tuple:
-    """((latency, loss, jitter) figures with maintenance shaded, error) of one view."""
-    figures, error = probe_figures(probe, rt, filters, shown, group, bucket, dark, tz)
-    return (None, error) if error else (tuple(shade_maintenance(figures, rt, shown)), None)
+def draw_series(probe: str, rt, filters, shown, group: str, bucket: int, dark: bool, tz, sig: str = "",
+                only: int | None = None) -> tuple:
+    """((latency, loss, jitter) figures with maintenance shaded, error) of one view; None for those `only`
+    leaves out. The frames are read once per signature for the three callbacks."""
+    frames, error = drawn_once(rt.cache, ("series-frames", sig, probe),
+                               lambda: series_frames(probe, rt, shown, group, bucket))
+    if error:
+        return None, error
+    figures = probe_figures(probe, frames, rt, filters, shown, group, bucket, dark, tz, only)
+    return tuple(shade_maintenance(figures, rt, shown)), None
 
 
-def probe_figures(probe: str, rt, filters, shown, group: str, bucket: int, dark: bool, tz) -> tuple:
-    """((latency, loss, jitter) figures, error) of the network view, the SIP view or both."""
-    sip = None
+def series_frames(probe: str, rt, shown, group: str, bucket: int) -> tuple:
+    """((measurements, alerts, SIP checks) frames, error) of a view; a frame the probe does not show is None."""
+    sip = df = alerts = None
     if probe != "network":
         sip, error = fetch("the SIP checks", sip_series, rt.read_engine, shown, group, bucket)
         if error:
             return None, error
+    if probe != "sip":
+        df, error = fetch("the measurements", ping_series, rt.read_engine, shown, group, bucket)
+        alerts, alert_error = fetch("the alerts", list_alerts, rt.read_engine, "all", shown)
+        if error or alert_error:
+            return None, error or alert_error
+    return (df, alerts, sip), None
+
+
+def probe_figures(probe: str, frames: tuple, rt, filters, shown, group: str, bucket: int, dark: bool, tz,
+                  only: int | None = None) -> tuple:
+    """(latency, loss, jitter) figures of the network view, the SIP view or both (None where `only` says)."""
+    df, alerts, sip = frames
     if probe == "sip":
-        return sip_figures(sip, rt.config, filters, shown, group, bucket, dark, tz), None
-    df, error = fetch("the measurements", ping_series, rt.read_engine, shown, group, bucket)
-    alerts, alert_error = fetch("the alerts", list_alerts, rt.read_engine, "all", shown)
-    if error or alert_error:
-        return None, error or alert_error
-    figures = series_figures(df, rt.config, filters, group, bucket, dark, alerts, shown, tz)
-    if sip is not None and not sip.empty and not df.empty:
+        return sip_figures(sip, rt.config, filters, shown, group, bucket, dark, tz)
+    figures = series_figures(df, rt.config, filters, group, bucket, dark, alerts, shown, tz, only)
+    if sip is not None and not sip.empty and not df.empty and figures[0] is not None:
         gap = series_gap_seconds(sip, bucket, rt.config.interval_seconds)
         add_sip_lines(figures[0], sip, group=group, bucket_seconds=bucket, gap_seconds=gap,
                       colors=series_colors(rt.config, group), tz=tz)
-    return figures, None
+    return figures
 
 
 def sip_figures(sip: pd.DataFrame, config, filters, shown, group: str, bucket: int, dark: bool, tz) -> tuple:
@@ -192,6 +211,8 @@ def shade_maintenance(figures: tuple, rt, shown) -> tuple:
                if (not shown.countries or s.country in shown.countries)
                and (not shown.partners or s.partner in shown.partners)
                and (not shown.servers or s.id in shown.servers)}
+    if figures[0] is None:
+        return figures
     spans, error = fetch("maintenance windows", maintenance_spans, rt.config, rt.read_engine,
                          shown.start.replace(tzinfo=None), shown.end.replace(tzinfo=None), servers)
     if error or not spans:

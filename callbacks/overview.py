@@ -40,7 +40,7 @@ OUTPUTS = (("counts", ids.COUNTS, "children"), ("tiles", ids.TILES, "tiles"), ("
            ("alerts", ids.ALERT_FEED, "items"), ("alerts_now", ids.ALERT_FEED, "now"),
            ("alerts_search", ids.ALERT_FEED, "search"), ("alerts_more", ids.ALERT_FEED, "more"),
            ("logs", ids.LOG_FEED, "lines"), ("wall", ids.WALL_STATE, "data"), ("order", ids.ORDER_TOGGLE, "value"),
-           ("state", ids.OVERVIEW_STATE, "data"), ("stamp", ids.OVERVIEW_STAMP, "data"))
+           ("state", ids.OVERVIEW_STATE, "data"))
 # Parts sent whole when their signature changed (the tiles are compared one by one).
 WHOLE_PARTS = ("counts", "groups", "density", "search", "notice", "banner", "alerts", "alerts_search",
                "alerts_more", "logs", "wall", "order")
@@ -170,7 +170,7 @@ def browser_state(parts: dict, sigs: list[str]) -> dict:
             "order": signature([t["id"] for t in parts["tiles"]])}
 
 
-def overview_update(parts: dict, previous: dict | None, interval_ms) -> dict:
+def overview_update(parts: dict, previous: dict | None) -> dict:
     """The callback's outputs by key: only what differs from what the browser holds (previous state)."""
     previous = previous if isinstance(previous, dict) else {}
     sigs = tile_signatures(parts["tiles"])
@@ -182,24 +182,28 @@ def overview_update(parts: dict, previous: dict | None, interval_ms) -> dict:
     out["tiles_now"] = parts["tiles_now"] if parts["density"] == "full" else no_update
     out["alerts_now"] = parts["alerts_now"]
     out["state"] = state if state != previous else no_update
-    out["stamp"] = {"at": parts["alerts_now"], "interval_ms": interval_ms}
     return out
 
 
 @callback(*(Output(i, p) for _, i, p in OUTPUTS),
-          Input(ids.URL, "search"), Input(ids.REFRESH, "n_intervals"), Input(ids.LOG_LEVEL, "value"),
-          Input(ids.LOG_SEARCH, "value"), Input(ids.DISPLAY_TZ, "data"), State(ids.OVERVIEW_STATE, "data"),
-          State(ids.REFRESH, "interval"))
-def refresh_overview(search, _n, level, text, tz=None, previous=None, interval_ms=None):
-    """Counts, tiles, notice, banner, alerts and log for the filters (times in the display zone tz); only what
-    changed is sent."""
-    out = overview_update(overview_now(search, level, text, tz), previous, interval_ms)
+          Input(ids.URL, "search"), Input(ids.STAMP_STATUS, "data"), Input(ids.LOG_LEVEL, "value"),
+          Input(ids.LOG_SEARCH, "value"), Input(ids.DISPLAY_TZ, "data"), State(ids.OVERVIEW_STATE, "data"))
+def refresh_overview(search, _stamp, level, text, tz=None, previous=None):
+    """Counts, tiles, notice, banner, alerts and log for the filters (times in the display zone tz), when the
+    data or the minute moved (callbacks.stamps); only what changed is sent."""
+    out = overview_update(overview_now(search, level, text, tz), previous)
     return tuple(out[key] for key, _, _ in OUTPUTS)
 
 
 # In the browser (assets/30_wall.js): the order toggle writes ?order= into the URL, each successful refresh is
 # noted for the page's own age warning, and the wall learns the countries it may cycle through.
 CLIENTSIDE_CALLBACKS: list = []
+# Every tick's heartbeat (callbacks.stamps) moves the tiles' and alerts' ages and notes a successful refresh
+# for the age warning, in the browser (assets/20_dashboard.js): the status side itself is asked only when the
+# data or the minute moved.
+clientside_callback(CLIENTSIDE_CALLBACKS, ClientsideFunction(namespace="latencyMonitor", function_name="heartbeatAges"),
+                    Output(ids.TILES, "now", allow_duplicate=True), Output(ids.ALERT_FEED, "now", allow_duplicate=True),
+                    Output(ids.OVERVIEW_STAMP, "data"), Input(ids.HEARTBEAT, "data"), prevent_initial_call=True)
 clientside_callback(CLIENTSIDE_CALLBACKS, ClientsideFunction(namespace="latencyWall", function_name="overview"),
                     Output(ids.CLIENT_SINK, "data"), Input(ids.ORDER_TOGGLE, "value"),
                     Input(ids.OVERVIEW_STAMP, "data"), Input(ids.WALL_STATE, "data"))

@@ -9,8 +9,8 @@ from flask import has_request_context, request
 
 from callbacks.registry import callback, clientside_callback
 
-from callbacks.common import fetch, filters_from_search, query_args, shared_status, signature
-from callbacks.stamps import stamps
+from callbacks.common import epoch_seconds, fetch, filters_from_search, query_args, shared_status, signature
+from callbacks.stamps import heartbeat, stamps
 from callbacks.urlstate import (TZ_PARAM, controls_from_query, default_custom_window, display_zone,
                                 query_from_controls, server_id_from_path, tz_choice, tz_error, with_view_params)
 from common import timezones as tzs
@@ -60,7 +60,7 @@ def served_layout():
     itself, so the request's Referer names the path, and the page's callbacks start at once instead of after
     the router's round trip (about 200 ms of a first load). Without a Referer, the router renders it."""
     pathname, search = requested_page()
-    now_stamps = stamps(get_runtime(), search, utcnow().timestamp()) if has_request_context() else (None, None)
+    now_stamps = stamps(get_runtime(), search, epoch_seconds(utcnow())) if has_request_context() else (None,) * 3
     if pathname is None:
         return build_layout(stamps=now_stamps)
     content, groups_disabled, _ = page_for(pathname, search)
@@ -219,7 +219,7 @@ def filter_states(rt, now) -> tuple[list, list]:
 
 
 @callback(Output(ids.COUNTRY, "options"), Output(ids.PARTNER, "options"), Output(ids.FILTER_STATES, "data"),
-          Input(ids.STAMP_MINUTE, "data"), State(ids.FILTER_STATES, "data"))
+          Input(ids.STAMP_STATUS, "data"), State(ids.FILTER_STATES, "data"))
 def refresh_filter_options(_stamp, previous):
     """The countries and partners of the running config, each with its state (a coloured dot, how many servers
     are down or degraded); a country the config gains appears at the next refresh, without a reload.
@@ -265,12 +265,11 @@ def refresh_settings(seconds, paused):
     return period * 1000, bool(paused)
 
 
-@callback(Output(ids.UPDATED_AT, "children"), Input(ids.REFRESH, "n_intervals"), Input(ids.URL, "search"),
-          Input(ids.DISPLAY_TZ, "data"))
-def updated_at(_n, _search, zone=None):
-    """When the page last asked for fresh data, in the display zone, which it names."""
-    now = utcnow()
-    return f"updated {tzs.clock_text(now, zone, seconds=True)} {tzs.short_label(zone, now)}"
+@callback(Output(ids.UPDATED_AT, "children"), Input(ids.URL, "search"), Input(ids.DISPLAY_TZ, "data"))
+def updated_at(_search, zone=None):
+    """When the page last asked for fresh data, in the display zone, which it names (at load and when the zone
+    changes; each auto-refresh's heartbeat rewrites it in the browser, callbacks.stamps)."""
+    return heartbeat(utcnow(), zone, None)["text"]
 
 
 # The theme is a class on <html>, so it is set in the browser (assets/20_dashboard.js) without a round trip.

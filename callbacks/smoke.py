@@ -109,9 +109,14 @@ def smoke_is_wide(samples: int) -> bool:
     return samples > MAX_SMOKE_SAMPLES
 
 
+def spread_step_seconds(filters: Filters) -> int:
+    """How far the RTT spread's sliding window moves before it draws anything else: its finest bucket."""
+    return bucket_seconds_for(filters, max_points=SMOKE_MAX_POINTS)
+
+
 def smoke_bucket(filters: Filters, wide: bool) -> int:
     """The smoke view's bucket size: up to SMOKE_MAX_POINTS per row, a rollup multiple when wide."""
-    bucket = bucket_seconds_for(filters, max_points=SMOKE_MAX_POINTS)
+    bucket = spread_step_seconds(filters)
     return summary_bucket_seconds(bucket) if wide else bucket
 
 
@@ -156,7 +161,7 @@ def smoke_failed(error: str, dark: bool) -> tuple:
 
 
 @callback(Output(ids.SMOKE_GRAPH, "figure"), Output(ids.SMOKE_GRAPH, "style"), Output(ids.SMOKE_SIGNATURE, "data"),
-          Input(ids.URL, "search"), Input(ids.STAMP_MINUTE, "data"), Input(ids.SMOKE_SERVERS, "value"),
+          Input(ids.URL, "search"), Input(ids.STAMP_SPREAD, "data"), Input(ids.SMOKE_SERVERS, "value"),
           Input(ids.SMOKE_MODE, "value"), Input(ids.THEME_SWITCH, "value"), State(ids.SMOKE_SIGNATURE, "data"),
           Input(ids.DISPLAY_TZ, "data"))
 def refresh_smoke(search, _n, selected, mode, dark, previous, tz=None):
@@ -167,7 +172,7 @@ def refresh_smoke(search, _n, selected, mode, dark, previous, tz=None):
         return message_figure("Choose servers to see their RTT spread.", dark, 200), {"height": "200px"}, None
     filters, _ = filters_from_search(search)
     filters = replace(filters, servers=tuple(names))
-    version, error = fetch("the samples", data_version, rt.read_engine, filters)
+    version, error = fetch("the samples", data_version, rt.read_engine, filters, spread_step_seconds(filters))
     if error:
         return smoke_failed(error, dark)
     sig = signature(version, view_key(filters, mode, tuple(names)), dark, tz)

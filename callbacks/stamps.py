@@ -1,21 +1,31 @@
-"""What an auto-refresh changed: the stamps the overview's series graphs, RTT spread and filter dots listen to.
+"""What an auto-refresh changed: the stamps the overview's graphs, RTT spread, status side and filter dots
+listen to, and the heartbeat that moves the page's clock and ages.
 
 Every tick used to run seven callbacks (three series graphs, the RTT spread, the filter options, the overview,
 the clock), each answering "nothing new" most of the time; in the browser each answer still cost dash-renderer
 work and garbage (~190 ms of main thread per quiet tick at 200 servers, bench/browser_bench.py --profile).
-Now one small callback reads the data stamp and sets a store only when what its listeners draw can have moved.
+Now one small callback reads the data stamp, sets a stamp only when what its listeners draw can have moved,
+and sends the heartbeat: the server's clock, from which the browser counts the tiles' and alerts' ages and
+writes the "updated" clock without another request.
 """
 from __future__ import annotations
 
-from dash import Input, Output, State, no_update
+from dash import ClientsideFunction, Input, Output, State, no_update
 
 from api.cache import current_stamp
-from callbacks.common import fetch, filters_from_search
-from callbacks.registry import callback
+from callbacks.common import epoch_seconds, fetch, filters_from_search
+from callbacks.registry import callback, clientside_callback
+from callbacks.smoke import spread_step_seconds
+from common import timezones as tzs
 from common.timeutil import utcnow
 from layouts import ids
 from queries.pingdata import series_bucket_seconds
 from runtime import get_runtime
+
+# The status side (counts, tiles, alerts, log, filter dots) changes with the data: every round, every alert the
+# stale watcher opens. What the clock alone moves there (the resolved alerts leaving the range, a stale state no
+# alert names) is redrawn at most this late; the ages count in the browser from the heartbeat.
+STATUS_STEP_SECONDS = 300
 
 
 def data_part(rt) -> list:
@@ -24,20 +34,36 @@ def data_part(rt) -> list:
     return ["unreadable", error] if error else [*stamp, rt.generation]
 
 
-def stamps(rt, search, now_s: float) -> tuple[list, list]:
-    """(series stamp, minute stamp): the data with the series graphs' bucket of the clock (their window moves
-    by whole buckets), and with the minute (the RTT spread's window and the states the clock alone changes)."""
+def stamps(rt, search, now_s: float) -> tuple[list, list, list]:
+    """(series, spread, status) stamps: the data with the clock in the series graphs' bucket, in the RTT
+    spread's bucket (each sliding window moves by whole buckets) and in STATUS_STEP_SECONDS (the status side)."""
     filters, _ = filters_from_search(search)
     bucket = series_bucket_seconds(filters, rt.config.interval_seconds, rt.config.retention.as_dict())
     data = data_part(rt)
-    return data + [int(now_s // bucket)], data + [int(now_s // 60)]
+    return tuple(data + [int(now_s // step)] for step in (bucket, spread_step_seconds(filters), STATUS_STEP_SECONDS))
 
 
-@callback(Output(ids.STAMP_SERIES, "data"), Output(ids.STAMP_MINUTE, "data"), Input(ids.REFRESH, "n_intervals"),
-          State(ids.URL, "search"), State(ids.STAMP_SERIES, "data"), State(ids.STAMP_MINUTE, "data"),
-          prevent_initial_call=True)
-def refresh_stamps(_n, search, previous_series, previous_minute):
-    """At each tick, each stamp that changed (the listeners' first run is the page load's, so none at load)."""
-    series, minute = stamps(get_runtime(), search, utcnow().timestamp())
-    return (series if series != previous_series else no_update,
-            minute if minute != previous_minute else no_update)
+def heartbeat(now, zone: str | None, interval_ms) -> dict:
+    """What every tick sends: the server's clock (seconds), the "updated" text in the display zone, the period."""
+    return {"at": epoch_seconds(now), "interval_ms": interval_ms,
+            "text": f"updated {tzs.clock_text(now, zone, seconds=True)} {tzs.short_label(zone, now)}"}
+
+
+@callback(Output(ids.STAMP_SERIES, "data"), Output(ids.STAMP_SPREAD, "data"), Output(ids.STAMP_STATUS, "data"),
+          Output(ids.HEARTBEAT, "data"), Input(ids.REFRESH, "n_intervals"), State(ids.URL, "search"),
+          State(ids.STAMP_SERIES, "data"), State(ids.STAMP_SPREAD, "data"), State(ids.STAMP_STATUS, "data"),
+          State(ids.DISPLAY_TZ, "data"), State(ids.REFRESH, "interval"), prevent_initial_call=True)
+def refresh_stamps(_n, search, series=None, spread=None, status=None, zone=None, interval_ms=None):
+    """At each tick, each stamp that changed (the listeners' first run is the page load's, so none at load),
+    and the heartbeat."""
+    now = utcnow()
+    found = stamps(get_runtime(), search, epoch_seconds(now))
+    changed = (new if new != old else no_update for new, old in zip(found, (series, spread, status)))
+    return (*changed, heartbeat(now, zone, interval_ms))
+
+
+# In the browser (assets/20_dashboard.js): the heartbeat writes the "updated" clock on every page.
+CLIENTSIDE_CALLBACKS: list = []
+clientside_callback(CLIENTSIDE_CALLBACKS, ClientsideFunction(namespace="latencyMonitor", function_name="heartbeatText"),
+                    Output(ids.UPDATED_AT, "children", allow_duplicate=True), Input(ids.HEARTBEAT, "data"),
+                    prevent_initial_call=True)

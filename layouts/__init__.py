@@ -6,7 +6,7 @@ from dash import html
 from layouts.shell import shell_layout
 
 
-def build_layout(page=None, stamps: tuple = (None, None)) -> html.Div:
+def build_layout(page=None, stamps: tuple = (None, None, None)) -> html.Div:
     """The root layout Dash serves, with the filter choices from the running app's config (and the requested
     page, a layouts.shell.Page, when known; the refresh stamps, when known)."""
     from queries.catalog import filter_choices

@@ -9,11 +9,14 @@ RENDERED_PATH = PREFIX + "rendered-path"  # the path whose page PAGE holds (the 
 REFRESH = PREFIX + "refresh"
 REFRESH_SELECT = PREFIX + "refresh-select"
 # What changed at an auto-refresh (callbacks.stamps): the data (newest round, alerts, the config's generation)
-# with the series graphs' bucket of the clock, and the data with the minute. Callbacks whose output moves only
-# with one of them listen to it instead of the refresh tick, so a quiet tick asks the server one small
-# callback instead of seven.
+# with the series graphs' bucket of the clock, with the RTT spread's bucket, and with five minutes (the status
+# side: counts, tiles, alerts, log). Callbacks whose output moves only with one of them listen to it instead of
+# the refresh tick, so a quiet tick asks the server one small callback instead of seven; the heartbeat (the
+# server's clock and the "updated" text, every tick) moves the ages and the clock in the browser.
 STAMP_SERIES = PREFIX + "stamp-series"
-STAMP_MINUTE = PREFIX + "stamp-minute"
+STAMP_SPREAD = PREFIX + "stamp-spread"
+STAMP_STATUS = PREFIX + "stamp-status"
+HEARTBEAT = PREFIX + "heartbeat"
 PAUSE_SWITCH = PREFIX + "pause-switch"
 THEME_SWITCH = PREFIX + "theme-switch"
 THEME_SINK = PREFIX + "theme-sink"

@@ -78,14 +78,15 @@ def navbar(display_timezone: str = tzs.UTC_NAME) -> html.Header:
 
 
 def shell_layout(countries: list[str], partners: list[str], display_timezone: str = tzs.UTC_NAME,
-                 page: Page | None = None, stamps: tuple = (None, None)) -> html.Div:
+                 page: Page | None = None, stamps: tuple = (None, None, None)) -> html.Div:
     """The whole page around the routed content (already holding the requested page when given), with the
     refresh stamps (callbacks.stamps) as of the layout, so the first tick does not ask every listener again."""
     page = page or Page()
     return html.Div([
         dcc.Location(id=ids.URL, refresh=False),
         dcc.Interval(id=ids.REFRESH, interval=DEFAULT_REFRESH_SECONDS * 1000),
-        dcc.Store(id=ids.STAMP_SERIES, data=stamps[0]), dcc.Store(id=ids.STAMP_MINUTE, data=stamps[1]),
+        dcc.Store(id=ids.STAMP_SERIES, data=stamps[0]), dcc.Store(id=ids.STAMP_SPREAD, data=stamps[1]),
+        dcc.Store(id=ids.STAMP_STATUS, data=stamps[2]), dcc.Store(id=ids.HEARTBEAT),
         dcc.Store(id=ids.THEME_SINK), dcc.Store(id=ids.PROBE_VIEW, data="network"),
         dcc.Store(id=ids.TZ_SAVED, storage_type="local"), dcc.Store(id=ids.BROWSER_TZ),
         dcc.Store(id=ids.DISPLAY_TZ, data=tzs.zone_name(display_timezone)),

@@ -236,13 +236,12 @@ def test_log_viewer_filters_by_level_and_text(writer, ctx):
 
 
 def test_a_refresh_with_nothing_new_sends_nothing_but_the_clocks(seeded, ctx):
-    first = dict(zip([k for k, _, _ in overview_cb.OUTPUTS], overview_cb.refresh_overview("", 0, "INFO", None, None,
-                                                                                           None, 30000)))
+    first = dict(zip([k for k, _, _ in overview_cb.OUTPUTS], overview_cb.refresh_overview("", [1], "INFO", None, None,
+                                                                                           None)))
     assert len(first["tiles"]) == 4 and first["state"]["sigs"]
-    again = dict(zip([k for k, _, _ in overview_cb.OUTPUTS], overview_cb.refresh_overview("", 1, "INFO", None, None,
-                                                                                           first["state"], 30000)))
-    assert {k for k, v in again.items() if v is not no_update} == {"alerts_now", "tiles_now", "stamp"}
-    assert again["stamp"]["interval_ms"] == 30000
+    again = dict(zip([k for k, _, _ in overview_cb.OUTPUTS], overview_cb.refresh_overview("", [2], "INFO", None, None,
+                                                                                           first["state"])))
+    assert {k for k, v in again.items() if v is not no_update} == {"alerts_now", "tiles_now"}
 
 
 def test_a_refresh_patches_only_the_tiles_that_changed(seeded, ctx):
@@ -251,11 +250,11 @@ def test_a_refresh_patches_only_the_tiles_that_changed(seeded, ctx):
     state = overview_cb.browser_state(parts, overview_cb.tile_signatures(parts["tiles"]))
     changed = [dict(t) for t in parts["tiles"]]
     changed[2] = dict(changed[2], v="999.0 ms")
-    out = overview_cb.overview_update(dict(parts, tiles=changed), state, 30000)
+    out = overview_cb.overview_update(dict(parts, tiles=changed), state)
     assert isinstance(out["tiles"], Patch)
     assert [op["location"] for op in out["tiles"].to_plotly_json()["operations"]] == [[2]]
     assert out["groups"] is no_update and out["state"]["sigs"][2] != state["sigs"][2]
-    reordered = overview_cb.overview_update(dict(parts, tiles=changed[::-1]), state, 30000)
+    reordered = overview_cb.overview_update(dict(parts, tiles=changed[::-1]), state)
     assert reordered["tiles"] == changed[::-1]  # a new order is sent whole
 
 

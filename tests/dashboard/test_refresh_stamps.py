@@ -1,8 +1,9 @@
-"""The auto-refresh's stamps (callbacks/stamps.py): a quiet tick sets nothing, so the graphs, the RTT spread
-and the filter options are not asked; new data, a whole bucket of the clock or a new minute set theirs."""
+"""The auto-refresh's stamps (callbacks/stamps.py): a quiet tick sets no stamp, so the graphs, the RTT spread,
+the status side and the filter options are not asked; new data, or a whole bucket of the clock, sets theirs; and
+every tick sends the heartbeat that moves the clock and the ages in the browser."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 
 from dash import no_update
 
@@ -12,6 +13,12 @@ from layouts import ids
 from tests.seeding import seed_history
 
 NOW_S = 1_800_000_000.0  # a fixed clock: 2027-01-15 08:00 UTC, a whole hour
+NO_STAMP = (no_update,) * 3
+
+
+def utc(seconds: float) -> datetime:
+    """Epoch seconds as the naive UTC datetime utcnow() gives."""
+    return datetime.fromtimestamp(seconds, timezone.utc).replace(tzinfo=None)
 
 
 def listeners(app, component: str) -> set[str]:
@@ -20,57 +27,82 @@ def listeners(app, component: str) -> set[str]:
             if any(spec["id"] == component for spec in entry.get("inputs", []))}
 
 
-def test_the_graphs_rtt_spread_and_filter_dots_listen_to_the_stamps_not_to_the_tick(app):
+def test_the_graphs_spread_status_side_and_filter_dots_listen_to_the_stamps_not_to_the_tick(app):
     on_tick = " ".join(listeners(app, ids.REFRESH))
-    for graph in (ids.LATENCY_GRAPH, ids.LOSS_GRAPH, ids.JITTER_GRAPH, ids.SMOKE_GRAPH, ids.COUNTRY):
-        assert graph not in on_tick
-    series, minute = " ".join(listeners(app, ids.STAMP_SERIES)), " ".join(listeners(app, ids.STAMP_MINUTE))
+    for part in (ids.LATENCY_GRAPH, ids.LOSS_GRAPH, ids.JITTER_GRAPH, ids.SMOKE_GRAPH, ids.COUNTRY, ids.TILES,
+                 ids.ALERT_FEED, ids.UPDATED_AT):
+        assert part not in on_tick
+    assert ids.STAMP_SERIES in on_tick and ids.HEARTBEAT in on_tick  # the one callback a tick asks
+    series = " ".join(listeners(app, ids.STAMP_SERIES))
     assert all(g in series for g in (ids.LATENCY_GRAPH, ids.LOSS_GRAPH, ids.JITTER_GRAPH))
-    assert ids.SMOKE_GRAPH in minute and ids.COUNTRY in minute
-    assert ids.STAMP_SERIES in on_tick and ids.OVERVIEW_STATE in on_tick  # the tiles' ages still tick
+    assert ids.SMOKE_GRAPH in " ".join(listeners(app, ids.STAMP_SPREAD))
+    status = " ".join(listeners(app, ids.STAMP_STATUS))
+    assert ids.TILES in status and ids.COUNTRY in status
+    beat = " ".join(listeners(app, ids.HEARTBEAT))  # ages and the clock, in the browser
+    assert f"{ids.TILES}.now" in beat and f"{ids.ALERT_FEED}.now" in beat and ids.UPDATED_AT in beat
+    assert not any("callback" in app.callback_map[k] for k in listeners(app, ids.HEARTBEAT))  # clientside only
 
 
-def run(ctx, monkeypatch, now_s: float, previous=(None, None), search: str = "?range=24h"):
+def run(ctx, monkeypatch, now_s: float, previous=(None, None, None), search: str = "?range=24h", zone=None):
     """refresh_stamps at a given clock, the data stamp read afresh."""
-    monkeypatch.setattr(stamps_cb, "utcnow", lambda: datetime.fromtimestamp(now_s).astimezone())
+    monkeypatch.setattr(stamps_cb, "utcnow", lambda: utc(now_s))
     api.cache._stamps.clear()
-    return stamps_cb.refresh_stamps(1, search, *previous)
+    return stamps_cb.refresh_stamps(1, search, *previous, zone, 30000)
 
 
-def test_a_quiet_tick_sets_no_stamp_and_new_data_sets_both(ctx, monkeypatch, writer, config):
-    series, minute = run(ctx, monkeypatch, NOW_S)
-    assert series[-1] == NOW_S // 300 and minute[-1] == NOW_S // 60  # 24 h: 5-minute buckets
-    assert run(ctx, monkeypatch, NOW_S + 30, (series, minute)) == (no_update, no_update)
+def test_a_quiet_tick_sets_no_stamp_and_new_data_sets_every_one(ctx, monkeypatch, writer, config):
+    *found, beat = run(ctx, monkeypatch, NOW_S)
+    series, spread, status = found
+    # 24 h: the series graphs in 5-minute buckets, the RTT spread's finest bucket, the status side's step
+    assert series[-1] == NOW_S // 300 and status[-1] == NOW_S // stamps_cb.STATUS_STEP_SECONDS
+    assert spread[-1] == NOW_S // stamps_cb.spread_step_seconds(stamps_cb.filters_from_search("?range=24h")[0])
+    assert tuple(run(ctx, monkeypatch, NOW_S + 30, found)[:3]) == NO_STAMP
     seed_history(writer, config, datetime.utcnow().replace(microsecond=0), rounds=1)
-    new_series, new_minute = run(ctx, monkeypatch, NOW_S + 30, (series, minute))
-    assert new_series[:-1] != series[:-1] and new_minute[:-1] != minute[:-1]
+    renewed = run(ctx, monkeypatch, NOW_S + 30, found)[:3]
+    assert all(new is not no_update and new[:-1] != old[:-1] for new, old in zip(renewed, found))
 
 
-def test_the_clock_sets_the_minute_stamp_each_minute_and_the_series_one_each_bucket(ctx, monkeypatch):
-    series, minute = run(ctx, monkeypatch, NOW_S)
-    later_series, later_minute = run(ctx, monkeypatch, NOW_S + 60, (series, minute))
-    assert later_series is no_update and later_minute[-1] == minute[-1] + 1
-    assert run(ctx, monkeypatch, NOW_S + 300, (series, minute))[0][-1] == series[-1] + 1
-    hour_series, _ = run(ctx, monkeypatch, NOW_S, search="?range=1h")  # 1 h: 1-minute buckets
-    assert run(ctx, monkeypatch, NOW_S + 60, (hour_series, None), search="?range=1h")[0] != no_update
+def test_every_tick_sends_the_heartbeat_with_the_servers_clock_in_the_display_zone(ctx, monkeypatch):
+    found = run(ctx, monkeypatch, NOW_S)[:3]
+    beat = run(ctx, monkeypatch, NOW_S + 30, found, zone="Asia/Kolkata")[3]
+    assert beat["at"] == NOW_S + 30 and beat["interval_ms"] == 30000
+    assert beat["text"] == "updated 13:30:30 UTC+05:30"  # 08:00:30 UTC
+
+
+def test_the_clock_sets_each_stamp_at_its_own_granularity(ctx, monkeypatch):
+    found = run(ctx, monkeypatch, NOW_S)[:3]
+    assert tuple(run(ctx, monkeypatch, NOW_S + 60, found)[::2]) == (no_update, no_update)  # series, status
+    step = stamps_cb.STATUS_STEP_SECONDS
+    assert run(ctx, monkeypatch, NOW_S + step, found)[2][-1] == found[2][-1] + 1
+    assert run(ctx, monkeypatch, NOW_S + 300, found)[0][-1] == found[0][-1] + 1
+    hour = run(ctx, monkeypatch, NOW_S, search="?range=1h")[:3]  # 1 h: 1-minute buckets
+    assert run(ctx, monkeypatch, NOW_S + 60, hour, search="?range=1h")[0] is not no_update
+
+
+def test_the_spread_moves_with_its_own_bucket_not_every_minute(ctx, monkeypatch):
+    step = stamps_cb.spread_step_seconds(stamps_cb.filters_from_search("?range=24h")[0])
+    assert step > 60  # 24 h in at most 600 points
+    found = run(ctx, monkeypatch, NOW_S)[:3]
+    assert run(ctx, monkeypatch, NOW_S + step - 1, found)[1] is no_update
+    assert run(ctx, monkeypatch, NOW_S + step, found)[1] is not no_update
 
 
 def test_an_unreadable_database_is_a_stamp_of_its_own(ctx, monkeypatch):
     def broken(_engine):
         raise RuntimeError("database is locked")
     monkeypatch.setattr(stamps_cb, "current_stamp", broken)
-    series, minute = run(ctx, monkeypatch, NOW_S)
+    series, *_ = run(ctx, monkeypatch, NOW_S)
     assert series[0] == "unreadable" and "database is locked" in series[1]
 
 
 def test_the_first_layout_holds_the_stamps_so_the_first_quiet_tick_asks_no_listener(app, client, ctx, monkeypatch):
     import callbacks.shell as shell_cb
     from tests.dashboard.test_dashboard_callbacks import layout_ids
-    fixed = lambda: datetime.fromtimestamp(NOW_S + 10).astimezone()  # noqa: E731 - one clock for both
+    fixed = lambda: utc(NOW_S + 10)  # noqa: E731 - one clock for both
     monkeypatch.setattr(shell_cb, "utcnow", fixed)
     monkeypatch.setattr(stamps_cb, "utcnow", fixed)
     found = layout_ids(client, Referer="http://localhost/?range=7d")
-    series, minute = found[ids.STAMP_SERIES]["data"], found[ids.STAMP_MINUTE]["data"]
-    assert series and minute  # with them empty the first tick would set both and wake seven callbacks
+    held = tuple(found[i]["data"] for i in (ids.STAMP_SERIES, ids.STAMP_SPREAD, ids.STAMP_STATUS))
+    assert all(held)  # with them empty the first tick would set each and wake every listener
     api.cache._stamps.clear()
-    assert stamps_cb.refresh_stamps(1, "?range=7d", series, minute) == (no_update, no_update)
+    assert stamps_cb.refresh_stamps(1, "?range=7d", *held)[:3] == NO_STAMP

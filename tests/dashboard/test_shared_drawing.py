@@ -43,6 +43,19 @@ def test_viewers_of_one_view_share_one_series_drawing_until_a_round_arrives(seed
     assert len(queries) == 2 and after[3] != first[0][3]  # new data: drawn again, with a new signature
 
 
+def test_each_series_callback_draws_only_its_own_figure_from_frames_read_once(seeded, ctx, monkeypatch):
+    queries = counting(monkeypatch, graphs_cb, "ping_series")
+    heatmaps = counting(monkeypatch, graphs_cb, "loss_heatmap")
+    metrics = counting(monkeypatch, graphs_cb, "metric_figure")
+    args = ("?range=24h", 0, "country", False, None, None, None, "network")
+    latency, sig = graphs_cb.refresh_latency(*args)
+    assert latency.data and (heatmaps, metrics) == ([], [])  # the latency graph waits for no other figure
+    loss, loss_sig = graphs_cb.refresh_loss(*args)
+    jitter, _ = graphs_cb.refresh_jitter(*args)
+    assert loss.data[0].type == "heatmap" and jitter.data and loss_sig == sig
+    assert (len(queries), len(heatmaps), len(metrics)) == (1, 1, 1)  # one read for the three
+
+
 def test_a_failed_series_drawing_is_not_kept(seeded, ctx, monkeypatch):
     real = graphs_cb.ping_series
     monkeypatch.setattr(graphs_cb, "ping_series", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("disk")))

@@ -129,8 +129,8 @@ def test_a_bad_tz_in_the_url_says_so_and_shows_utc(ctx):
 
 
 def test_the_clock_names_the_zone(ctx):
-    assert shell_cb.updated_at(0, "", "Africa/Nairobi").endswith("UTC+03:00")
-    assert shell_cb.updated_at(0, "", None).endswith(" UTC")
+    assert shell_cb.updated_at("", "Africa/Nairobi").endswith("UTC+03:00")
+    assert shell_cb.updated_at("", None).endswith(" UTC")
 
 
 # -- figures, tables and files --------------------------------------------------------------------------------
