@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Iterator
 
 import pandas as pd
@@ -176,13 +176,55 @@ def ping_series(engine: Engine, filters: Filters, group: str = "country",
     return df.sort_values(["key", "bucket"], kind="stable", ignore_index=True)
 
 
+# The export reads its window this much at a time: the raw rows' key is (series, time), so "oldest first" over
+# all series is a sort, and one sort of a whole month kept the first byte waiting minutes and held every row.
+EXPORT_SLICE = timedelta(hours=1)
+
+
 def export_chunks(engine: Engine, filters: Filters, chunk_rows: int = 5000) -> Iterator[pd.DataFrame]:
-    """Every stored column of the selected rows, oldest first, a chunk at a time (for streaming)."""
-    stmt = where_filters(select(*RAW_COLUMNS), filters).order_by(pr.c.t_us, pr.c.id)
+    """Every stored column of the selected rows, oldest first, chunk_rows at a time (for streaming); an empty
+    selection gives one empty chunk (the columns)."""
     with engine.connect().execution_options(stream_results=True) as conn:
+        yield from _rechunked(_slice_frames(conn, filters, chunk_rows), chunk_rows)
+
+
+def _slice_frames(conn, filters: Filters, chunk_rows: int) -> Iterator[pd.DataFrame]:
+    """The export's rows read EXPORT_SLICE of the window at a time, each slice in time order."""
+    for part in _slices(filters, EXPORT_SLICE):
+        stmt = where_filters(select(*RAW_COLUMNS), part).order_by(pr.c.t_us, pr.c.id)
         # Nullable dtypes: with numpy ones an integer column turns float in any chunk holding a null
         # (old rows lack round_id, packets_*), so the same column would print 277 and 277.0.
         yield from pd.read_sql(stmt, conn, chunksize=chunk_rows, dtype_backend="numpy_nullable")
+
+
+def _rechunked(frames: Iterator[pd.DataFrame], size: int) -> Iterator[pd.DataFrame]:
+    """The frames' rows regrouped into chunks of `size` (the last one shorter; one empty frame if no rows)."""
+    held, count, blank = [], 0, None
+    for frame in frames:
+        if not len(frame):
+            blank = frame
+            continue
+        held.append(frame)
+        count += len(frame)
+        while count >= size:
+            whole = pd.concat(held, ignore_index=True)
+            yield whole.iloc[:size].reset_index(drop=True)
+            held, count = [whole.iloc[size:]], count - size
+    if count:
+        yield pd.concat(held, ignore_index=True)
+    elif blank is not None and not held:
+        yield blank
+
+
+def _slices(filters: Filters, size: timedelta) -> Iterator[Filters]:
+    """The filters' window cut into consecutive [start, end) pieces of at most `size`."""
+    start = filters.start
+    while True:
+        end = min(start + size, filters.end)
+        yield replace(filters, start=start, end=end)
+        if end >= filters.end:
+            return
+        start = end
 
 
 def server_rounds(engine: Engine, server_id: str, filters: Filters, limit: int = 500) -> pd.DataFrame:
