@@ -14,7 +14,7 @@ from queries.filters import MAX_CUSTOM_DAYS, MAX_VALUES, RANGE_CHOICES
 from queries.logs import LEVELS
 from queries.pingdata import GROUPS, MAX_POINTS
 from queries.status import STATUSES
-from storage.schema import ping_results, sip_results
+from storage.schema import RAW_COLUMNS, sip_results
 from queries.sipseries import SIP_EXPORT_COLUMNS
 
 PROBE_PARAMETER_TEXT = ("network: the network probe's rows (ICMP or TCP); sip: the SIP OPTIONS checks of the "
@@ -228,8 +228,8 @@ def column_schema(column) -> dict:
 def export_schema() -> dict:
     """The JSON body of /api/export-data: the window and one object per stored row (ping_results, or with
     probe=sip a sip_results row with its server's labels)."""
-    row = obj({c.name: column_schema(c) for c in ping_results.columns})
-    labels = {c.name: c for c in ping_results.columns}
+    row = obj({c.name: column_schema(c) for c in RAW_COLUMNS})
+    labels = {c.name: c for c in RAW_COLUMNS}
     sip_row = obj({name: column_schema(sip_results.c[name] if name in sip_results.c else labels[name])
                    for name in SIP_EXPORT_COLUMNS})
     return obj({"start": TIMESTAMP, "end": TIMESTAMP, "probe": {"type": "string", "enum": ["sip"]},

@@ -3,16 +3,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import pandas as pd
-from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
-from storage.schema import ping_results
+from storage.compact import oldest_at
 
 
 def first_stored_at(engine: Engine) -> datetime | None:
-    """The time of the oldest stored round (naive UTC), or None when nothing is stored yet; one step of the
-    time index, however many rows."""
+    """The time of the oldest stored round (naive UTC), or None when nothing is stored yet; one key seek per
+    series, however many rows."""
     with engine.connect() as conn:
-        value = conn.execute(select(func.min(ping_results.c.timestamp))).scalar()
-    return None if value is None else pd.Timestamp(value).to_pydatetime()
+        return oldest_at(conn)

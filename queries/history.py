@@ -17,6 +17,7 @@ from queries.filters import Filters
 from queries.pingdata import ping_series
 from queries.sqlutil import where_filters
 from storage.rollups import RESOLUTIONS_SECONDS
+from storage.compact import newest_id
 from storage.schema import ping_results as pr
 from common.timeutil import to_naive_utc
 
@@ -39,11 +40,11 @@ def data_version(engine: Engine, filters: Filters, step_seconds: int = 60) -> tu
     every minute would cost the browser a full plot for nothing.
     """
     with engine.connect() as conn:
-        newest_id = conn.execute(select(func.max(pr.c.id))).scalar()
+        newest = newest_id(conn)
     step = max(1, int(step_seconds))
     start = to_naive_utc(filters.start).replace(microsecond=0)
     floored = start - timedelta(seconds=int((start - EPOCH).total_seconds()) % step)
-    return newest_id, str(floored)
+    return newest, str(floored)
 
 
 def row_count(engine: Engine, filters: Filters) -> int:
@@ -57,9 +58,9 @@ def round_samples(engine: Engine, filters: Filters, server_ids: list[str] | tupl
     """The selected servers' rounds in the window (time, samples JSON, packets), oldest first; with every > 1,
     only rounds whose id is a multiple of it (an even sample: ids follow time, rounds alternate servers)."""
     stmt = (where_filters(select(*SAMPLE_COLUMNS), filters).where(pr.c.server_id.in_(list(server_ids)))
-            .order_by(pr.c.server_id, pr.c.timestamp))
+            .order_by(pr.c.server_id, pr.c.t_us))
     if every > 1:
-        # Tested on the index entry (it holds the id), so skipped rounds' rows are never read.
+        # Tested on the key (it holds the id), so skipped rounds' rows are never decoded.
         stmt = stmt.where(pr.c.id % every == 0)
     with engine.connect() as conn:
         df = pd.read_sql(stmt, conn)

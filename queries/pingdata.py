@@ -2,19 +2,20 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Iterator
 
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import func, literal, select, union
 from sqlalchemy.engine import Engine
 
 from queries.filters import Filters
-from queries.sqlutil import bucket_expr, dialect_of, where_filters
+from queries.sqlutil import bucket_expr, dialect_of, raw_bucket, where_filters
 from storage.retention import RESOLUTION_KINDS, horizons
 from storage.rollups import RESOLUTIONS_SECONDS, bucket_start
+from storage.schema import RAW_COLUMNS
 from storage.schema import ping_results as pr
-from storage.schema import country_rollups, ping_rollups
+from storage.schema import country_rollups, ping_rollups, server_latest
 from common.timeutil import utcnow
 
 # Every size is a multiple of a stored rollup resolution (300 s or 3600 s) or small enough for raw rows,
@@ -23,7 +24,7 @@ BUCKET_LADDER_SECONDS = (60, 300, 900, 3600, 10800, 21600, 43200, 86400)
 MAX_POINTS = 1000
 GROUPS = ("country", "server")
 SERIES_COLUMNS = ["key", "bucket", "latency_ms", "min_ms", "max_ms", "loss_pct", "jitter_ms", "mos", "rounds"]
-EXPORT_COLUMNS = [c.name for c in pr.columns]
+EXPORT_COLUMNS = [c.name for c in RAW_COLUMNS]
 
 
 def bucket_seconds_for(filters: Filters, max_points: int = MAX_POINTS,
@@ -135,12 +136,23 @@ def _rollup_series_stmt(filters: Filters, group: str, size: int, resolution: int
     aligned = replace(filters, start=bucket_start(filters.start, resolution))
     stmt = select(*keys, *labels, bucket, *_rollup_aggregates(t, merge)).where(t.resolution_seconds == resolution)
     stmt = where_filters(stmt, aligned, table, "bucket_start")
+    if table is ping_rollups and filters.servers and not filters.collectors:
+        stmt = stmt.where(t.collector.in_(_collectors_of(filters.servers)))
     return stmt.group_by(*keys, bucket) if merge else stmt
+
+
+def _collectors_of(server_ids):
+    """Every collector key the servers' ping_rollups rows can have: theirs in server_latest (kept for good), and ''
+    (buckets blended before collectors had names). With it the read is one range of ping_rollups' primary key
+    (resolution, collector, server, time) per collector and server, instead of every server's buckets of the
+    window through ix_ping_rollups_time, each then looked up in the table."""
+    return union(select(server_latest.c.collector).where(server_latest.c.server_id.in_(list(server_ids))),
+                 select(literal("")))
 
 
 def _raw_series_stmt(filters: Filters, group: str, size: int, dialect: str):
     """The series straight from ping_results, for buckets finer than any rollup."""
-    bucket = bucket_expr(pr.c.timestamp, size, dialect).label("bucket")
+    bucket = raw_bucket(size).label("bucket")
     keys, labels = _group_columns(group)
     stmt = select(*keys, *labels, bucket, *_series_aggregates())
     return where_filters(stmt, filters).group_by(*keys, bucket)
@@ -164,18 +176,60 @@ def ping_series(engine: Engine, filters: Filters, group: str = "country",
     return df.sort_values(["key", "bucket"], kind="stable", ignore_index=True)
 
 
+# The export reads its window this much at a time: the raw rows' key is (series, time), so "oldest first" over
+# all series is a sort, and one sort of a whole month kept the first byte waiting minutes and held every row.
+EXPORT_SLICE = timedelta(hours=1)
+
+
 def export_chunks(engine: Engine, filters: Filters, chunk_rows: int = 5000) -> Iterator[pd.DataFrame]:
-    """Every stored column of the selected rows, oldest first, a chunk at a time (for streaming)."""
-    stmt = where_filters(select(pr), filters).order_by(pr.c.timestamp, pr.c.id)
+    """Every stored column of the selected rows, oldest first, chunk_rows at a time (for streaming); an empty
+    selection gives one empty chunk (the columns)."""
     with engine.connect().execution_options(stream_results=True) as conn:
+        yield from _rechunked(_slice_frames(conn, filters, chunk_rows), chunk_rows)
+
+
+def _slice_frames(conn, filters: Filters, chunk_rows: int) -> Iterator[pd.DataFrame]:
+    """The export's rows read EXPORT_SLICE of the window at a time, each slice in time order."""
+    for part in _slices(filters, EXPORT_SLICE):
+        stmt = where_filters(select(*RAW_COLUMNS), part).order_by(pr.c.t_us, pr.c.id)
         # Nullable dtypes: with numpy ones an integer column turns float in any chunk holding a null
         # (old rows lack round_id, packets_*), so the same column would print 277 and 277.0.
         yield from pd.read_sql(stmt, conn, chunksize=chunk_rows, dtype_backend="numpy_nullable")
 
 
+def _rechunked(frames: Iterator[pd.DataFrame], size: int) -> Iterator[pd.DataFrame]:
+    """The frames' rows regrouped into chunks of `size` (the last one shorter; one empty frame if no rows)."""
+    held, count, blank = [], 0, None
+    for frame in frames:
+        if not len(frame):
+            blank = frame
+            continue
+        held.append(frame)
+        count += len(frame)
+        while count >= size:
+            whole = pd.concat(held, ignore_index=True)
+            yield whole.iloc[:size].reset_index(drop=True)
+            held, count = [whole.iloc[size:]], count - size
+    if count:
+        yield pd.concat(held, ignore_index=True)
+    elif blank is not None and not held:
+        yield blank
+
+
+def _slices(filters: Filters, size: timedelta) -> Iterator[Filters]:
+    """The filters' window cut into consecutive [start, end) pieces of at most `size`."""
+    start = filters.start
+    while True:
+        end = min(start + size, filters.end)
+        yield replace(filters, start=start, end=end)
+        if end >= filters.end:
+            return
+        start = end
+
+
 def server_rounds(engine: Engine, server_id: str, filters: Filters, limit: int = 500) -> pd.DataFrame:
     """The most recent raw rounds of one server within the window, newest first."""
-    stmt = (where_filters(select(pr), filters).where(pr.c.server_id == server_id)
-            .order_by(pr.c.timestamp.desc()).limit(limit))
+    stmt = (where_filters(select(*RAW_COLUMNS), filters).where(pr.c.server_id == server_id)
+            .order_by(pr.c.t_us.desc()).limit(limit))
     with engine.connect() as conn:
         return pd.read_sql(stmt, conn)

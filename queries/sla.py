@@ -30,6 +30,7 @@ from settings import Config
 from settings.sla import default_target, partner_target, server_targets
 from storage.schema import availability_rollups as ar
 from storage.schema import incidents as inc
+from storage.compact import t_us
 from storage.schema import ping_results as pr
 
 GROUPS = ("server", "partner", "country")
@@ -254,7 +255,7 @@ def _edge_select(edges: list[Span], collectors: Sequence[str] = ()):
     up = func.sum(case((pr.c.success.is_(True), 1), else_=0))
     degraded = func.sum(case((pr.c.success.is_(True) & pr.c.concerns.is_not(None) & (pr.c.concerns != ""), 1),
                              else_=0))
-    when = or_(*(and_(pr.c.timestamp >= s, pr.c.timestamp < e) for s, e in edges))
+    when = or_(*(and_(pr.c.t_us >= t_us(s), pr.c.t_us < t_us(e)) for s, e in edges))  # key ranges, not a scan
     collector = func.coalesce(pr.c.collector, literal(""))  # as the writer keys availability_rollups
     return (select(collector, pr.c.server_id, func.count(), up, degraded)
             .where(when, pr.c.server_id.is_not(None), *([collector.in_(collectors)] if collectors else []))

@@ -5,6 +5,7 @@ from sqlalchemy import BigInteger, Integer, cast, func, literal_column
 from sqlalchemy.engine import Engine
 
 from queries.filters import Filters
+from storage.compact import t_us
 from storage.schema import ping_results
 
 
@@ -29,8 +30,13 @@ def bucket_expr(column, bucket_seconds: int, dialect: str):
 
 def where_filters(stmt, filters: Filters, table=ping_results, time_column: str = "timestamp"):
     """Apply the time window and the country/partner/server filters as bound parameters."""
-    when = table.c[time_column]
-    stmt = stmt.where(when >= filters.start, when < filters.end)
+    if table is ping_results and time_column == "timestamp":
+        # The view's timestamp is computed from t_us: filtering on it would read every row, on t_us it is one
+        # range of the (series, time) key per series.
+        stmt = stmt.where(ping_results.c.t_us >= t_us(filters.start), ping_results.c.t_us < t_us(filters.end))
+    else:
+        when = table.c[time_column]
+        stmt = stmt.where(when >= filters.start, when < filters.end)
     if filters.countries:
         stmt = stmt.where(table.c.country.in_(filters.countries))
     if filters.partners:
@@ -40,6 +46,13 @@ def where_filters(stmt, filters: Filters, table=ping_results, time_column: str =
     if getattr(filters, "collectors", ()) and "collector" in table.c:
         stmt = stmt.where(table.c.collector.in_(filters.collectors))
     return stmt
+
+
+def raw_bucket(bucket_seconds: int):
+    """The start (epoch seconds) of the bucket each raw row (the ping_results view) falls in, from its integer t_us
+    (integer division on both backends; t_us is never negative for a real measurement)."""
+    size = literal_column(str(int(bucket_seconds)), Integer)
+    return (ping_results.c.t_us // literal_column("1000000", BigInteger)) // size * size
 
 
 def dialect_of(engine: Engine) -> str:

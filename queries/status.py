@@ -6,7 +6,7 @@ from operator import attrgetter
 from typing import NamedTuple
 
 import pandas as pd
-from sqlalchemy import DateTime, func, literal, select
+from sqlalchemy import BigInteger, func, literal, select
 from sqlalchemy.engine import Engine
 
 from settings import THRESHOLD_NAMES, Config
@@ -16,7 +16,8 @@ from queries.series import clean_number
 from queries.sipstatus import (PREFIX, SIP_COLUMNS, down_for_calls, sip_adjusted, sip_by_server, sip_object,
                                sip_warning)
 from storage.schema import ping_results as pr
-from storage.schema import alerts, maintenance_windows, server_latest
+from storage.compact import newest_id, t_us
+from storage.schema import alerts, maintenance_windows, ping_compact, series, server_latest
 from common.timeutil import iso_z, utcnow, to_naive_utc
 from common.format import records
 
@@ -44,7 +45,7 @@ def status_stamp(engine: Engine) -> tuple:
     """A cheap stamp of what server_status reads besides the clock: the newest row id (every round adds rows and
     a heartbeat), the alerts' count and last change, and the stored maintenance windows."""
     with engine.connect() as conn:
-        newest = conn.execute(select(func.max(pr.c.id))).scalar()
+        newest = newest_id(conn)
         alerted = tuple(conn.execute(select(func.count(), func.max(alerts.c.updated_at)).select_from(alerts)).one())
         windows = tuple(conn.execute(select(func.count(), func.max(maintenance_windows.c.id))
                                      .select_from(maintenance_windows)).one())
@@ -54,8 +55,8 @@ def status_stamp(engine: Engine) -> tuple:
 def latest_rows(engine: Engine, server_ids: list[str], collectors: tuple[str, ...] = ()) -> list[dict]:
     """The newest stored row of each (collector, server id) as a dict, through the writer-maintained server_latest
     table; with collectors, only theirs."""
-    # Two steps, so the plan cannot flip: server_latest's few hundred rows first, then one index seek of
-    # ix_ping_results_server_time per (server, time). As one join, SQLite drove from ping_results instead (the
+    # Two steps, so the plan cannot flip: server_latest's few hundred rows first, then one seek of the raw rows'
+    # (series, time) key per (series, time). As one join, SQLite drove from ping_results instead (the
     # v10 key (collector, server_id) has no server_id prefix for the IN), reading every stored row of every
     # server: 1.2 s at 200 servers x 2 days. Ids are chunked to stay under SQLite's bound-variable limit.
     # Plain rows, not pd.read_sql: the frame was built only to be taken apart again (8 of 20 ms).
@@ -79,11 +80,11 @@ def _latest_keys(conn, server_ids: list[str], collectors: tuple[str, ...]) -> se
 
 def _rows_at(conn, newest: set[tuple]) -> list[dict]:
     """The ping_results rows at those (collector, server id, timestamp) keys, as dicts."""
-    # server_id IN (...) AND timestamp IN (...) is one index seek per combination on SQLite and PostgreSQL
-    # (a round stores its servers at a handful of instants); a row-value IN was a scan. Pairs not asked for
-    # are dropped below.
+    # server_id IN (...) AND t_us IN (...): the servers' series, then one key seek per (series, instant) on SQLite
+    # and PostgreSQL (a round stores its servers at a handful of instants); a row-value IN was a scan. Pairs not
+    # asked for are dropped below.
     stmt = select(*LATEST_COLUMNS).where(pr.c.server_id.in_(sorted({sid for _, sid, _ in newest})),
-                                         pr.c.timestamp.in_(sorted({at for _, _, at in newest})))
+                                         pr.c.t_us.in_(sorted({t_us(at) for _, _, at in newest})))
     # Keep each collector's own newest row (two collectors may store a server at the same instant).
     rows = (dict(row, timestamp=to_naive_utc(row["timestamp"])) for row in conn.execute(stmt).mappings())
     return [row for row in rows if (row["collector"] or "", row["server_id"], row["timestamp"]) in newest]
@@ -91,19 +92,18 @@ def _rows_at(conn, newest: set[tuple]) -> list[dict]:
 
 def recent_rounds_stmt(server_ids: list[str], per_server: int):
     """SELECT server_id + BEAT_COLUMNS of the last per_server rounds of each server (in no promised order)."""
-    # Per server, the time of its per_server-th newest round is a short backward walk of
-    # ix_ping_results_server_time; the rows from that time on are then one index range per server. This is
-    # exact whatever the interval or gaps in the history, never scans older rows, and is plain SQL (a
+    # Per series of the servers, the time of its per_server-th newest row is a short backward walk of
+    # ping_compact's (series, time) key; the rows from that time on are then one key range per series. Each
+    # series gives up to per_server rows, so a server's newest per_server are among them (_newest keeps those).
+    # This is exact whatever the interval or gaps in the history, never scans older rows, and is plain SQL (a
     # correlated scalar subquery with LIMIT/OFFSET) on SQLite and PostgreSQL alike.
-    newer = pr.alias("newer")
-    since = (select(newer.c.timestamp).where(newer.c.server_id == server_latest.c.server_id)
-             .order_by(newer.c.timestamp.desc()).limit(1).offset(per_server - 1).scalar_subquery())
-    # DISTINCT: server_latest holds a row per (collector, server) since v4.
-    cut = (select(server_latest.c.server_id, since.label("since"))
-           .where(server_latest.c.server_id.in_(server_ids)).distinct().cte("cut"))
-    # A server with fewer rounds has no such time (NULL): coalescing to a floor keeps the index range form.
-    floor = func.coalesce(cut.c.since, literal(BEFORE_ANY_ROUND, DateTime))
-    on = (pr.c.server_id == cut.c.server_id) & (pr.c.timestamp >= floor)
+    since = (select(ping_compact.c.t_us).where(ping_compact.c.series_id == series.c.id)
+             .order_by(ping_compact.c.t_us.desc()).limit(1).offset(per_server - 1).scalar_subquery())
+    cut = (select(series.c.id.label("series_id"), since.label("since"))
+           .where(series.c.server_id.in_(server_ids)).cte("cut"))
+    # A series with fewer rows has no such time (NULL): coalescing to a floor keeps the key range form.
+    floor = func.coalesce(cut.c.since, literal(t_us(BEFORE_ANY_ROUND), BigInteger))
+    on = (pr.c.series_id == cut.c.series_id) & (pr.c.t_us >= floor)
     return select(pr.c.server_id, *BEAT_COLUMNS).select_from(cut.join(pr, on))
 
 

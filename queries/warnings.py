@@ -115,7 +115,7 @@ def concern_history(engine: Engine, server_id: str, filters: Filters, limit: int
     """A server's rounds with concerns in the window (timestamp, concerns), newest first."""
     stmt = (where_filters(select(pr.c.timestamp, pr.c.concerns, pr.c.concern_data), filters)
             .where(pr.c.server_id == server_id, pr.c.concerns.is_not(None), pr.c.concerns != "")
-            .order_by(pr.c.timestamp.desc()).limit(limit))
+            .order_by(pr.c.t_us.desc()).limit(limit))
     with engine.connect() as conn:
         df = pd.read_sql(stmt, conn)
     df["timestamp"] = pd.to_datetime(df["timestamp"])

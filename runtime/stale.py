@@ -12,7 +12,7 @@ import socket
 from datetime import datetime
 from typing import Callable
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from collector.periodic import PeriodicWorker
@@ -20,7 +20,7 @@ from collector.alerts import STALE, AlertEvent, OpenAlert, Rule, Subject, descri
 from collector.alertmanager import publish
 from settings import Config, Server
 from storage.alertstore import apply_events, load_open
-from storage.schema import ping_results
+from storage.compact import newest_at
 from common.timeutil import iso_z, to_naive_utc, utcnow
 from storage.writer import Writer
 from queries.status import server_status
@@ -43,11 +43,11 @@ log = logging.getLogger("runtime.stale")
 
 
 def latest_times(engine: Engine, server_ids: list[str]) -> dict[str, datetime]:
-    """The newest stored timestamp of each server id that has any rows (one index seek per server)."""
+    """The newest stored timestamp of each server id that has any rows (one key seek per series of the server)."""
     found = {}
     with engine.connect() as conn:
         for sid in server_ids:
-            at = conn.execute(select(func.max(ping_results.c.timestamp)).where(ping_results.c.server_id == sid)).scalar()
+            at = newest_at(conn, sid)
             if at is not None:
                 found[sid] = at
     return found

@@ -6,14 +6,16 @@ reads the source while nothing writes to it, and says so if something did.
 - The target's schema is created (or upgraded) by init_db; the source must already be at the current version.
 - Tables are copied in foreign-key order, a batch of rows per target transaction, with a progress line at most
   every PROGRESS_EVERY_SECONDS and at the end of each table.
-- Resumable: rounds, ping_results and logs only ever get new rows (and lose the oldest to retention), so an
-  interrupted copy carries on after the highest primary key the target already holds. The other tables are
+- Resumable: rounds, the raw rows (ping_compact, with series and ping_classes, copied as stored: the ping_results
+  view reads them the same on the target) and logs only ever get new rows (and lose the oldest to retention), so
+  an interrupted copy carries on after the highest primary key the target already holds. The other tables are
   updated in place by the collector (an alert is resolved, a rollup bucket grows, a server's latest time moves),
-  so each run copies them whole again; they are small next to ping_results.
+  so each run copies them whole again; they are small next to ping_compact.
 - The target must be empty or hold an unfinished copy of this same source (a copy_progress row names it);
   anything else is refused unless --force, which deletes the target's rows first.
-- At the end the row counts of every table are compared, PostgreSQL sequences are moved past the copied ids
-  (so the next INSERT does not collide with a copied row), and copy_progress is dropped.
+- At the end the row counts of every table are compared, PostgreSQL sequences and SQLite's raw-row id counter
+  (ping_ids, not copied) are moved past the copied ids (so the next INSERT does not collide with a copied row),
+  and copy_progress is dropped.
 
 Exit status: 0 copied and counts equal; 1 failed, counts differ, or the source changed meanwhile; 2 refused
 (bad arguments, source schema too old, target holds other data); 130 interrupted (run it again to resume).
@@ -30,16 +32,21 @@ from sqlalchemy import Column, MetaData, String, Table, delete, func, insert, se
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
+from storage import compact
 from storage.engine import make_engine
 from storage.migrations import current_version, init_db
 from storage.schema import SCHEMA_VERSION, metadata
 
 DEFAULT_BATCH_ROWS = 5000
 PROGRESS_EVERY_SECONDS = 2.0
-APPEND_ONLY = ("rounds", "ping_results", "logs")
+APPEND_ONLY = ("rounds", "series", "ping_classes", "ping_compact", "logs")
 # Copied in this order (metadata.sorted_tables: a table after the tables its foreign keys point to). schema_info
-# is not copied: init_db writes the target's.
-COPIED = tuple(t for t in metadata.sorted_tables if t.name != "schema_info")
+# is not copied: init_db writes the target's; nor is ping_ids, the target's own id counter (fix_sequences).
+# series and ping_classes first and ping_compact, the big one, last: the ping_results view joins the first two,
+# so a resumed or watched copy reads every copied raw row through it.
+_ORDER = {"series": 0, "ping_classes": 0, "ping_compact": 2}
+COPIED = tuple(sorted((t for t in metadata.sorted_tables if t.name not in ("schema_info", "ping_ids")),
+                      key=lambda t: _ORDER.get(t.name, 1)))
 
 # The marker of an unfinished copy in the target, outside the app's schema (its own MetaData).
 progress_metadata = MetaData()
@@ -134,7 +141,7 @@ def _empty(conn: Connection, tables: list[Table]) -> None:
     if conn.dialect.name == "postgresql":
         conn.execute(text("TRUNCATE " + ", ".join(f'"{t.name}"' for t in tables)))
         return
-    for table in reversed(tables):  # referencing tables first (ping_results before rounds)
+    for table in reversed(tables):  # referencing tables first (sip_results before rounds)
         conn.execute(delete(table))
 
 
@@ -261,7 +268,8 @@ def _remaining(source: Engine, table: Table, start: tuple | None, upto: tuple | 
 
 
 def fix_sequences(conn: Connection) -> None:
-    """On PostgreSQL, move each id sequence past the greatest copied id (COPY and explicit ids leave it at 1)."""
+    """Move each id source past the greatest copied id (COPY and explicit ids leave a PostgreSQL sequence at 1)."""
+    compact.reset_ids(conn)  # the raw rows' ids: ping_compact_id_seq or SQLite's ping_ids
     if conn.dialect.name != "postgresql":
         return  # SQLite's INTEGER PRIMARY KEY takes max(rowid) + 1 by itself
     for table in COPIED:

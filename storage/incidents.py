@@ -14,7 +14,7 @@ from typing import Iterable
 from sqlalchemy import Integer, bindparam, case, cast, func, insert, literal, select, update
 from sqlalchemy.engine import Connection
 
-from storage.rollups import ROUND_IDS, _bucket_sql, _insert_for
+from storage.rollups import _bucket_sql, _insert_for, round_params, round_rows, rows_span
 from storage.schema import availability_rollups, incidents
 from storage.schema import ping_results as pr
 
@@ -95,18 +95,20 @@ def _availability_upsert(dialect: str, resolution: int):
     resolution, as rollups.round_statements: ~1 ms each, on every round's commit otherwise)."""
     columns = ["resolution_seconds", "collector", "server_id", "bucket_start", "partner", "country", *_COUNT_COLUMNS]
     stmt = _insert_for(dialect)(availability_rollups).from_select(
-        columns, _availability_select(dialect, resolution).where(pr.c.round_id.in_(ROUND_IDS)))
+        columns, _availability_select(dialect, resolution).where(round_rows()))
     t, new = availability_rollups.c, stmt.excluded
     return stmt.on_conflict_do_update(index_elements=["resolution_seconds", "collector", "server_id", "bucket_start"],
                                       set_={name: t[name] + new[name] for name in _COUNT_COLUMNS})
 
 
-def fold_rounds(conn: Connection, round_ids: list[int], rounds: list[list[dict]], collector: str = "") -> None:
-    """Add one collector's stored rounds to the availability rollups and its incidents, inside the transaction
-    that stored them."""
+def fold_rounds(conn: Connection, round_ids: list[int], rounds: list[list[dict]], collector: str = "",
+                span: tuple[int, int] | None = None) -> None:
+    """Add one collector's stored rounds (their rows' (first, last) t_us: span, found from `rounds` if not given)
+    to the availability rollups and its incidents, inside the transaction that stored them."""
+    span = span or rows_span(rounds)
     if round_ids:
         for resolution in AVAILABILITY_RESOLUTIONS_SECONDS:
-            conn.execute(_availability_upsert(conn.dialect.name, resolution), {"round_ids": list(round_ids)})
+            conn.execute(_availability_upsert(conn.dialect.name, resolution), round_params(round_ids, span))
     fold_incidents(conn, (sorted(rows, key=lambda r: r["timestamp"]) for rows in rounds if rows), collector or "")
 
 

@@ -9,11 +9,13 @@ from sqlalchemy import bindparam, func, inspect, insert, select, text, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
-from storage import incidents, rollups, siprollups
+from storage import compact, incidents, rollups, siprollups
 from storage import schema
 from storage.engine import lost_lock_race
 from storage.schema import (SCHEMA_VERSION, alerts, collectors, country_rollups, logs, maintenance_windows,
-                            metadata, ping_results, ping_rollups, rounds, schema_info, server_latest, sip_results)
+                            metadata, ping_rollups, rounds, schema_info, server_latest, sip_results)
+# The steps before version 13 work on the ping_results table as it was (compact.upgrade_to_compact replaces it).
+from storage.schema import ping_results_v12 as ping_results
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +45,7 @@ def _upgrade_from_seed(conn: Connection) -> None:
     """Version 0 (the seed's ping_results and logs) to 1: add the new columns and tables."""
     for name in ("ping_results", "logs"):
         if name in inspect(conn).get_table_names():
-            _add_missing_columns(conn, metadata.tables[name])
+            _add_missing_columns(conn, {"ping_results": ping_results, "logs": logs}[name])
     # The seed had no server id: the IP was the identity.
     conn.execute(update(ping_results).where(ping_results.c.server_id.is_(None))
                  .values(server_id=ping_results.c.server_ip))
@@ -232,7 +234,7 @@ UPGRADES = {0: _upgrade_from_seed, 1: _upgrade_add_rollups, 2: _upgrade_add_coun
             3: _upgrade_add_concern_data, 4: _upgrade_add_log_server_id, 5: _upgrade_add_sip_results,
             6: _upgrade_add_incidents, 7: _upgrade_add_ack_and_maintenance,
             8: _upgrade_add_sip_rollups, 9: _upgrade_per_collector,
-            10: _upgrade_sla_per_collector, 11: _upgrade_hot_rollups}
+            10: _upgrade_sla_per_collector, 11: _upgrade_hot_rollups, 12: compact.upgrade_to_compact}
 
 
 # The key of the transaction-level advisory lock that serialises schema changes on PostgreSQL (any fixed bigint;
@@ -289,6 +291,7 @@ def _init_db_once(engine: Engine) -> int:
         for table in metadata.sorted_tables:  # create_all skips indexes of tables that already existed
             for index in table.indexes:
                 index.create(conn, checkfirst=True)
+        compact.ensure_layout(conn)  # the ping_results view and the raw-row id source, new or upgraded
         conn.execute(schema_info.delete())
         conn.execute(insert(schema_info).values(version=SCHEMA_VERSION))
     return found

@@ -17,8 +17,9 @@ from sqlalchemy import Table, bindparam, delete, exists, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
-from storage.schema import (availability_rollups, country_rollups, incidents, logs, ping_results, ping_rollups,
-                            rounds, sip_results, sip_rollups)
+from storage.compact import TimeUs, t_us
+from storage.schema import (availability_rollups, country_rollups, incidents, logs, ping_compact, ping_rollups,
+                            rounds, series, sip_results, sip_rollups)
 from common.timeutil import to_naive_utc
 from storage.writer import Writer
 
@@ -28,13 +29,16 @@ DEFAULT_BATCH_ROWS = 5000
 
 
 class Expiring(NamedTuple):
-    """One kind of expiring row: its table, time column, extra WHERE (or None), retention key and report label."""
+    """One kind of expiring row: its table, time column, extra WHERE (or None), retention key and report label;
+    `stored` turns the cutoff into the time column's form, `oldest_first` orders each batch by time."""
 
     table: Table
     time_column: str
     where: ColumnElement | None
     retention_key: str
     label: str
+    stored: Callable[[datetime], object] | None = None
+    oldest_first: bool = True
 
 
 # The kind (horizons() key) of each rollup resolution; its retention key is the kind + "_days".
@@ -50,13 +54,24 @@ def rollup_entry(table: Table, resolution_seconds: int) -> Expiring:
                     f"{table.name}_{resolution_seconds}s")
 
 
-# Pruned in this order each call. rounds come right after ping_results: a round goes once its last result is gone
-# (ping_results.round_id references it, so deleting it earlier would break that foreign key).
+# The raw rows (the ping_results view's): by t_us within each series, one key range per series (the clustered key
+# has no time-first index, so "oldest first" across series would sort every expired row; each batch is
+# the oldest of some series instead, and every expired row goes in the end).
+_EACH_SERIES = ping_compact.c.series_id.in_(select(series.c.id))
+# A round's raw rows are stamped within it (collector/rounds.py stamps them at its start), so "no row of it left"
+# is one key range per series over the round's own span (ping_compact has no round_id index). A row stamped
+# outside its round (a clock that jumped) keeps its round_id but does not hold the round.
+_ROUND_ROWS_LEFT = exists().where(ping_compact.c.series_id.in_(select(series.c.id)),
+                                  ping_compact.c.t_us.between(TimeUs(rounds.c.started_at), TimeUs(rounds.c.finished_at)),
+                                  ping_compact.c.round_id == rounds.c.id)
+
+# Pruned in this order each call. rounds come right after the raw rows: a round goes once its last result is gone
+# (sip_results.round_id references it, so deleting it earlier would break that foreign key).
 PRUNABLE: tuple[Expiring, ...] = (
-    Expiring(ping_results, "timestamp", None, "raw_days", "ping_results"),
+    Expiring(ping_compact, "t_us", _EACH_SERIES, "raw_days", "ping_results", stored=t_us, oldest_first=False),
     Expiring(sip_results, "timestamp", None, "raw_days", "sip_results"),
-    Expiring(rounds, "finished_at", ~exists().where(ping_results.c.round_id == rounds.c.id)
-             & ~exists().where(sip_results.c.round_id == rounds.c.id), "raw_days", "rounds"),
+    Expiring(rounds, "finished_at", ~_ROUND_ROWS_LEFT & ~exists().where(sip_results.c.round_id == rounds.c.id),
+             "raw_days", "rounds"),
     *(rollup_entry(table, resolution) for table in ROLLUP_TABLES for resolution in RESOLUTION_KINDS),
     Expiring(logs, "timestamp", None, "logs_days", "logs"),
     # SLA history (issue 15): kept apart from the raw rows, which it is meant to outlive; an open incident stays.
@@ -105,10 +120,11 @@ class Budget:
 def expired_keys(entry: Expiring, cutoff: datetime, batch_rows: int):
     """SELECT of the primary keys of at most batch_rows of entry's rows older than cutoff, oldest first."""
     at = entry.table.c[entry.time_column]
-    conditions = [at < cutoff] + ([] if entry.where is None else [entry.where])
+    bound = cutoff if entry.stored is None else entry.stored(cutoff)
+    conditions = [at < bound] + ([] if entry.where is None else [entry.where])
     # correlate(None): used inside a DELETE of the same table, the subquery must keep that table in its FROM.
-    return (select(*entry.table.primary_key.columns).where(*conditions).order_by(at).limit(batch_rows)
-            .correlate(None))
+    chosen = select(*entry.table.primary_key.columns).where(*conditions)
+    return (chosen.order_by(at) if entry.oldest_first else chosen).limit(batch_rows).correlate(None)
 
 
 def in_subquery_delete(entry: Expiring, chosen):

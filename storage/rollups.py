@@ -8,6 +8,7 @@ from sqlalchemy import BigInteger, Integer, bindparam, cast, func, literal, lite
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from storage.compact import t_us
 from storage.schema import country_rollups, ping_rollups, server_latest
 from storage.schema import ping_results as pr
 
@@ -18,6 +19,24 @@ _EPOCH = datetime(1970, 1, 1)
 # The rounds being folded, as a list (not an id range: on a shared database another collector's round can
 # take an id between two of ours, and would be added twice).
 ROUND_IDS = bindparam("round_ids", type_=Integer, expanding=True)
+
+
+def round_rows():
+    """WHERE for the raw rows of the rounds being folded: their ids, within the rows' time span (:t_first to
+    :t_last, integer µs), so each series is one short range of ping_compact's key (it has no round_id index)."""
+    return pr.c.round_id.in_(ROUND_IDS) & pr.c.t_us.between(bindparam("t_first", type_=BigInteger),
+                                                            bindparam("t_last", type_=BigInteger))
+
+
+def rows_span(batches: list[list[dict]]) -> tuple[int, int]:
+    """The (first, last) t_us of the rows of rounds being stored, for round_params."""
+    times = [t_us(row["timestamp"]) for rows in batches for row in rows]
+    return (min(times), max(times)) if times else (0, 0)
+
+
+def round_params(round_ids: list[int], span: tuple[int, int]) -> dict:
+    """The bound values of round_rows(): the round ids and the (first, last) t_us of their rows."""
+    return {"round_ids": list(round_ids), "t_first": span[0], "t_last": span[1]}
 
 
 def bucket_start(at: datetime, resolution_seconds: int) -> datetime:
@@ -99,35 +118,36 @@ def _latest_select():
 def _latest_upsert(dialect: str):
     """Move each server of the round to its new timestamp (never backwards)."""
     stmt = _insert_for(dialect)(server_latest).from_select(
-        ["collector", "server_id", "timestamp"], _latest_select().where(pr.c.round_id.in_(ROUND_IDS)))
+        ["collector", "server_id", "timestamp"], _latest_select().where(round_rows()))
     return stmt.on_conflict_do_update(index_elements=["collector", "server_id"], set_={"timestamp": stmt.excluded.timestamp},
                                       where=stmt.excluded.timestamp >= server_latest.c.timestamp)
 
 
 @lru_cache(maxsize=4)
 def round_statements(dialect: str) -> tuple:
-    """The statements that fold stored rounds (bound as :round_ids) into every rollup and server_latest.
+    """The statements that fold stored rounds (round_params) into every rollup and server_latest.
 
     Built once per dialect: constructing them costs ~3 ms each, paid on every round otherwise.
     """
     statements = []
     for resolution in RESOLUTIONS_SECONDS:
-        server_rows = _server_select(dialect, resolution).where(pr.c.round_id.in_(ROUND_IDS))
+        server_rows = _server_select(dialect, resolution).where(round_rows())
         statements.append(_upsert(dialect, ping_rollups, ["resolution_seconds", "collector", "server_id", "bucket_start"],
                                   _server_columns(), server_rows, labels=("country", "partner", "server_ip")))
-        country_rows = _country_select(dialect, resolution).where(pr.c.round_id.in_(ROUND_IDS))
+        country_rows = _country_select(dialect, resolution).where(round_rows())
         statements.append(_upsert(dialect, country_rollups, ["resolution_seconds", "bucket_start", "country", "collector"],
                                   _country_columns(), country_rows))
     return (*statements, _latest_upsert(dialect))
 
 
-def add_rounds(conn: Connection, round_ids: list[int]) -> None:
-    """Fold stored rounds into the rollups and server_latest, inside the transaction that stored them."""
+def add_rounds(conn: Connection, round_ids: list[int], span: tuple[int, int]) -> None:
+    """Fold stored rounds (their rows' (first, last) t_us: span) into the rollups and server_latest, inside the
+    transaction that stored them."""
     # Done in SQL from the rows just inserted: no per-row Python work on the collector's hot path.
     if not round_ids:
         return
     for stmt in round_statements(conn.dialect.name):
-        conn.execute(stmt, {"round_ids": list(round_ids)})
+        conn.execute(stmt, round_params(round_ids, span))
 
 
 def _bucket_sql(dialect: str, resolution_seconds: int):

@@ -6,7 +6,8 @@ from functools import lru_cache
 from sqlalchemy import case, func, literal, select
 from sqlalchemy.engine import Connection
 
-from storage.rollups import RESOLUTIONS_SECONDS, ROUND_IDS, _bucket_sql, _insert_for, _least_greatest
+from storage.rollups import (RESOLUTIONS_SECONDS, ROUND_IDS, _bucket_sql, _insert_for, _least_greatest,
+                             round_params, round_rows)
 from storage.schema import ping_results as pr
 from storage.schema import sip_results as sr
 from storage.schema import sip_rollups
@@ -45,17 +46,18 @@ def _upsert(dialect: str, rows):
 
 @lru_cache(maxsize=4)
 def round_statements(dialect: str) -> tuple:
-    """The statements that fold stored rounds' SIP rows (bound as :round_ids) into sip_rollups."""
-    return tuple(_upsert(dialect, _select(dialect, resolution).where(sr.c.round_id.in_(ROUND_IDS)))
+    """The statements that fold stored rounds' SIP rows (rollups.round_params) into sip_rollups."""
+    return tuple(_upsert(dialect, _select(dialect, resolution).where(sr.c.round_id.in_(ROUND_IDS), round_rows()))
                  for resolution in RESOLUTIONS_SECONDS)
 
 
-def add_rounds(conn: Connection, round_ids: list[int]) -> None:
-    """Fold the SIP rows of stored rounds into sip_rollups, inside the transaction that stored them."""
+def add_rounds(conn: Connection, round_ids: list[int], span: tuple[int, int]) -> None:
+    """Fold the SIP rows of stored rounds (their raw rows' (first, last) t_us: span) into sip_rollups, inside the
+    transaction that stored them."""
     if not round_ids:
         return
     for stmt in round_statements(conn.dialect.name):
-        conn.execute(stmt, {"round_ids": list(round_ids)})
+        conn.execute(stmt, round_params(round_ids, span))
 
 
 def rebuild(conn: Connection) -> None:

@@ -12,8 +12,9 @@ from sqlalchemy.exc import DBAPIError
 
 from storage.incidents import fold_rounds
 from storage import siprollups
-from storage.rollups import add_rounds
-from storage.schema import collectors, logs, ping_results, rounds, sip_results
+from storage.rollups import add_rounds, rows_span
+from storage.compact import compact_rows
+from storage.schema import collectors, logs, ping_compact, rounds, sip_results
 from common.timeutil import to_naive_utc
 
 
@@ -68,14 +69,15 @@ class Writer:
             fresh_sip = [sip for sip, new in zip(sip_batch or [[]] * len(batch), is_new) if new]
             new_ids = _insert_rounds(conn, collector, fresh, [uid for uid, new in zip(uids, is_new) if new])
             stored_ids = [rid for rid, one in zip(new_ids, fresh) if one[2]]
-            add_rounds(conn, stored_ids)
-            fold_rounds(conn, stored_ids, [rows for _s, _f, rows in fresh], collector)
+            span = rows_span([rows for _s, _f, rows in fresh])
+            add_rounds(conn, stored_ids, span)
+            fold_rounds(conn, stored_ids, [rows for _s, _f, rows in fresh], collector, span)
             sip_ids = []
             for round_id, sip_rows in zip(new_ids, fresh_sip):
                 if sip_rows:
                     conn.execute(insert(sip_results), [_result_row(r, round_id, collector) for r in sip_rows])
                     sip_ids.append(round_id)
-            siprollups.add_rounds(conn, sip_ids)
+            siprollups.add_rounds(conn, sip_ids, span)
             pending = iter(new_ids)
             round_ids = [known[uid] if not new else next(pending) for uid, new in zip(uids, is_new)]
             if heartbeat is not None:
@@ -129,7 +131,7 @@ def write_heartbeat(conn, collector: str, heartbeat: dict) -> None:
 
 def _insert_rounds(conn, collector: str, batch: list[tuple[datetime, datetime, list[dict]]],
                    uids: list[str | None] | None = None) -> list[int]:
-    """Insert the rounds rows and then all their ping_results rows; returns the round ids in batch order."""
+    """Insert the rounds rows and then all their raw rows (ping_compact); returns the round ids in batch order."""
     # Two statements for the whole batch, whatever its size: on PostgreSQL each statement is a round trip to the
     # server, so a statement per round made loading history three times slower than on SQLite.
     records = [dict(_round_record(collector, *one), uid=uid) for one, uid in zip(batch, uids or [None] * len(batch))]
@@ -146,34 +148,27 @@ def _insert_rounds(conn, collector: str, batch: list[tuple[datetime, datetime, l
     rows = [_result_row(result, round_id, collector)
             for round_id, (_started, _finished, results) in zip(round_ids, batch) for result in results]
     if rows:
-        conn.execute(insert(ping_results), rows)
+        conn.execute(insert(ping_compact), compact_rows(conn, rows))
     return round_ids
 
 
-# Every ping_results column but the serial id, in table order: the COPY column list.
-_COPY_COLUMNS = [c.name for c in ping_results.columns if c.name != "id"]
-_ROUND_AT, _COLLECTOR_AT = _COPY_COLUMNS.index("round_id"), _COPY_COLUMNS.index("collector")
+# Every ping_compact column in table order: the COPY column list.
+_COPY_COLUMNS = [c.name for c in ping_compact.columns]
 
 
 def _copy_rows(conn, rounds_rows: list[tuple[int, list[dict]]], collector: str) -> None:
-    """Append each round's ping_results rows (naive timestamps) through PostgreSQL's COPY, tied to the round
-    and collector, inside the connection's transaction."""
+    """Append each round's raw rows (naive timestamps) to ping_compact through PostgreSQL's COPY, tied to the
+    round and collector, inside the connection's transaction."""
     # COPY, not a multi-row INSERT: a 1,000-server round's INSERT bound 28,000 parameters through SQLAlchemy and
-    # cost ~75 ms of a ~230 ms round commit. The table has no column defaults, so a missing key is NULL as in
-    # the INSERT; values are the same Python types the INSERT binds (naive UTC datetimes, bools, floats, text).
-    # Each row's values are read straight from its dict (no copy with round_id and collector added).
-    unknown = set().union(*(row for _id, rows in rounds_rows for row in rows)) - set(_COPY_COLUMNS)
-    if unknown:  # the INSERT would refuse them too; say which
-        raise ValueError(f"ping_results has no column(s) {sorted(unknown)}")
-    sql = f"COPY ping_results ({', '.join(_COPY_COLUMNS)}) FROM STDIN"
+    # cost ~75 ms of a ~230 ms round commit. compact_rows refuses unknown keys, as the INSERT does.
+    records = compact_rows(conn, [_result_row(row, round_id, collector) for round_id, rows in rounds_rows
+                                  for row in rows])
+    sql = f"COPY ping_compact ({', '.join(_COPY_COLUMNS)}) FROM STDIN"
     dbapi_error = conn.dialect.loaded_dbapi.Error
     try:
         with conn.connection.driver_connection.cursor() as cursor, cursor.copy(sql) as copy:
-            for round_id, rows in rounds_rows:
-                for row in rows:
-                    values = [row.get(name) for name in _COPY_COLUMNS]
-                    values[_ROUND_AT], values[_COLLECTOR_AT] = round_id, collector
-                    copy.write_row(values)
+            for record in records:
+                copy.write_row([record[name] for name in _COPY_COLUMNS])
     except dbapi_error as exc:  # as SQLAlchemy raises it for an INSERT (IntegrityError for a NULL in NOT NULL, ...)
         raise DBAPIError.instance(sql, None, exc, dbapi_error) from exc
 

@@ -22,7 +22,8 @@ from settings import Config, validate_config
 from collector.measure import Measurement
 from collector.probes.base import ProbeResult
 from runtime.stale import StaleWatcher
-from storage.schema import ping_results
+from storage.compact import t_us
+from storage.schema import RAW_COLUMNS, ping_results
 from storage.writer import Writer
 from tests.seeding import seed_history
 
@@ -144,9 +145,9 @@ class AlertReplay:
 
     def replay(self) -> None:
         """Evaluate every stored round newer than the last one replayed."""
-        stmt = select(ping_results).order_by(ping_results.c.timestamp, ping_results.c.id)
-        if self.done is not None:
-            stmt = stmt.where(ping_results.c.timestamp > self.done)
+        stmt = select(*RAW_COLUMNS).order_by(ping_results.c.t_us, ping_results.c.id)
+        if self.done is not None:  # on t_us: the view's timestamp is computed, a filter on it reads every row
+            stmt = stmt.where(ping_results.c.t_us > t_us(self.done))
         with self.writer.engine.connect() as conn:
             rows = list(conn.execute(stmt).mappings())
         rounds: dict[datetime, list] = {}

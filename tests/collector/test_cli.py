@@ -143,7 +143,8 @@ def test_init_db_creates_the_schema_and_exits_0(tmp_path):
     assert "database ready" in result.stdout and db.exists()
     assert query(db, "SELECT version FROM schema_info") == [(SCHEMA_VERSION,)]
     tables = {r[0] for r in query(db, "SELECT name FROM sqlite_master WHERE type = 'table'")}
-    assert {"ping_results", "rounds", "logs", "schema_info"} <= tables
+    assert {"series", "ping_compact", "rounds", "logs", "schema_info"} <= tables
+    assert query(db, "SELECT name FROM sqlite_master WHERE type = 'view'") == [("ping_results",)]
     assert query(db, "SELECT COUNT(*) FROM rounds") == [(0,)]
 
 

@@ -114,6 +114,7 @@ def test_incidents_stored_exactly_and_rebuilt_the_same(sla_config, seeded):
 
 def test_open_incident_lasts_until_now(sla_config, tmp_path):
     from storage import open_writer
+    from storage.compact import t_us
     writer = open_writer(sla_config.database_target())
     down = lambda k, r: ProbeResult(4, 0) if k == 0 and r >= 3 else ProbeResult(4, 4, [20.0] * 4)  # noqa: E731
     seed_history(writer, sla_config, datetime(2026, 11, 2, 0, 9), 10, 60, down)
@@ -157,11 +158,12 @@ def test_month_and_group_errors_name_the_parameter():
 def test_rebuild_falls_back_to_time_order_when_rows_are_not(sla_config, tmp_path):
     """Rows stored out of time order (e.g. history imported newest first) still give the right incidents."""
     from storage import open_writer
+    from storage.compact import t_us
     writer = open_writer(sla_config.database_target())
     down = lambda k, r: ProbeResult(4, 0) if k == 0 and 3 <= r < 6 else ProbeResult(4, 4, [20.0] * 4)  # noqa: E731
     times = seed_history(writer, sla_config, datetime(2026, 11, 2, 0, 9), 10, 60, down)
     with writer.engine.begin() as conn:  # move the first rounds' rows to the end of the table
-        conn.execute(text("UPDATE ping_results SET id = id + 100000 WHERE timestamp < :t"), {"t": times[4]})
+        conn.execute(text("UPDATE ping_compact SET id = id + 100000 WHERE t_us < :t"), {"t": t_us(times[4])})
         incident_store.rebuild(conn)
         got = conn.execute(select(incidents.c.started_at, incidents.c.ended_at, incidents.c.down_rounds)).all()
     assert got == [(times[3], times[6], 3)]

@@ -102,12 +102,13 @@ def test_every_row_of_every_table_arrives(history, target_url):
     assert (status, err) == (0, "")
     source, copied = dump(history), dump(target_url)
     assert set(source) == {t.name for t in storage_copy.COPIED}  # every table of the schema but schema_info
-    for name in ("rounds", "ping_results", "logs", "alerts", "ping_rollups", "country_rollups", "server_latest"):
+    for name in ("rounds", "series", "ping_compact", "logs", "alerts", "ping_rollups", "country_rollups",
+                 "server_latest"):
         assert source[name], f"the source's {name} is empty, so the test would prove nothing"
     for name, rows in source.items():
         assert copied[name] == rows, name
-    assert "ping_results: 1200/1200 rows (100.0%)" in out and "copy complete" in out
-    assert f"{'ping_results':<16} {1200:>12} {1200:>12}" in out  # the per-table count check
+    assert "ping_compact: 1200/1200 rows (100.0%)" in out and "copy complete" in out
+    assert f"{'ping_compact':<16} {1200:>12} {1200:>12}" in out  # the per-table count check
     engine = make_engine(target_url)
     with engine.connect() as conn:
         assert "copy_progress" not in inspect(conn).get_table_names()  # a finished copy leaves no marker
@@ -141,7 +142,7 @@ def _rows_like(config, at) -> list[dict]:
 
 def test_an_interrupted_copy_resumes_after_the_highest_copied_key(history, pg_target):
     def interrupt_in_ping_results(table, copied):
-        if table == "ping_results" and copied >= 400:
+        if table == "ping_compact" and copied >= 400:
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
@@ -155,9 +156,9 @@ def test_an_interrupted_copy_resumes_after_the_highest_copied_key(history, pg_ta
     out = io.StringIO()
     report = storage_copy.copy_history(history, pg_target, batch_rows=100, out=out)
     assert report.resumed
-    assert report.tables["ping_results"].copied == 800  # only the rows after the 400 already there
+    assert report.tables["ping_compact"].copied == 800  # only the rows after the 400 already there
     assert report.tables["rounds"].copied == 0          # finished before the interruption
-    assert "ping_results: copying 800 of 1200 rows, 400 already there" in out.getvalue()
+    assert "ping_compact: copying 800 of 1200 rows, 400 already there" in out.getvalue()
     assert dump(pg_target) == dump(history)
 
 
@@ -182,11 +183,11 @@ def test_a_killed_copy_process_is_resumed_by_running_it_again(tmp_path, pg_clust
             left = conn.execute(select(func.count()).select_from(ping_results)).scalar_one()
     finally:
         probe.dispose()
-    assert 0 < left < 10_000, "the kill should land in the middle of ping_results"
+    assert 0 < left < 10_000, "the kill should land in the middle of ping_compact"
     assert left % 50 == 0  # whole batches only: each is one transaction
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    assert f"ping_results: copying {10_000 - left} of 10000 rows, {left} already there" in done.stdout
+    assert f"ping_compact: copying {10_000 - left} of 10000 rows, {left} already there" in done.stdout
     assert "copy complete (resumed)" in done.stdout
     assert dump(pg_target) == dump(source)
 

@@ -20,6 +20,7 @@ from storage.schema import (SCHEMA_VERSION, country_rollups, indexes_for, metada
 from common.timeutil import utcnow
 from tests.conftest import make_config_dict
 from tests.seeding import seed_history
+from tests.helpers.legacy import as_version_12
 from tests.helpers.rows import all_rows, assert_same_rows
 # its exact DDL).
 seed_metadata = MetaData()
@@ -65,6 +66,8 @@ def test_a_new_database_gets_the_whole_schema(engine):
         wanted = indexes_for(table, engine.dialect.name)
         assert wanted <= {i["name"] for i in insp.get_indexes(table.name)}, table.name
     assert version_rows(engine) == [SCHEMA_VERSION]
+    # Schema 13: the raw rows are compact from the start, read through the ping_results view.
+    assert insp.get_view_names() == ["ping_results"] and "ping_results" not in insp.get_table_names()
     assert init_db(engine) == SCHEMA_VERSION  # and a second start finds it done
 
 
@@ -99,10 +102,12 @@ def test_the_seeds_tables_are_upgraded_keeping_every_row(engine):
 
 @pytest.fixture
 def history(empty_database_url, tmp_path):
-    """A database written by today's writer: 6 h of 5-minute rounds of the test config's servers."""
+    """A database written by today's writer, turned back into version 12 (the ping_results table): 6 h of
+    5-minute rounds of the test config's servers."""
     config = validate_config(make_config_dict(tmp_path), source=str(tmp_path / "config.json"))
     writer = open_writer(empty_database_url)
     seed_history(writer, config, utcnow().replace(microsecond=0), rounds=72, interval_seconds=300)
+    as_version_12(writer.engine)
     yield writer.engine
     writer.engine.dispose()
 
@@ -258,6 +263,7 @@ def sla_history(empty_database_url, tmp_path):
     end = datetime(2026, 11, 2, 11, 59)
     seed_history(writer, config, end, 120, 60, lambda k, r: _down_first_server(30, 40)(k, r)
                  if r < 100 else _down_first_server(0, 999)(k, r))
+    as_version_12(writer.engine)
     yield writer.engine, config
     writer.engine.dispose()
 

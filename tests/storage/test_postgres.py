@@ -119,7 +119,7 @@ def test_the_web_role_reads_and_writes_only_alerts_and_logs(documented_setup, tm
             assert conn.execute(select(func.max(alerts.c.peak))).scalar_one() > config.stale_after_seconds + 300
             assert conn.execute(select(func.count()).select_from(logs)).scalar_one() == 1
         # ... and nothing else: measurements and schema belong to the collector.
-        for statement in ("DELETE FROM ping_results", "INSERT INTO rounds (collector, started_at, finished_at, "
+        for statement in ("DELETE FROM ping_compact", "INSERT INTO rounds (collector, started_at, finished_at, "
                           "duration_ms, servers, failures) VALUES ('x', now(), now(), 0, 0, 0)",
                           "UPDATE ping_rollups SET rounds = 0", "CREATE TABLE intruder (a integer)"):
             with runtime.writer.engine.connect() as conn, pytest.raises(ProgrammingError, match="permission denied"):

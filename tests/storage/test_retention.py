@@ -16,7 +16,8 @@ from settings import RETENTION_DEFAULTS, RETENTION_SETTINGS, ConfigError, valida
 from collector.service import Collector
 from storage import retention
 from storage.retention import PRUNABLE, by_key_delete, expired_keys, horizons, in_subquery_delete, prune
-from storage.schema import logs, ping_results, ping_rollups, rounds
+from storage.compact import t_us
+from storage.schema import logs, ping_compact, ping_results, ping_rollups, rounds
 from tests.conftest import SERVERS, make_config_dict
 from tests.seeding import seed_history
 from tests.helpers.fakes import FakeClock, FakeFactory, SteppingStop, ticking_now
@@ -140,16 +141,29 @@ def test_a_row_exactly_on_the_horizon_is_kept(config, writer):
 def test_a_round_goes_only_when_no_result_references_it(config, writer):
     store_round(writer, config, days_ago(100))
     old_round = column(writer, rounds.c.id)[0]
-    with writer.engine.begin() as conn:  # one result of the old round is recent (e.g. a clock that jumped)
-        first = conn.execute(select(func.min(ping_results.c.id))).scalar_one()
-        conn.execute(update(ping_results).where(ping_results.c.id == first).values(timestamp=days_ago(1)))
+    rounds_entry = next(e for e in PRUNABLE if e.label == "rounds")
+    # While its rows are stored the round stays, even past its horizon (the raw pass would delete them first).
+    assert retention.delete_batch(writer, rounds_entry, days_ago(90), 100) == 0
+    assert column(writer, rounds.c.id) == [old_round]
     writer.write_round("test", days_ago(100), days_ago(100), [])  # old, and never had results
     writer.write_round("test", days_ago(1), days_ago(1), [])  # recent and empty: kept until it is old
     deleted = prune(writer, RETENTION_DEFAULTS, NOW)
+    assert deleted["ping_results"] == 4 and deleted["rounds"] == 2
+    assert column(writer, rounds.c.started_at) == [days_ago(1)]
+    assert count(writer, rounds, rounds.c.servers == 0, rounds.c.started_at == days_ago(100)) == 0
+
+
+def test_a_row_stamped_outside_its_round_does_not_hold_it(config, writer):
+    # The raw rows have no round_id index: a round is held by its rows within its own span (the collector stamps
+    # them at its start). A row moved away in time (a clock that jumped) keeps its round_id, not the round.
+    store_round(writer, config, days_ago(100))
+    old_round = column(writer, rounds.c.id)[0]
+    with writer.engine.begin() as conn:
+        first = conn.execute(select(func.min(ping_compact.c.id))).scalar_one()
+        conn.execute(update(ping_compact).where(ping_compact.c.id == first).values(t_us=t_us(days_ago(1))))
+    deleted = prune(writer, RETENTION_DEFAULTS, NOW)
     assert deleted["ping_results"] == 3 and deleted["rounds"] == 1
     assert column(writer, ping_results.c.round_id) == [old_round]
-    assert column(writer, rounds.c.started_at) == [days_ago(100), days_ago(1)]
-    assert count(writer, rounds, rounds.c.servers == 0, rounds.c.started_at == days_ago(100)) == 0
 
 
 # --- batches and budget --------------------------------------------------------------------------------

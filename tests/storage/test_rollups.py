@@ -2,14 +2,16 @@
 from __future__ import annotations
 
 import random
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pandas as pd
 import pytest
+
 from sqlalchemy import select, text
 
 from collector.probes.base import ProbeResult
 from queries.filters import Filters
+from storage.compact import t_us
 from queries.pingdata import (_raw_series_stmt, bucket_seconds_for, kept_since, ping_series, rollup_resolution_for,
                               series_source)
 from storage import rollups
@@ -49,7 +51,9 @@ def raw_series(engine, filters, group, size):
 
 CASES = [(300, "country", {}, "country_rollups"), (3600, "server", {}, "ping_rollups"),
          (10800, "country", {}, "country_rollups"), (3600, "country", {"countries": ("Kenya",)}, "country_rollups"),
-         (900, "country", {"partners": ("Safari Voice",)}, "ping_rollups"), (60, "country", {}, "ping_results")]
+         (900, "country", {"partners": ("Safari Voice",)}, "ping_rollups"), (60, "country", {}, "ping_results"),
+         (300, "server", {"servers": ("127.0.0.2",)}, "ping_rollups"),  # by ping_rollups' key, collector IN (...)
+         (3600, "server", {"servers": ("127.0.0.1", "127.0.0.3")}, "ping_rollups")]
 
 
 @pytest.mark.parametrize("size, group, narrowing, source", CASES)
@@ -64,6 +68,23 @@ def test_rollup_series_equal_raw_aggregation(writer, noisy, size, group, narrowi
     assert len(got) == len(want) > 10
     pd.testing.assert_frame_equal(got[cols].reset_index(drop=True), want[cols].reset_index(drop=True),
                                   check_dtype=False, rtol=1e-9)
+
+
+def test_one_servers_rollups_count_every_vantage_point_and_the_blended_buckets(config, writer):
+    # One server's series reads ping_rollups by (resolution, collector IN (...), server, time): the collectors come
+    # from server_latest, plus '' (buckets blended before collectors had names), so none of them is left out.
+    end = datetime(2026, 11, 2, 12, 0)
+    for name in ("lab-1", "lab-2"):
+        seed_history(writer, config, end, rounds=12, interval_seconds=300, collector=name)
+    blended = datetime(2026, 11, 2, 10, 0)
+    with writer.engine.begin() as conn:  # an older bucket stored under '' by the v10 upgrade of several collectors
+        row = dict(conn.execute(select(ping_rollups).where(ping_rollups.c.server_id == "127.0.0.1",
+                                                           ping_rollups.c.resolution_seconds == 3600)).first()._mapping)
+        conn.execute(ping_rollups.insert().values(dict(row, collector="", bucket_start=blended, rounds=5)))
+    filters = Filters(start=datetime(2026, 11, 2, 9, 0), end=end + timedelta(minutes=1), servers=("127.0.0.1",))
+    got = ping_series(writer.engine, filters, group="server", bucket_seconds=3600)
+    hour = pd.Timestamp(end - timedelta(hours=1))  # 11:05-11:55 of each collector, then its 12:00 round
+    assert dict(zip(got["bucket"], got["rounds"])) == {pd.Timestamp(blended): 5, hour: 2 * 11, pd.Timestamp(end): 2}
 
 
 def test_rebuild_from_raw_rows_matches_incremental_rollups(writer, noisy):
@@ -116,7 +137,7 @@ def test_the_api_reads_rollups_for_a_window_whose_raw_rows_were_pruned(writer, n
     before = client.get("/api/ping-data", query_string=query).get_json()
     assert before["bucket_seconds"] == 60 and before["series"]
     with writer.engine.begin() as conn:  # what retention with raw_days = 1 would have done
-        conn.execute(text("DELETE FROM ping_results WHERE timestamp < :t"), {"t": str(noisy - timedelta(days=1))})
+        conn.execute(text("DELETE FROM ping_compact WHERE t_us < :t"), {"t": t_us(noisy - timedelta(days=1))})
     runtime = client.application.extensions["latency_monitor"]
     runtime.services.reload(config.replace(retention={**config.retention.as_dict(), "raw_days": 1}))
     after = client.get("/api/ping-data", query_string=query).get_json()

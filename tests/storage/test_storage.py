@@ -266,7 +266,7 @@ def test_read_only_engine_reads_but_cannot_write(config, writer):
     try:
         with reader.connect() as conn:
             assert conn.execute(select(ping_results.c.server_id)).scalar_one() == "sip.example.com:5061"
-            for statement in (insert(schema_info).values(version=99), text("DELETE FROM ping_results"),
+            for statement in (insert(schema_info).values(version=99), text("DELETE FROM ping_compact"),
                               text("CREATE TABLE x (a INTEGER)")):
                 # SQLite: "attempt to write a readonly database"; PostgreSQL: "... in a read-only transaction".
                 with pytest.raises(DBAPIError, match="readonly|read-only"):
@@ -299,7 +299,7 @@ def test_read_only_engine_opens_paths_with_uri_characters(tmp_path, folder):
     try:
         assert count(reader, ping_results) == 1
         with reader.connect() as conn, pytest.raises(OperationalError, match="readonly"):
-            conn.execute(text("DELETE FROM ping_results"))
+            conn.execute(text("DELETE FROM ping_compact"))
     finally:
         reader.dispose()
         writer.engine.dispose()
