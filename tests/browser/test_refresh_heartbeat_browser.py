@@ -45,5 +45,9 @@ def test_a_heartbeat_moves_the_clock_and_the_alert_ages_without_a_request(dash_d
     assert all(a.endswith(" d") for a in later), later  # every open alert is now days old
     stamp = driver.execute_script("return window.latencyWall.state.lastOk")
     assert stamp >= now * 1000  # the heartbeat counts as a refresh that answered
-    assert driver.execute_script("return window.__asked") == []  # all of it in the browser
+    # All of it in the browser: nothing asked for the clock, the ages or the status side (the page's own late
+    # loads, the RTT spread drawn after the latency graph, may still be under way).
+    asked = " ".join(driver.execute_script("return window.__asked"))
+    for part in (ids.UPDATED_AT, ids.ALERT_FEED, ids.TILES, ids.OVERVIEW_STAMP, ids.STAMP_SERIES):
+        assert part not in asked, asked
     assert dash_duo.get_logs() == [], dash_duo.get_logs()
