@@ -314,8 +314,7 @@ def status_path() -> dict:
                                    "measured the server recently sees it down, partial when some do; otherwise the "
                                    "worst state they report. vantage_points gives each collector's own view.",
                     "parameters": [collector_parameter()],
-                    "responses": responses(content(body), "Every configured server, in config order.",
-                                           bad_request=False)}}
+                    "responses": responses(content(body), "Every configured server, in config order.")}}
 
 
 def alerts_path() -> dict:
