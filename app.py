@@ -131,7 +131,15 @@ def create_app(config: Config | dict | str | None = None, *, start_collector: bo
         runtime.services.start_collector(collector_factory)
     if embedded or start_collector is None:
         runtime.services.start_stale_watcher()
+    if start_collector is None:  # a served app (gunicorn worker): draw the overview once per round
+        start_prewarmer(app)
     return app
+
+
+def start_prewarmer(app: MonitorApp) -> None:
+    """Draw the overview's graphs in the background whenever a round lands (callbacks/prewarm.py)."""
+    from callbacks.prewarm import Prewarmer
+    app.runtime.services.adopt("prewarmer", Prewarmer(app.server))
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -155,7 +163,8 @@ def freeze_startup_objects() -> None:
 
 
 def start_services(app: MonitorApp, args: argparse.Namespace) -> None:
-    """Start what `python app.py` runs beside the web server, in order: collector, stale and config watchers."""
+    """Start what `python app.py` runs beside the web server, in order: collector, stale and config watchers,
+    prewarmer."""
     services = app.runtime.services
     # Under --debug the reloader's watcher process re-runs this file; only its child
     # (WERKZEUG_RUN_MAIN=true) serves requests, so only the child runs the collector.
@@ -165,6 +174,7 @@ def start_services(app: MonitorApp, args: argparse.Namespace) -> None:
         services.start_collector()
     services.start_stale_watcher()
     services.start_config_watcher()
+    start_prewarmer(app)
 
 
 def stop_on_sigterm() -> None:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
+import time
 from datetime import datetime
 from typing import Any, Callable
 from urllib.parse import parse_qsl
@@ -107,3 +109,43 @@ def view_key(filters: Filters, *extra: Any) -> str:
 def window_of(filters: Filters) -> tuple[datetime, datetime]:
     """The (start, end) the graphs' time axes span."""
     return filters.start, filters.end
+
+
+# The views viewers asked for lately, which callbacks.prewarm draws again as soon as the data change, so the
+# next refresh (or a colleague opening the same view) finds them drawn. Bounded: a view nobody asked for in
+# RECENT_VIEW_SECONDS is forgotten, and at most MAX_RECENT_VIEWS are kept (the most recently asked).
+RECENT_VIEW_SECONDS = 900
+MAX_RECENT_VIEWS = 6
+_views_lock = threading.Lock()
+_priming = threading.local()  # set while callbacks.prewarm draws: its own calls are not a viewer asking
+
+
+class priming:
+    """Within it, the callbacks this thread runs are the prewarmer's, not a viewer's (remember_view ignores them)."""
+
+    def __enter__(self):
+        _priming.active = True
+
+    def __exit__(self, *exc):
+        _priming.active = False
+
+
+def remember_view(rt, view: tuple, clock: Callable[[], float] = time.monotonic) -> None:
+    """Note that a viewer asked for `view` (a tuple callbacks.prewarm knows how to draw again)."""
+    if getattr(_priming, "active", False):
+        return
+    with _views_lock:
+        views = rt.recent_views
+        views.pop(view, None)
+        views[view] = clock()
+        while len(views) > MAX_RECENT_VIEWS:
+            views.pop(next(iter(views)))
+
+
+def recent_views(rt, clock: Callable[[], float] = time.monotonic) -> list[tuple]:
+    """The views asked for within RECENT_VIEW_SECONDS, the most recent last (older ones are forgotten)."""
+    with _views_lock:
+        views, now = rt.recent_views, clock()
+        for view in [v for v, at in views.items() if now - at > RECENT_VIEW_SECONDS]:
+            del views[view]
+        return list(views)

@@ -11,7 +11,8 @@ from dash import Input, Output, State, no_update
 
 from callbacks.registry import callback
 
-from callbacks.common import NO_DATA, drawn_once, fetch, filters_from_search, signature, view_key, window_of
+from callbacks.common import (NO_DATA, drawn_once, fetch, filters_from_search, remember_view, signature, view_key,
+                              window_of)
 from callbacks.zoom import zoomed_filters
 from figures.empty import message_figure
 from figures.sip import add_sip_lines, sip_series_figures
@@ -138,9 +139,14 @@ def refresh_series(search, _n, group, dark, previous, zoom=None, tz=None, probe=
     sig = signature(version, view_key(filters, group), zoom_key(filters, shown), dark, tz, probe)
     if sig == previous:
         return no_update, no_update, no_update, no_update
-    # Ten dashboards on one view draw it once per change of the data, not once each.
+    if zoom is None:
+        remember_view(rt, ("series", search, group, dark, tz, probe))
+    # Ten dashboards on one view draw it once per change of the data, not once each. The frames do not depend
+    # on the theme or the zone, so a view primed in one (callbacks.prewarm) serves the others' frames.
     view = (probe, rt, filters, shown, group, bucket, dark, tz)
-    figures, error = drawn_once(rt.cache, ("series", sig, only), lambda: draw_series(*view, sig=sig, only=only))
+    frames_key = signature(version, view_key(filters, group), zoom_key(filters, shown), probe)
+    figures, error = drawn_once(rt.cache, ("series", sig, only),
+                                lambda: draw_series(*view, sig=frames_key, only=only))
     if error:
         return series_failed(error, dark)
     return (*figures, sig)
@@ -149,7 +155,8 @@ def refresh_series(search, _n, group, dark, previous, zoom=None, tz=None, probe=
 def draw_series(probe: str, rt, filters, shown, group: str, bucket: int, dark: bool, tz, sig: str = "",
                 only: int | None = None) -> tuple:
     """((latency, loss, jitter) figures with maintenance shaded, error) of one view; None for those `only`
-    leaves out. The frames are read once per signature for the three callbacks."""
+    leaves out. The frames are read once per signature `sig` (of the data and the view, not of the theme or
+    zone) for the three callbacks."""
     frames, error = drawn_once(rt.cache, ("series-frames", sig, probe),
                                lambda: series_frames(probe, rt, shown, group, bucket))
     if error:

@@ -12,8 +12,8 @@ from dash import Input, Output, State, no_update
 
 from callbacks.registry import callback
 
-from callbacks.common import (NO_DATA, drawn_once, fetch, filters_from_search, shared_status, signature, triggered_id,
-                              view_key, window_of)
+from callbacks.common import (NO_DATA, drawn_once, fetch, filters_from_search, remember_view, shared_status, signature,
+                              triggered_id, view_key, window_of)
 from figures.empty import message_figure
 from figures.smoke import figure_height, samples_figure, smoke_figure, summary_figure
 from layouts import ids
@@ -178,6 +178,7 @@ def refresh_smoke(search, _n, selected, mode, dark, previous, tz=None):
     sig = signature(version, view_key(filters, mode, tuple(names)), dark, tz)
     if sig == previous:
         return no_update, no_update, no_update
+    remember_view(rt, ("spread", search, tuple(selected or ()), mode, dark, tz))
     # Drawn once per change of the data for every viewer of the same servers and mode.
     fig, error = drawn_once(rt.cache, ("smoke", sig), lambda: draw_smoke(rt, filters, names, mode, dark, tz))
     if error:

@@ -33,6 +33,7 @@ class Runtime:
     owns_writer: bool = True  # False when the caller passed in the process's writer (and closes it)
     services: Any = None  # runtime.services.Services, set by create_app
     cache: ResultCache = field(default_factory=ResultCache)  # results per data stamp (runtime/cache.py)
+    recent_views: dict = field(default_factory=dict)  # view -> when last asked for (callbacks.common.remember_view)
     generation: int = 0  # bumped by every config reload, so cached results of the old config are not served
     # Called with the new Config on every reload (the API rebuilds its metrics registry here).
     reload_listeners: list[Callable[[Config], None]] = field(default_factory=list)

@@ -1,8 +1,8 @@
 """The background services of a running web app, started in order and stopped in reverse by close().
 
 In start order: the collector lock and the embedded collector (with its supervisor), the notifier (when no
-collector owns one), the stale watcher and the config watcher. Each is a handle with start()/stop(); every
-one that follows a reloaded config does so through reload(config), called from Services.reload() only.
+collector owns one), the stale watcher, the config watcher and what the app adopts (callbacks.prewarm). Each is
+a handle with start()/stop(); every one that follows a reloaded config does so through reload(config), called from Services.reload() only.
 """
 from __future__ import annotations
 
@@ -36,6 +36,7 @@ class Services:
         self.stale_watcher: StaleWatcher | None = None
         self.config_watcher: ConfigWatcher | None = None
         self._stoppers: list[tuple[str, Callable[[], None]]] = []  # in start order
+        self._adopted: list[Any] = []  # handles started by adopt()
 
     # -- starting ---------------------------------------------------------------------------------------
     def start_collector(self, factory: Callable[[Config, Any], Collector] | None = None, *,
@@ -75,6 +76,13 @@ class Services:
         self._stoppers.append(("config watcher", self.config_watcher.stop))
         return self.config_watcher
 
+    def adopt(self, name: str, handle: Any) -> Any:
+        """Start a handle from a layer above (start()/stop(), e.g. callbacks.prewarm.Prewarmer) and stop it in close()."""
+        handle.start()
+        self._stoppers.append((name, handle.stop))
+        self._adopted.append(handle)
+        return handle
+
     # -- running ------------------------------------------------------------------------------------------
     def reload(self, config: Config) -> None:
         """Switch the app to a reloaded config: routes and callbacks, listeners, stale watcher and collector."""
@@ -89,8 +97,8 @@ class Services:
 
     def threads(self) -> list[Any]:
         """The handles started so far that run a thread (for tests and /healthz)."""
-        return [s for s in (self.runtime.collector, self.supervisor, self.stale_watcher, self.config_watcher)
-                if s is not None]
+        return [s for s in (self.runtime.collector, self.supervisor, self.stale_watcher, self.config_watcher,
+                            *self._adopted) if s is not None]
 
     # -- stopping -----------------------------------------------------------------------------------------
     def close(self) -> None:

@@ -16,6 +16,8 @@ def test_main_freezes_startup_objects_before_serving(monkeypatch, config_dict, t
 
     def fake_serve(server, **options):
         seen.update(options, frozen=gc.get_freeze_count(), server=server)
+        seen["running"] = [type(t).__name__ for t in server.extensions[app_module.EXTENSION_KEY].services.threads()
+                           if t.is_alive()]
 
     monkeypatch.setattr(waitress, "serve", fake_serve)
     monkeypatch.setattr(app_module, "configure_logging", lambda *a, **k: None)
@@ -29,6 +31,7 @@ def test_main_freezes_startup_objects_before_serving(monkeypatch, config_dict, t
         assert services.stale_watcher is not None and services.config_watcher is not None
         assert not [t for t in services.threads() if t.is_alive()]
     assert seen["port"] == 5999 and seen["frozen"] > 10_000
+    assert "Prewarmer" in seen["running"]  # the overview is drawn once per round, not in a viewer's request
 
 
 def test_sigterm_stops_python_app_py_cleanly(tmp_path):
