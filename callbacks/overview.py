@@ -13,7 +13,9 @@ import json
 import pandas as pd
 from dash import ClientsideFunction, Input, Output, Patch, State, no_update
 
-from callbacks.common import epoch_seconds, fetch, filters_from_search, query_args, shared_status, signature
+from api.cache import current_stamp
+from callbacks.common import (epoch_seconds, fetch, filters_from_search, query_args, remember_view, shared_status,
+                              signature)
 from callbacks.registry import callback, clientside_callback
 from common.timeutil import utcnow
 from layouts import ids
@@ -81,7 +83,7 @@ def status_parts(rt, search: str | None, now, tz: str | None = None) -> dict:
     status, error = fetch("the server status", shared_status, rt, now)
     if error:
         return {"counts": None, "tiles": [], "groups": [], "density": "full", "notice": error_notice(
-            "the server status", error), "banner": None, "wall": {"countries": []}}
+            "the server status", error), "banner": None, "wall": {"countries": []}, "failed": True}
     shown = matching(status, filters.countries, filters.partners)
     # One query for every shown server's last rounds; if it fails the strips show their slots as missing.
     beats, _ = fetch("recent rounds", recent_rounds, rt.read_engine, list(shown["server_id"]), HEARTBEAT_ROUNDS)
@@ -101,7 +103,7 @@ def alerts_parts(rt, search: str | None, now) -> dict:
     status, _ = fetch("the server status", shared_status, rt, now)  # on failure current_warnings reads it
     warnings, error = fetch("the warnings", current_warnings, rt.read_engine, rt.config, now, filters, status)
     if error:
-        return {"alerts": [], "alerts_more": f"Could not load the warnings. {error}"}  # a text note
+        return {"alerts": [], "alerts_more": f"Could not load the warnings. {error}", "failed": True}  # a text note
     items = alert_items(warnings)
     resolved = warnings["state"] == "resolved" if "state" in warnings else pd.Series(False, index=warnings.index)
     shown_open = sum(not i["r"] for i in items)
@@ -124,10 +126,41 @@ def log_parts(rt, level: str | None, text: str | None, tz: str | None = None) ->
     return {"logs": log_lines(logs, tz)}
 
 
+# The status and alerts parts are built once per data stamp and minute for every viewer and for the prewarmer
+# (callbacks.prewarm), like the graphs: a refresh only asks when the data or STATUS_STEP_SECONDS moved
+# (callbacks.stamps), so a clock-only change shows no later than it did. The log feed is read on each request:
+# its lines (a round's "finished" line comes after the round) are not in the data stamp.
+PARTS_SHARE_SECONDS = 60
+
+
+def shared_parts(rt, search: str | None, now, tz: str | None = None) -> dict:
+    """status_parts and alerts_parts of a view, built once per data stamp, minute and problem notice."""
+    remember_view(rt, ("status", search or "", tz))
+    key = ("overview-parts", rt.generation, current_stamp(rt.read_engine), search or "", tz,
+           int(epoch_seconds(now)) // PARTS_SHARE_SECONDS, config_problem(rt), collector_problem(rt))
+    def build():
+        parts = {**status_parts(rt, search, now, tz), **alerts_parts(rt, search, now)}
+        if parts.pop("failed", False):
+            raise _NotKept(parts)
+        return parts
+    try:
+        return rt.cache.get(key, build)
+    except _NotKept as failed:  # a failed read is shown, not kept: the next refresh reads again
+        return failed.parts
+
+
+class _NotKept(Exception):
+    """Parts that show a failed read: returned to the viewer, never cached."""
+
+    def __init__(self, parts: dict):
+        super().__init__("a read failed")
+        self.parts = parts
+
+
 def overview_parts(rt, search: str | None, level: str | None, text: str | None, now, tz: str | None = None) -> dict:
     """Everything the overview's status side shows, as data and small components, keyed as OUTPUTS."""
     now_s = epoch_seconds(now)
-    parts = {**status_parts(rt, search, now, tz), **alerts_parts(rt, search, now), **log_parts(rt, level, text, tz)}
+    parts = {**shared_parts(rt, search, now, tz), **log_parts(rt, level, text, tz)}
     return dict(parts, tiles_now=now_s, alerts_now=now_s, search=search or "", alerts_search=search or "",
                 order=view_order(search))
 

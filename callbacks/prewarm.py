@@ -4,7 +4,7 @@ The series graphs and the RTT spread are drawn once per change of the data and k
 (callbacks.common.drawn_once), but the first viewer after each round still waited for the drawing: ~0.3 s of
 queries and figure building per graph at 200 servers, more while three graphs and the tiles compete for the
 GIL on a cold start. The prewarmer watches the data stamp and, when a round lands (or the window moves by a
-minute), draws the default overview and the views viewers asked for lately (callbacks.common.recent_views),
+minute), draws the default overview (graphs, RTT spread, status side) and the views viewers asked for lately (callbacks.common.recent_views),
 by calling the same callbacks with no previous signature. A viewer's refresh then finds its figures drawn.
 """
 from __future__ import annotations
@@ -12,9 +12,12 @@ from __future__ import annotations
 import logging
 from typing import Callable
 
+from flask import current_app
+
 from api.cache import current_stamp
 from callbacks.common import fetch, filters_from_search, priming, recent_views, shared_status
 from callbacks.graphs import refresh_series
+from callbacks.overview import shared_parts
 from callbacks.smoke import refresh_smoke, smoke_choices
 from collector.periodic import PeriodicWorker
 from common import timezones as tzs
@@ -29,13 +32,14 @@ WINDOW_STEP_SECONDS = 60
 
 
 def default_views(rt) -> list[tuple]:
-    """What a first visit to / asks for: the series per country of the network probe and the RTT spread of the
-    servers in most trouble, in the configured zone and the light theme."""
+    """What a first visit to / asks for: the series per country of the network probe, the RTT spread of the
+    servers in most trouble and the status side (tiles, counts, alerts), in the configured zone and light theme."""
     zone = tzs.zone_name(rt.config.display_timezone)
     filters, _ = filters_from_search("")
     status, _ = fetch("the server status", shared_status, rt, utcnow())
     _, selected = smoke_choices(rt.config, filters, None, status)
-    return [("series", "", "country", False, zone, "network"), ("spread", "", tuple(selected), "bands", False, zone)]
+    return [("series", "", "country", False, zone, "network"), ("spread", "", tuple(selected), "bands", False, zone),
+            ("status", "", zone)]
 
 
 def draw_view(view: tuple) -> None:
@@ -48,6 +52,9 @@ def draw_view(view: tuple) -> None:
     elif kind == "spread":
         search, selected, mode, dark, tz = args
         refresh_smoke(search, None, list(selected), mode, dark, None, tz)
+    elif kind == "status":
+        search, tz = args
+        shared_parts(current_app.extensions[EXTENSION_KEY], search, utcnow(), tz)
 
 
 def views_to_draw(rt) -> list[tuple]:

@@ -26,6 +26,7 @@ from callbacks.urlstate import controls_from_query, default_custom_window, query
 from layouts import ids
 from tests.conftest import make_config_dict
 from tests.helpers.dash_tree import with_trigger
+from common.timeutil import utcnow
 from tests.seeding import seed_history
 from tests.helpers.dash_tree import text_of, walk
 
@@ -216,9 +217,24 @@ def test_a_failing_status_query_shows_a_message(seeded, ctx, monkeypatch):
 
 def test_warnings_panel(seeded, ctx, monkeypatch):
     assert overview_cb.overview_now("")["alerts"] == []
+    ctx.runtime.cache.clear()  # the parts are kept per data stamp and minute: read them again
+    real = overview_cb.current_warnings
     monkeypatch.setattr(overview_cb, "current_warnings", broken)
     parts = overview_cb.overview_now("")
     assert parts["alerts"] == [] and "Could not load the warnings" in parts["alerts_more"]
+    monkeypatch.setattr(overview_cb, "current_warnings", real)
+    assert overview_cb.overview_now("")["alerts_more"] is None  # the failure was shown, not kept
+
+
+def test_the_status_side_is_built_once_per_data_stamp_for_every_viewer(seeded, ctx, writer, config, monkeypatch):
+    monkeypatch.setattr(overview_cb, "PARTS_SHARE_SECONDS", 10 ** 9)  # no minute boundary within the test
+    calls, real = [], overview_cb.server_tiles
+    monkeypatch.setattr(overview_cb, "server_tiles", lambda *a, **k: calls.append(1) or real(*a, **k))
+    first = [overview_cb.overview_now("") for _ in range(3)]
+    assert len(calls) == 2 and first[2]["tiles"] == first[0]["tiles"]  # one build (shown and every) for three
+    seed_history(writer, config, utcnow().replace(microsecond=0), rounds=1)
+    overview_cb.overview_now("")
+    assert len(calls) == 4  # a new round: built again
 
 
 def test_log_viewer_filters_by_level_and_text(writer, ctx):

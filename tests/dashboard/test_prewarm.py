@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 
 import callbacks.graphs as graphs_cb
+import callbacks.overview as overview_cb
 import callbacks.smoke as smoke_cb
 from callbacks.common import priming, recent_views, remember_view
 from callbacks.prewarm import Prewarmer, default_views
@@ -38,16 +39,18 @@ def first_visit(tz="UTC", dark=False) -> tuple:
 
 def test_a_first_visit_after_the_prewarmer_ran_draws_nothing(seeded, app, monkeypatch):
     prewarmer = Prewarmer(app.server)
-    assert prewarmer.check_once() == 2  # the series and the RTT spread of the default overview
+    assert prewarmer.check_once() == 3  # the series, the RTT spread and the status side of the default overview
     drawings = counting(monkeypatch, graphs_cb, "latency_figure")
     queries = counting(monkeypatch, graphs_cb, "ping_series")
     spreads = counting(monkeypatch, smoke_cb, "smoke_data")
+    tiles = counting(monkeypatch, overview_cb, "server_tiles")
     with app.server.test_request_context():
+        overview_cb.refresh_overview("", None, "INFO", None, "UTC", None, 30000)
         (latency, sig), (loss, _), (jitter, _) = first_visit()
         view = default_views(app.runtime)[1]
         smoke = smoke_cb.refresh_smoke("", None, list(view[2]), "bands", False, None, "UTC")
     assert latency.data and loss.data[0].type == "heatmap" and jitter.data and sig and smoke[0].data
-    assert (drawings, queries, spreads) == ([], [], [])  # all of it came from the prewarmer's drawing
+    assert (drawings, queries, spreads, tiles) == ([], [], [], [])  # all of it came from the prewarmer's drawing
 
 
 def test_the_prewarmer_draws_again_only_when_a_round_lands(seeded, app, config, writer, monkeypatch):
@@ -56,7 +59,7 @@ def test_the_prewarmer_draws_again_only_when_a_round_lands(seeded, app, config, 
     queries = counting(monkeypatch, graphs_cb, "ping_series")
     assert prewarmer.check_once() == 0 and queries == []  # nothing new: nothing drawn, nothing read
     seed_history(writer, config, utcnow().replace(microsecond=0), rounds=1)
-    assert prewarmer.check_once() == 2 and len(queries) == 1  # one read of the frames for the three graphs
+    assert prewarmer.check_once() == 3 and len(queries) == 1  # one read of the frames for the three graphs
     with app.server.test_request_context():
         after = counting(monkeypatch, graphs_cb, "latency_figure")
         (latency, _), _, _ = first_visit()
@@ -69,7 +72,7 @@ def test_a_view_a_viewer_asked_for_is_drawn_in_its_zone_and_theme(seeded, app, c
         first_visit("Africa/Nairobi", dark=True)  # a wall screen in Nairobi, dark theme
     assert ("series", "", "country", True, "Africa/Nairobi", "network") in recent_views(app.runtime)
     seed_history(writer, config, utcnow().replace(microsecond=0), rounds=1)
-    assert prewarmer.check_once() == 3  # the default views and the wall screen's
+    assert prewarmer.check_once() == 4  # the default views and the wall screen's
     drawings = counting(monkeypatch, graphs_cb, "latency_figure")
     with app.server.test_request_context():
         (latency, _), _, _ = first_visit("Africa/Nairobi", dark=True)
@@ -96,9 +99,9 @@ def test_the_prewarmer_thread_starts_and_stops(seeded, app):
     prewarmer = app.runtime.services.adopt("prewarmer", Prewarmer(app.server, interval_seconds=0.05))
     try:
         deadline = time.monotonic() + 30
-        while prewarmer.views_drawn < 2 and time.monotonic() < deadline:
+        while prewarmer.views_drawn < 3 and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert prewarmer.views_drawn >= 2 and prewarmer.is_alive()
+        assert prewarmer.views_drawn >= 3 and prewarmer.is_alive()
     finally:
         app.runtime.services.close()
     assert not prewarmer.is_alive()
