@@ -267,8 +267,11 @@ def newest_id(conn: Connection) -> int | None:
 
 def _per_series(conn: Connection, aggregate, where=None):
     """aggregate(t_us) over every series' own extreme (one key seek per series), as integer µs or None."""
-    inner = select(aggregate(ping_compact.c.t_us)).where(ping_compact.c.series_id == series.c.id).scalar_subquery()
-    picked = select(inner.label("t"))
+    inner = (select(aggregate(ping_compact.c.t_us)).where(ping_compact.c.series_id == series.c.id)
+             .correlate(series).scalar_subquery())
+    # select_from(series): without it the outer query names no table, so the subquery would not correlate
+    # and would join series itself, scanning every stored row instead of seeking each series' first key.
+    picked = select(inner.label("t")).select_from(series)
     if where is not None:
         picked = picked.where(where)
     sub = picked.subquery()

@@ -233,3 +233,30 @@ def _plan(conn, stmt) -> list[str]:
     """SQLite's EXPLAIN QUERY PLAN lines of a statement, its values inlined."""
     sql = stmt.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True, "render_postcompile": True})
     return [row[-1] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}")]
+
+
+@pytest.mark.sqlite_only("EXPLAIN QUERY PLAN is SQLite's; PostgreSQL plans by its statistics")
+def test_the_oldest_and_newest_row_are_one_key_seek_per_series(writer, config):
+    # Every page load asks for the oldest stored round (a fresh install opens on the last hour). The correlated
+    # subquery once lost its correlation and joined series itself: the whole table scanned, 100 ms at 200
+    # servers × 2 days, seconds at 30 days.
+    from sqlalchemy import func as sqlfunc
+    from storage.compact import _per_series, newest_at, oldest_at
+    seed_history(writer, config, utcnow(), rounds=3, interval_seconds=60)
+    seen = []
+
+    class Recording:
+        def __init__(self, conn):
+            self.conn = conn
+
+        def execute(self, stmt):
+            seen.append(_plan(self.conn, stmt))
+            return self.conn.execute(stmt)
+
+    with writer.engine.connect() as conn:
+        _per_series(Recording(conn), sqlfunc.min)
+        _per_series(Recording(conn), sqlfunc.max, series.c.server_id == config.servers[0].id)
+        assert oldest_at(conn) is not None and newest_at(conn, config.servers[0].id) is not None
+    for details in seen:
+        assert not any(d.startswith("SCAN ping_compact") for d in details), details
+        assert any(d.startswith("SEARCH ping_compact USING PRIMARY KEY (series_id=?)") for d in details), details
