@@ -15,7 +15,7 @@ import pandas as pd
 from dash import ctx
 from dash.exceptions import MissingCallbackContextException
 
-from queries.filters import Filters, QueryError
+from queries.filters import Filters, QueryError, settled
 from queries.status import server_status, status_stamp
 from queries.querystring import parse_filters
 
@@ -98,6 +98,36 @@ def drawn_once(cache, key: Any, draw: Callable[[], tuple[Any, str | None]]) -> t
 def signature(*parts: Any) -> str:
     """A short stable digest of the values an output was drawn from."""
     return hashlib.sha1(repr(parts).encode()).hexdigest()[:16]
+
+
+def frames_digest(*frames: pd.DataFrame | None) -> str:
+    """A short digest of the frames' contents (None for a frame not read): equal digests draw equal figures, so a
+    round that changes nothing drawn (it landed in the bucket still filling) sends nothing to the browser."""
+    digest = hashlib.sha1()
+    for frame in frames:
+        if frame is None:
+            digest.update(b"-")
+            continue
+        digest.update(repr((list(frame.columns), len(frame))).encode())
+        try:
+            digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+        except TypeError:  # a column of lists or dicts, which pandas will not hash
+            digest.update(frame.to_json(orient="split", date_format="iso").encode())
+    return digest.hexdigest()[:16]
+
+
+def settled_first(live: Filters, step_seconds: int, read: Callable[[Filters], tuple],
+                  empty: Callable[[Any], bool]) -> tuple[Filters, tuple]:
+    """(filters, read(filters)): a graph's live window settled to its last whole bucket (queries.filters.settled),
+    or the live window itself when only the bucket still filling holds measurements (a fresh install's first
+    minutes, a server just added), so a graph is never empty while its data is there. read returns
+    (data, error); empty(data) says whether it holds no measurement."""
+    whole = settled(live, step_seconds)
+    found = read(whole)
+    if found[1] or not empty(found[0]) or whole == live:
+        return whole, found
+    latest = read(live)
+    return (live, latest) if latest[1] or not empty(latest[0]) else (whole, found)
 
 
 def view_key(filters: Filters, *extra: Any) -> str:

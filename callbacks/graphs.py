@@ -11,8 +11,8 @@ from dash import Input, Output, State, no_update
 
 from callbacks.registry import callback
 
-from callbacks.common import (NO_DATA, drawn_once, fetch, filters_from_search, remember_view, signature, view_key,
-                              window_of)
+from callbacks.common import (NO_DATA, drawn_once, fetch, filters_from_search, frames_digest, remember_view,
+                              settled_first, signature, view_key, window_of)
 from callbacks.zoom import zoomed_filters
 from figures.empty import message_figure
 from figures.sip import add_sip_lines, sip_series_figures
@@ -125,44 +125,80 @@ def one_graph(index: int, outputs: tuple) -> tuple:
 def refresh_series(search, _n, group, dark, previous, zoom=None, tz=None, probe="network", only=None):
     """Latency, loss and jitter per country or server for the filters (only the zoomed part of the window,
     in finer buckets, while zoomed), of the network probe, the SIP checks or both; unchanged data sends nothing.
-    With `only` (0-2) the other two figures are not drawn (None)."""
+    A live window is drawn to its last whole bucket (queries.filters.settled), so a round that lands in the
+    bucket still filling sends nothing either. With `only` (0-2) the other two figures are not drawn (None)."""
     rt, dark = get_runtime(), bool(dark)
     filters, _ = filters_from_search(search)
     group = group if group in ("country", "server") else "country"
     probe = probe if probe in ("network", "sip", "both") else "network"
-    shown = zoomed_filters(filters, zoom) or filters
-    bucket = series_bucket_seconds(shown, rt.config.interval_seconds, rt.config.retention.as_dict())
-    version, error = fetch("the measurements", versions, rt.read_engine, shown, bucket)
+    filters, shown, bucket, (read, error) = view_frames(rt, filters, zoom, group, probe)
     if error:
         return series_failed(error, dark)
-    # A round writes its SIP rows with its network rows, so the network rows' stamp also moves for SIP.
-    sig = signature(version, view_key(filters, group), zoom_key(filters, shown), dark, tz, probe)
+    frames, spans, digest = read
+    # A round writes its SIP rows with its network rows, so the network rows' stamp also moves for SIP. The
+    # config's generation names what the frames do not (thresholds, colours, servers' names).
+    sig = signature(digest, window_of(shown), view_key(filters, group), zoom_key(filters, shown), dark, tz, probe,
+                    rt.generation)
     if sig == previous:
         return no_update, no_update, no_update, no_update
     if zoom is None:
         remember_view(rt, ("series", search, group, dark, tz, probe))
-    # Ten dashboards on one view draw it once per change of the data, not once each. The frames do not depend
-    # on the theme or the zone, so a view primed in one (callbacks.prewarm) serves the others' frames.
-    view = (probe, rt, filters, shown, group, bucket, dark, tz)
-    frames_key = signature(version, view_key(filters, group), zoom_key(filters, shown), probe)
-    figures, error = drawn_once(rt.cache, ("series", sig, only),
-                                lambda: draw_series(*view, sig=frames_key, only=only))
+    view = (probe, frames, spans, rt, filters, shown, group, bucket, dark, tz, only)
+    figures, error = drawn_once(rt.cache, ("series", sig, only), lambda: draw_series(*view))
     if error:
         return series_failed(error, dark)
     return (*figures, sig)
 
 
-def draw_series(probe: str, rt, filters, shown, group: str, bucket: int, dark: bool, tz, sig: str = "",
-                only: int | None = None) -> tuple:
-    """((latency, loss, jitter) figures with maintenance shaded, error) of one view; None for those `only`
-    leaves out. The frames are read once per signature `sig` (of the data and the view, not of the theme or
-    zone) for the three callbacks."""
-    frames, error = drawn_once(rt.cache, ("series-frames", sig, probe),
-                               lambda: series_frames(probe, rt, shown, group, bucket))
+def view_frames(rt, live: Filters, zoom, group: str, probe: str) -> tuple:
+    """(filters, shown, bucket, (read_frames' result, error)) of a view: its window settled to the last whole
+    bucket unless only the bucket still filling holds measurements (callbacks.common.settled_first)."""
+    views = {}
+    def read(filters):
+        views[filters] = read_view(rt, filters, zoom, group, probe)
+        return views[filters][3]
+    whole = series_bucket_seconds(live, rt.config.interval_seconds, rt.config.retention.as_dict())
+    filters, _ = settled_first(live, whole, read, lambda read: nothing_measured(read[0]))
+    return views[filters]
+
+
+def read_view(rt, filters: Filters, zoom, group: str, probe: str) -> tuple:
+    """(filters, shown, bucket, (read_frames' result, error)) of a view's window as given (zoomed in, if so)."""
+    shown = zoomed_filters(filters, zoom) or filters
+    bucket = series_bucket_seconds(shown, rt.config.interval_seconds, rt.config.retention.as_dict())
+    version, error = fetch("the measurements", versions, rt.read_engine, shown, bucket)
     if error:
-        return None, error
+        return filters, shown, bucket, (None, error)
+    # Ten dashboards on one view read it once per change of the data, not once each. The frames do not depend on
+    # the theme or the zone, so a view primed in one (callbacks.prewarm) serves the others' frames.
+    key = signature(version, window_of(shown), view_key(filters, group), zoom_key(filters, shown), probe)
+    return filters, shown, bucket, read_frames(probe, rt, shown, group, bucket, key)
+
+
+def nothing_measured(frames: tuple) -> bool:
+    """Whether a view's (measurements, alerts, SIP checks) frames hold no measurement at all."""
+    return all(frame is None or frame.empty for frame in (frames[0], frames[2]))
+
+
+def read_frames(probe: str, rt, shown, group: str, bucket: int, key: str) -> tuple:
+    """((the (measurements, alerts, SIP checks) frames, the maintenance windows, a digest of both), error) of a
+    view, read once per `key` (the data stamp and the view) for the three callbacks and every viewer; a failed
+    maintenance read draws no shading, as before."""
+    def read():
+        frames, error = series_frames(probe, rt, shown, group, bucket)
+        if error:
+            return None, error
+        spans = maintenance_of(rt, shown)[0]
+        return (frames, spans, frames_digest(*frames) + signature(spans)), None
+    return drawn_once(rt.cache, ("series-frames", key, probe), read)
+
+
+def draw_series(probe: str, frames: tuple, spans, rt, filters, shown, group: str, bucket: int, dark: bool, tz,
+                only: int | None = None) -> tuple:
+    """((latency, loss, jitter) figures with maintenance `spans` shaded, error) of one view's frames; None for
+    those `only` leaves out."""
     figures = probe_figures(probe, frames, rt, filters, shown, group, bucket, dark, tz, only)
-    return tuple(shade_maintenance(figures, rt, shown)), None
+    return tuple(shade_maintenance(figures, spans)), None
 
 
 def series_frames(probe: str, rt, shown, group: str, bucket: int) -> tuple:
@@ -210,18 +246,20 @@ def remember_probe(probe):
     return probe if probe in ("network", "sip", "both") else "network"
 
 
-def shade_maintenance(figures: tuple, rt, shown) -> tuple:
-    """The latency graph shades the maintenance windows of the shown servers (planned time, not a fault)."""
-    from figures.alerts import mark_maintenance
+def maintenance_of(rt, shown) -> tuple[list, str | None]:
+    """(the maintenance windows of the shown servers in the window, error): the latency graph shades them."""
     from queries.maintenance import maintenance_spans
     servers = {s.id for s in rt.config.servers
                if (not shown.countries or s.country in shown.countries)
                and (not shown.partners or s.partner in shown.partners)
                and (not shown.servers or s.id in shown.servers)}
-    if figures[0] is None:
-        return figures
-    spans, error = fetch("maintenance windows", maintenance_spans, rt.config, rt.read_engine,
-                         shown.start.replace(tzinfo=None), shown.end.replace(tzinfo=None), servers)
-    if error or not spans:
+    return fetch("maintenance windows", maintenance_spans, rt.config, rt.read_engine,
+                 shown.start.replace(tzinfo=None), shown.end.replace(tzinfo=None), servers)
+
+
+def shade_maintenance(figures: tuple, spans: list | None) -> tuple:
+    """The latency graph with the maintenance windows `spans` shaded (planned time, not a fault)."""
+    from figures.alerts import mark_maintenance
+    if figures[0] is None or not spans:
         return figures
     return (mark_maintenance(figures[0], spans), *figures[1:])

@@ -12,8 +12,8 @@ from dash import Input, Output, State, no_update
 
 from callbacks.registry import callback
 
-from callbacks.common import (NO_DATA, drawn_once, fetch, filters_from_search, remember_view, shared_status, signature,
-                              triggered_id, view_key, window_of)
+from callbacks.common import (NO_DATA, drawn_once, fetch, filters_from_search, frames_digest, remember_view,
+                              settled_first, shared_status, signature, triggered_id, view_key, window_of)
 from figures.empty import message_figure
 from figures.smoke import figure_height, samples_figure, smoke_figure, summary_figure
 from layouts import ids
@@ -171,28 +171,40 @@ def refresh_smoke(search, _n, selected, mode, dark, previous, tz=None):
     if not names:
         return message_figure("Choose servers to see their RTT spread.", dark, 200), {"height": "200px"}, None
     filters, _ = filters_from_search(search)
-    filters = replace(filters, servers=tuple(names))
-    version, error = fetch("the samples", data_version, rt.read_engine, filters, spread_step_seconds(filters))
+    live = replace(filters, servers=tuple(names))
+    filters, (data, error) = settled_first(live, spread_step_seconds(live), lambda f: read_spread(rt, f, names),
+                                           lambda data: data[1].empty)
     if error:
         return smoke_failed(error, dark)
-    sig = signature(version, view_key(filters, mode, tuple(names)), dark, tz)
+    wide, frame, digest = data
+    sig = signature(digest, window_of(filters), view_key(filters, mode, tuple(names)), dark, tz, rt.generation)
     if sig == previous:
         return no_update, no_update, no_update
     remember_view(rt, ("spread", search, tuple(selected or ()), mode, dark, tz))
     # Drawn once per change of the data for every viewer of the same servers and mode.
-    fig, error = drawn_once(rt.cache, ("smoke", sig), lambda: draw_smoke(rt, filters, names, mode, dark, tz))
+    fig, error = drawn_once(rt.cache, ("smoke", sig),
+                            lambda: (smoke_view(wide, frame, names, rt.config, filters, mode, dark, tz), None))
     if error:
         return smoke_failed(error, dark)
     return fig, {"height": f"{fig.layout.height}px"}, sig
 
 
-def draw_smoke(rt, filters: Filters, names: dict, mode, dark: bool, tz) -> tuple:
-    """(the RTT spread figure, error) of the chosen servers."""
+def read_spread(rt, filters: Filters, names: dict) -> tuple:
+    """((wide, frame, a digest of the frame), error) of the chosen servers in the window, read once per data stamp
+    for every viewer."""
+    version, error = fetch("the samples", data_version, rt.read_engine, filters, spread_step_seconds(filters))
+    if error:
+        return None, error
+    def read():
+        data, error = read_smoke(rt, filters, names)
+        return (None, error) if error else ((*data, frames_digest(data[1]) + str(data[0])), None)
+    return drawn_once(rt.cache, ("smoke-data", version, window_of(filters), tuple(names)), read)
+
+
+def read_smoke(rt, filters: Filters, names: dict) -> tuple:
+    """((wide, frame), error): the chosen servers' rounds, or their rollup summary for a wide window."""
     # The number of rounds in the window decides, before reading any, how to draw them.
     rounds, error = fetch("the samples", row_count, rt.read_engine, filters)
     if error:
         return None, error
-    data, error = fetch("the samples", smoke_data, rt.read_engine, filters, names, rounds, rt.config)
-    if error:
-        return None, error
-    return smoke_view(*data, names, rt.config, filters, mode, dark, tz), None
+    return fetch("the samples", smoke_data, rt.read_engine, filters, names, rounds, rt.config)

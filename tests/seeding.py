@@ -68,3 +68,10 @@ def seed_sip(writer, config, end, rounds=96, batch_rounds=24) -> list:
         writer.write_rounds("test", [(at, at, ping) for (_, at), (ping, _) in zip(chunk, made)],
                             [sip for _, sip in made])
     return times
+
+
+def in_a_whole_bucket(now: datetime, bucket_seconds: int = 300) -> datetime:
+    """A time just inside the last whole bucket before `now`: the newest data a live graph draws (a 24 h graph is in
+    5-minute buckets, drawn up to the last whole one; queries.filters.settled)."""
+    into = (now - datetime(1970, 1, 1)).total_seconds() % bucket_seconds
+    return now - timedelta(seconds=into + 10)

@@ -69,7 +69,7 @@ def test_a_server_override_wins_over_its_partner(tmp_path):
 
 
 def test_the_latency_graph_shades_maintenance_of_the_shown_servers(tmp_path, writer, app):
-    from callbacks.graphs import shade_maintenance
+    from callbacks.graphs import maintenance_of, shade_maintenance
     from queries.filters import Filters
     import plotly.graph_objects as go
     rt = app.server.extensions["latency_monitor"]
@@ -77,9 +77,9 @@ def test_the_latency_graph_shades_maintenance_of_the_shown_servers(tmp_path, wri
                "ops", datetime(2026, 10, 30))
     window = dict(start=datetime(2026, 11, 1), end=datetime(2026, 11, 2))
     shown = Filters(countries=("Nigeria",), partners=(), servers=(), **window)
-    latency, *_ = shade_maintenance((go.Figure(), go.Figure(), go.Figure()), rt, shown)
+    latency, *_ = shade_maintenance((go.Figure(), go.Figure(), go.Figure()), maintenance_of(rt, shown)[0])
     assert [(s.name, str(s.x0), str(s.x1)) for s in latency.layout.shapes] == \
         [("maintenance", "2026-11-01 10:00:00", "2026-11-01 11:00:00")]
-    other, *_ = shade_maintenance((go.Figure(), go.Figure(), go.Figure()), rt,
-                                  Filters(countries=("Kenya",), partners=(), servers=(), **window))
+    kenya = Filters(countries=("Kenya",), partners=(), servers=(), **window)
+    other, *_ = shade_maintenance((go.Figure(), go.Figure(), go.Figure()), maintenance_of(rt, kenya)[0])
     assert other.layout.shapes == ()

@@ -8,6 +8,7 @@ import json
 from contextvars import copy_context
 from datetime import datetime, timedelta
 
+import pandas as pd
 import pytest
 from dash import html, no_update
 from dash._callback_context import context_value
@@ -286,11 +287,52 @@ def test_series_graphs_and_unchanged_data_sends_nothing(seeded, ctx):
     assert graphs_cb.refresh_series("?range=24h", 1, "server", False, sig)[3] != sig
 
 
-def test_series_graphs_redraw_when_a_round_arrives(seeded, ctx):
-    *_, sig = graphs_cb.refresh_series("?range=24h", 0, "country", False, None)
-    seed_history(seeded["writer"], seeded["config"], seeded["end"] - timedelta(seconds=30), rounds=1)
-    latency, *_, new_sig = graphs_cb.refresh_series("?range=24h", 1, "country", False, sig)
-    assert new_sig != sig and latency is not no_update
+def at_clock(monkeypatch, now: datetime) -> None:
+    """The series callbacks read their window as if the clock said `now`."""
+    monkeypatch.setattr(graphs_cb, "filters_from_search", lambda search: filters_from_search(search, now))
+
+
+def test_series_graphs_redraw_when_a_whole_bucket_changes_not_for_the_one_filling(seeded, ctx, monkeypatch):
+    # 24 h are drawn in 5-minute buckets up to the last whole one: a round in the bucket still filling would
+    # redraw every graph in every browser at every round for a point that is not finished.
+    whole = seeded["end"] - timedelta(seconds=(seeded["end"] - datetime(1970, 1, 1)).total_seconds() % 300)
+    at_clock(monkeypatch, whole + timedelta(seconds=200))
+    latency, *_, sig = graphs_cb.refresh_series("?range=24h", 0, "country", False, None)
+    assert pd.Timestamp(latency.layout.xaxis.range[1]) == pd.Timestamp(whole)
+    seed_history(seeded["writer"], seeded["config"], whole + timedelta(seconds=100), rounds=1)
+    assert graphs_cb.refresh_series("?range=24h", 1, "country", False, sig) == (no_update,) * 4
+    seed_history(seeded["writer"], seeded["config"], whole - timedelta(seconds=10), rounds=1)  # late, spooled
+    latency, *_, late_sig = graphs_cb.refresh_series("?range=24h", 2, "country", False, sig)
+    assert late_sig != sig and latency is not no_update
+    at_clock(monkeypatch, whole + timedelta(seconds=300))  # the filling bucket is whole now: it is drawn
+    latency, *_, next_sig = graphs_cb.refresh_series("?range=24h", 3, "country", False, late_sig)
+    assert next_sig != late_sig and pd.Timestamp(latency.layout.xaxis.range[1]) == pd.Timestamp(whole) + \
+        pd.Timedelta(seconds=300)
+
+
+def test_the_rtt_spread_is_drawn_to_its_last_whole_bucket(seeded, ctx, monkeypatch):
+    whole = seeded["end"] - timedelta(seconds=(seeded["end"] - datetime(1970, 1, 1)).total_seconds() % 300)
+    monkeypatch.setattr(smoke_cb, "filters_from_search", lambda search: filters_from_search(search, whole +
+                                                                                           timedelta(seconds=200)))
+    fig, _, sig = smoke_cb.refresh_smoke("?range=24h", 0, ["127.0.0.2"], "bands", False, None)
+    assert pd.Timestamp(fig.layout.xaxis.range[1]) == pd.Timestamp(whole)
+    seed_history(seeded["writer"], seeded["config"], whole + timedelta(seconds=100), rounds=1)
+    assert smoke_cb.refresh_smoke("?range=24h", 1, ["127.0.0.2"], "bands", False, sig) == (no_update,) * 3
+    seed_history(seeded["writer"], seeded["config"], whole - timedelta(seconds=10), rounds=1)
+    assert smoke_cb.refresh_smoke("?range=24h", 2, ["127.0.0.2"], "bands", False, sig)[2] != sig
+
+
+def test_only_measurements_in_the_bucket_still_filling_are_drawn_unfinished(config, writer, app, monkeypatch):
+    # A fresh install: its first rounds are all in the bucket still filling, and an empty graph would say
+    # "No measurements" while the cards show them.
+    now = utcnow().replace(microsecond=0)
+    whole = now - timedelta(seconds=(now - datetime(1970, 1, 1)).total_seconds() % 300)
+    at_clock(monkeypatch, whole + timedelta(seconds=200))
+    seed_history(writer, config, whole + timedelta(seconds=100), rounds=2, interval_seconds=60)
+    with app.server.test_request_context():
+        latency, *_ = graphs_cb.refresh_series("?range=24h", 0, "country", False, None)
+    assert latency.data and pd.Timestamp(latency.layout.xaxis.range[1]) == pd.Timestamp(whole) + \
+        pd.Timedelta(seconds=200)
 
 
 def test_series_graphs_follow_the_filters_and_keep_zoom_per_view(seeded, ctx):

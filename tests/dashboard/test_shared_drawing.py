@@ -9,7 +9,7 @@ import pytest
 import callbacks.graphs as graphs_cb
 import callbacks.smoke as smoke_cb
 from common.timeutil import utcnow
-from tests.seeding import seed_history
+from tests.seeding import in_a_whole_bucket, seed_history
 
 
 @pytest.fixture
@@ -38,7 +38,7 @@ def test_viewers_of_one_view_share_one_series_drawing_until_a_round_arrives(seed
     first = [viewer_series(n) for n in range(5)]
     assert len(queries) == 1  # five dashboards, one query and one drawing
     assert all(out[0] is first[0][0] and out[3] == first[0][3] for out in first)
-    seed_history(writer, config, utcnow().replace(microsecond=0), rounds=1)
+    seed_history(writer, config, in_a_whole_bucket(utcnow().replace(microsecond=0)), rounds=1)
     after = viewer_series(6)
     assert len(queries) == 2 and after[3] != first[0][3]  # new data: drawn again, with a new signature
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pandas as pd
 import pytest
@@ -166,3 +166,16 @@ def test_concern_history_and_summary(config, writer, engine):
         "kind": "latency", "rounds": 3, "first": pd.Timestamp("2026-11-01 11:56:00"),
         "last": pd.Timestamp("2026-11-01 12:00:00"), "latest": "high latency 200.0 ms (poor)"}]
     assert concern_summary(history.iloc[0:0]).empty
+
+
+def test_a_live_window_settles_to_its_last_whole_bucket_and_a_custom_one_stays():
+    from datetime import timezone
+    from queries.filters import Filters, settled
+    live = Filters(start=datetime(2026, 12, 3, 23, 7, 31, 5), end=datetime(2026, 12, 4, 23, 7, 31, 5))
+    assert (settled(live, 300).start, settled(live, 300).end) == (datetime(2026, 12, 3, 23, 5),
+                                                                  datetime(2026, 12, 4, 23, 5))
+    aware = Filters(start=datetime(2026, 12, 4, 22, 7, tzinfo=timezone.utc),
+                    end=datetime(2026, 12, 4, 23, 7, tzinfo=timezone.utc), range="1h")
+    assert settled(aware, 60) == aware and settled(aware, 3600).end == datetime(2026, 12, 4, 23, tzinfo=timezone.utc)
+    custom = Filters(start=live.start, end=live.end, range="custom")
+    assert settled(custom, 300) == custom
