@@ -6,6 +6,8 @@ user is zoomed in (callbacks.zoom), only the visible window is queried, in finer
 """
 from __future__ import annotations
 
+import time
+
 import pandas as pd
 from dash import Input, Output, State, no_update
 
@@ -89,7 +91,7 @@ def series_failed(error: str, dark: bool) -> tuple:
 def series_callback(graph: str, store: str):
     """The declaration of one series graph's callback: its figure and its own signature store."""
     return callback(Output(graph, "figure"), Output(store, "data"),
-                    Input(ids.URL, "search"), Input(ids.STAMP_SERIES, "data"), Input(ids.GROUP_TOGGLE, "value"),
+                    Input(ids.URL, "search"), Input(ids.SERIES_WAKE, "data"), Input(ids.GROUP_TOGGLE, "value"),
                     Input(ids.THEME_SWITCH, "value"), State(store, "data"), Input(ids.SERIES_ZOOM, "data"),
                     Input(ids.DISPLAY_TZ, "data"), Input(ids.PROBE_TOGGLE, "value"))
 
@@ -128,17 +130,12 @@ def refresh_series(search, _n, group, dark, previous, zoom=None, tz=None, probe=
     A live window is drawn to its last whole bucket (queries.filters.settled), so a round that lands in the
     bucket still filling sends nothing either. With `only` (0-2) the other two figures are not drawn (None)."""
     rt, dark = get_runtime(), bool(dark)
-    filters, _ = filters_from_search(search)
-    group = group if group in ("country", "server") else "country"
-    probe = probe if probe in ("network", "sip", "both") else "network"
-    filters, shown, bucket, (read, error) = view_frames(rt, filters, zoom, group, probe)
+    group, probe = series_choice(group, probe)
+    filters, shown, bucket, (read, error) = series_state(rt, search, zoom, group, probe)
     if error:
         return series_failed(error, dark)
-    frames, spans, digest = read
-    # A round writes its SIP rows with its network rows, so the network rows' stamp also moves for SIP. The
-    # config's generation names what the frames do not (thresholds, colours, servers' names).
-    sig = signature(digest, window_of(shown), view_key(filters, group), zoom_key(filters, shown), dark, tz, probe,
-                    rt.generation)
+    frames, spans, _ = read
+    sig = signature(series_signature(rt, filters, shown, read, group, probe), dark, tz)
     if sig == previous:
         return no_update, no_update, no_update, no_update
     if zoom is None:
@@ -148,6 +145,33 @@ def refresh_series(search, _n, group, dark, previous, zoom=None, tz=None, probe=
     if error:
         return series_failed(error, dark)
     return (*figures, sig)
+
+
+def series_choice(group, probe) -> tuple[str, str]:
+    """The toggles' (group, probe), or their defaults for a value they do not offer."""
+    return (group if group in ("country", "server") else "country",
+            probe if probe in ("network", "sip", "both") else "network")
+
+
+def series_wake(rt, search, group, zoom, probe) -> str:
+    """What the view's series graphs would be drawn from (series_signature); a failed read is a stamp of its
+    own each time, so the graphs are asked and show the failure."""
+    group, probe = series_choice(group, probe)
+    filters, shown, _, (read, error) = series_state(rt, search, zoom, group, probe)
+    return f"failed {time.monotonic()}" if error else series_signature(rt, filters, shown, read, group, probe)
+
+
+def series_state(rt, search, zoom, group: str, probe: str) -> tuple:
+    """(filters, shown, bucket, (read_frames' result, error)) of the URL's view (view_frames)."""
+    return view_frames(rt, filters_from_search(search)[0], zoom, group, probe)
+
+
+def series_signature(rt, filters, shown, read: tuple, group: str, probe: str) -> str:
+    """What a view's series graphs are drawn from, but the theme and the zone: the frames' digest, the window,
+    the view, the config's generation (thresholds, colours, names, which the frames do not hold)."""
+    # A round writes its SIP rows with its network rows, so the network rows' stamp also moves for SIP.
+    return signature(read[2], window_of(shown), view_key(filters, group), zoom_key(filters, shown), probe,
+                     rt.generation)
 
 
 def view_frames(rt, live: Filters, zoom, group: str, probe: str) -> tuple:

@@ -5,6 +5,7 @@ windows are drawn from the stored rollups (fastest to slowest packet and the mea
 """
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 
 import pandas as pd
@@ -161,7 +162,7 @@ def smoke_failed(error: str, dark: bool) -> tuple:
 
 
 @callback(Output(ids.SMOKE_GRAPH, "figure"), Output(ids.SMOKE_GRAPH, "style"), Output(ids.SMOKE_SIGNATURE, "data"),
-          Input(ids.URL, "search"), Input(ids.STAMP_SPREAD, "data"), Input(ids.SMOKE_SERVERS, "value"),
+          Input(ids.URL, "search"), Input(ids.SPREAD_WAKE, "data"), Input(ids.SMOKE_SERVERS, "value"),
           Input(ids.SMOKE_MODE, "value"), Input(ids.THEME_SWITCH, "value"), State(ids.SMOKE_SIGNATURE, "data"),
           Input(ids.DISPLAY_TZ, "data"))
 def refresh_smoke(search, _n, selected, mode, dark, previous, tz=None):
@@ -170,14 +171,11 @@ def refresh_smoke(search, _n, selected, mode, dark, previous, tz=None):
     names = smoke_names(rt.config, (selected or [])[:SMOKE_MAX_SERVERS])
     if not names:
         return message_figure("Choose servers to see their RTT spread.", dark, 200), {"height": "200px"}, None
-    filters, _ = filters_from_search(search)
-    live = replace(filters, servers=tuple(names))
-    filters, (data, error) = settled_first(live, spread_step_seconds(live), lambda f: read_spread(rt, f, names),
-                                           lambda data: data[1].empty)
+    filters, data, error = spread_state(rt, search, names)
     if error:
         return smoke_failed(error, dark)
     wide, frame, digest = data
-    sig = signature(digest, window_of(filters), view_key(filters, mode, tuple(names)), dark, tz, rt.generation)
+    sig = signature(spread_signature(rt, filters, data, names, mode), dark, tz)
     if sig == previous:
         return no_update, no_update, no_update
     remember_view(rt, ("spread", search, tuple(selected or ()), mode, dark, tz))
@@ -187,6 +185,31 @@ def refresh_smoke(search, _n, selected, mode, dark, previous, tz=None):
     if error:
         return smoke_failed(error, dark)
     return fig, {"height": f"{fig.layout.height}px"}, sig
+
+
+def spread_wake(rt, search, selected) -> str:
+    """What the RTT spread of the chosen servers would be drawn from, but the mode (spread_signature); a failed
+    read is a stamp of its own each time, so the graph is asked and shows the failure."""
+    names = smoke_names(rt.config, (selected or [])[:SMOKE_MAX_SERVERS])
+    if not names:
+        return "none"
+    filters, data, error = spread_state(rt, search, names)
+    return f"failed {time.monotonic()}" if error else spread_signature(rt, filters, data, names, None)
+
+
+def spread_state(rt, search, names: dict) -> tuple:
+    """(filters, (wide, frame, digest), error) of the RTT spread of `names` in the URL's window, settled to its
+    last whole bucket (callbacks.common.settled_first)."""
+    filters, _ = filters_from_search(search)
+    live = replace(filters, servers=tuple(names))
+    filters, (data, error) = settled_first(live, spread_step_seconds(live), lambda f: read_spread(rt, f, names),
+                                           lambda data: data[1].empty)
+    return filters, data, error
+
+
+def spread_signature(rt, filters: Filters, data: tuple, names: dict, mode) -> str:
+    """What the RTT spread is drawn from, but the theme and the zone: its data, window, servers, mode, config."""
+    return signature(data[2], window_of(filters), view_key(filters, mode, tuple(names)), rt.generation)
 
 
 def read_spread(rt, filters: Filters, names: dict) -> tuple:

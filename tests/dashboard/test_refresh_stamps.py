@@ -3,7 +3,7 @@ the status side and the filter options are not asked; new data, or a whole bucke
 every tick sends the heartbeat that moves the clock and the ages in the browser."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from dash import no_update
 
@@ -33,9 +33,12 @@ def test_the_graphs_spread_status_side_and_filter_dots_listen_to_the_stamps_not_
                  ids.ALERT_FEED, ids.UPDATED_AT):
         assert part not in on_tick
     assert ids.STAMP_SERIES in on_tick and ids.HEARTBEAT in on_tick  # the one callback a tick asks
-    series = " ".join(listeners(app, ids.STAMP_SERIES))
+    # the stamps wake the graphs through wake_graphs, which asks them only when what they draw changed
+    assert ids.SERIES_WAKE in " ".join(listeners(app, ids.STAMP_SERIES))
+    assert ids.SPREAD_WAKE in " ".join(listeners(app, ids.STAMP_SPREAD))
+    series = " ".join(listeners(app, ids.SERIES_WAKE))
     assert all(g in series for g in (ids.LATENCY_GRAPH, ids.LOSS_GRAPH, ids.JITTER_GRAPH))
-    assert ids.SMOKE_GRAPH in " ".join(listeners(app, ids.STAMP_SPREAD))
+    assert ids.SMOKE_GRAPH in " ".join(listeners(app, ids.SPREAD_WAKE))
     status = " ".join(listeners(app, ids.STAMP_STATUS))
     assert ids.TILES in status and ids.COUNTRY in status
     beat = " ".join(listeners(app, ids.HEARTBEAT))  # ages and the clock, in the browser
@@ -106,3 +109,23 @@ def test_the_first_layout_holds_the_stamps_so_the_first_quiet_tick_asks_no_liste
     assert all(held)  # with them empty the first tick would set each and wake every listener
     api.cache._stamps.clear()
     assert stamps_cb.refresh_stamps(1, "?range=7d", *held)[:3] == NO_STAMP
+
+
+def test_the_graphs_are_woken_only_when_what_they_draw_changed(ctx, monkeypatch, writer, config):
+    import callbacks.graphs as graphs_cb
+    import callbacks.smoke as smoke_cb
+    from callbacks.common import filters_from_search
+    now = datetime.utcnow().replace(microsecond=0)
+    whole = now - timedelta(seconds=(now - datetime(1970, 1, 1)).total_seconds() % 300)
+    for module in (graphs_cb, smoke_cb):  # the clock 200 s into a 5-minute bucket
+        monkeypatch.setattr(module, "filters_from_search",
+                            lambda search: filters_from_search(search, whole + timedelta(seconds=200)))
+    seed_history(writer, config, whole - timedelta(hours=1), rounds=12)
+    wake = lambda seen: stamps_cb.wake_graphs(1, 1, "?range=24h", "country", None, "network", ["127.0.0.2"], seen)
+    series, spread, seen = wake(None)
+    assert series and spread and seen == {"series": series, "spread": spread}
+    seed_history(writer, config, whole + timedelta(seconds=100), rounds=1)  # lands in the bucket still filling
+    assert wake(seen)[:2] == (no_update, no_update)
+    seed_history(writer, config, whole - timedelta(seconds=10), rounds=1)  # late, in the last whole bucket
+    later_series, later_spread, _ = wake(seen)
+    assert later_series not in (no_update, series) and later_spread not in (no_update, spread)
