@@ -65,6 +65,14 @@ def triggered_id():
         return None
 
 
+def triggered_props() -> set[str]:
+    """The "id.prop" of every input that fired the running callback; empty outside one."""
+    try:
+        return set(ctx.triggered_prop_ids)
+    except MissingCallbackContextException:
+        return set()
+
+
 def epoch_seconds(now) -> float:
     """A naive UTC datetime as epoch seconds."""
     return round((pd.Timestamp(now) - pd.Timestamp("1970-01-01")).total_seconds(), 3)

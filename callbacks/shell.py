@@ -3,24 +3,22 @@ from __future__ import annotations
 
 from urllib.parse import urlencode, urlsplit
 
-import pandas as pd
 from dash import ClientsideFunction, Input, Output, State, ctx, no_update
 from flask import has_request_context, request
 
 from callbacks.registry import callback, clientside_callback
 
-from callbacks.common import epoch_seconds, fetch, filters_from_search, query_args, shared_status, signature
+from callbacks.common import epoch_seconds, fetch, filters_from_search, query_args
+from callbacks.filter_states import filter_options
 from callbacks.stamps import heartbeat, stamps
 from callbacks.urlstate import (TZ_PARAM, controls_from_query, default_custom_window, display_zone,
                                 query_from_controls, server_id_from_path, tz_choice, tz_error, with_view_params)
 from common import timezones as tzs
 from layouts import build_layout, ids
-from layouts.filters import state_options
 from layouts.overview import overview_layout
 from layouts.reports import reports_layout
 from layouts.server import not_found_layout, server_layout
 from layouts.shell import Page, zone_options
-from queries.catalog import servers_frame
 from queries.coverage import first_stored_at
 from runtime import get_runtime
 from common.timeutil import utcnow
@@ -194,42 +192,14 @@ def sync_filters(search, countries, partners, range_name, start_date, end_date, 
     return tuple(out[key] for key, _, _ in SYNC_OUTPUTS)
 
 
-# A country's or partner's state is its worst server's; the order to compare them in.
-STATE_ORDER = ("down", "degraded", "stale", "up", "unknown")
-
-
-def entry_states(status: pd.DataFrame, column: str) -> list[tuple[str, str, dict]]:
-    """(name, worst state, counts per state) of each country or partner (`column`) in a server_status frame,
-    by name."""
-    out = []
-    for name, rows in status.groupby(column, sort=True):
-        counts = {state: int(n) for state, n in rows["status"].value_counts().items()}
-        worst = next((state for state in STATE_ORDER if counts.get(state)), "unknown")
-        out.append((str(name), worst, counts))
-    return out
-
-
-def filter_states(rt, now) -> tuple[list, list]:
-    """The country and partner entries of the configured servers with their states (unknown if the status
-    cannot be read: the names must still be offered)."""
-    status, error = fetch("the server status", shared_status, rt, now)
-    if error:
-        status = servers_frame(rt.config).assign(status="unknown")
-    return entry_states(status, "country"), entry_states(status, "partner")
-
-
+# Sent at each page load; an auto-refresh whose status stamp moved sends them with the stamps
+# (callbacks.stamps), so a new round asks no callback of its own for the dots.
 @callback(Output(ids.COUNTRY, "options"), Output(ids.PARTNER, "options"), Output(ids.FILTER_STATES, "data"),
-          Input(ids.STAMP_STATUS, "data"), State(ids.FILTER_STATES, "data"))
-def refresh_filter_options(_stamp, previous):
+          Input(ids.URL, "pathname"), State(ids.FILTER_STATES, "data"))
+def refresh_filter_options(_path, previous):
     """The countries and partners of the running config, each with its state (a coloured dot, how many servers
-    are down or degraded); a country the config gains appears at the next refresh, without a reload.
-    Unchanged entries send nothing, so an open dropdown is left alone."""
-    rt = get_runtime()
-    countries, partners = filter_states(rt, utcnow())
-    sig = signature(countries, partners)
-    if sig == previous:
-        return no_update, no_update, no_update
-    return state_options(countries), state_options(partners), sig
+    are down or degraded); unchanged entries send nothing, so an open dropdown is left alone."""
+    return filter_options(get_runtime(), utcnow(), previous)
 
 
 @callback(Output(ids.TZ_SELECT, "options"), Input(ids.BROWSER_TZ, "data"), Input(ids.URL, "search"))

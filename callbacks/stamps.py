@@ -6,7 +6,8 @@ the clock), each answering "nothing new" most of the time; in the browser each a
 work and garbage (~190 ms of main thread per quiet tick at 200 servers, bench/browser_bench.py --profile).
 Now one small callback reads the data stamp, sets a stamp only when what its listeners draw can have moved,
 and sends the heartbeat: the server's clock, from which the browser counts the tiles' and alerts' ages and
-writes the "updated" clock without another request.
+writes the "updated" clock without another request. A new round then costs two requests: this one (with the
+filter dots when the status moved) and the overview's (with the graphs' wake-up, graph_wakes).
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from dash import ClientsideFunction, Input, Output, State, no_update
 
 from api.cache import current_stamp
 from callbacks.common import epoch_seconds, fetch, filters_from_search
+from callbacks.filter_states import filter_options
 from callbacks.registry import callback, clientside_callback
 from callbacks.graphs import series_wake
 from callbacks.smoke import spread_step_seconds, spread_wake
@@ -51,26 +53,29 @@ def heartbeat(now, zone: str | None, interval_ms) -> dict:
 
 
 @callback(Output(ids.STAMP_SERIES, "data"), Output(ids.STAMP_SPREAD, "data"), Output(ids.STAMP_STATUS, "data"),
-          Output(ids.HEARTBEAT, "data"), Input(ids.REFRESH, "n_intervals"), State(ids.URL, "search"),
+          Output(ids.HEARTBEAT, "data"), Output(ids.COUNTRY, "options", allow_duplicate=True),
+          Output(ids.PARTNER, "options", allow_duplicate=True), Output(ids.FILTER_STATES, "data", allow_duplicate=True),
+          Input(ids.REFRESH, "n_intervals"), State(ids.URL, "search"),
           State(ids.STAMP_SERIES, "data"), State(ids.STAMP_SPREAD, "data"), State(ids.STAMP_STATUS, "data"),
-          State(ids.DISPLAY_TZ, "data"), State(ids.REFRESH, "interval"), prevent_initial_call=True)
-def refresh_stamps(_n, search, series=None, spread=None, status=None, zone=None, interval_ms=None):
+          State(ids.DISPLAY_TZ, "data"), State(ids.REFRESH, "interval"), State(ids.FILTER_STATES, "data"),
+          prevent_initial_call=True)
+def refresh_stamps(_n, search, series=None, spread=None, status=None, zone=None, interval_ms=None, dots=None):
     """At each tick, each stamp that changed (the listeners' first run is the page load's, so none at load),
-    and the heartbeat."""
+    the heartbeat, and the filter dropdowns' entries when the status stamp moved and their states with it (one
+    request fewer per round than a callback of their own)."""
     now = utcnow()
-    found = stamps(get_runtime(), search, epoch_seconds(now))
-    changed = (new if new != old else no_update for new, old in zip(found, (series, spread, status)))
-    return (*changed, heartbeat(now, zone, interval_ms))
+    rt = get_runtime()
+    found = stamps(rt, search, epoch_seconds(now))
+    changed = tuple(new if new != old else no_update for new, old in zip(found, (series, spread, status)))
+    options = filter_options(rt, now, dots) if changed[2] is not no_update else (no_update,) * 3
+    return (*changed, heartbeat(now, zone, interval_ms), *options)
 
 
-@callback(Output(ids.SERIES_WAKE, "data"), Output(ids.SPREAD_WAKE, "data"), Output(ids.WAKE_SEEN, "data"),
-          Input(ids.STAMP_SERIES, "data"), Input(ids.STAMP_SPREAD, "data"), State(ids.URL, "search"),
-          State(ids.GROUP_TOGGLE, "value"), State(ids.SERIES_ZOOM, "data"), State(ids.PROBE_TOGGLE, "value"),
-          State(ids.SMOKE_SERVERS, "value"), State(ids.WAKE_SEEN, "data"), prevent_initial_call=True)
-def wake_graphs(_series, _spread, search, group=None, zoom=None, probe=None, selected=None, seen=None):
-    """Wake the series graphs and the RTT spread only when what they would draw changed. A new round changes the
-    stamps, but the graphs are drawn to their last whole bucket, so most rounds change nothing drawn; asking the
-    four callbacks anyway cost the browser four answers of "nothing new" per round. One request instead."""
+def graph_wakes(search, group=None, zoom=None, probe=None, selected=None, seen=None) -> tuple:
+    """(series wake, spread wake, digests seen): each wake set only when what its graphs would draw changed. A
+    new round changes the stamps, but the graphs are drawn to their last whole bucket, so most rounds change
+    nothing drawn; asking the four graph callbacks anyway cost the browser four answers of "nothing new" per
+    round. callbacks.overview answers it in the request a new round makes for the tiles anyway."""
     rt, seen = get_runtime(), seen or {}
     now = {"series": series_wake(rt, search, group, zoom, probe), "spread": spread_wake(rt, search, selected)}
     return (*(now[key] if now[key] != seen.get(key) else no_update for key in ("series", "spread")), now)

@@ -29,32 +29,50 @@ def listeners(app, component: str) -> set[str]:
 
 def test_the_graphs_spread_status_side_and_filter_dots_listen_to_the_stamps_not_to_the_tick(app):
     on_tick = " ".join(listeners(app, ids.REFRESH))
-    for part in (ids.LATENCY_GRAPH, ids.LOSS_GRAPH, ids.JITTER_GRAPH, ids.SMOKE_GRAPH, ids.COUNTRY, ids.TILES,
+    for part in (ids.LATENCY_GRAPH, ids.LOSS_GRAPH, ids.JITTER_GRAPH, ids.SMOKE_GRAPH, ids.TILES,
                  ids.ALERT_FEED, ids.UPDATED_AT):
         assert part not in on_tick
     assert ids.STAMP_SERIES in on_tick and ids.HEARTBEAT in on_tick  # the one callback a tick asks
-    # the stamps wake the graphs through wake_graphs, which asks them only when what they draw changed
+    # the stamps wake the graphs through the overview's callback (graph_wakes), which asks them only when what
+    # they draw changed, in the request that brings the tiles: one callback listens to all three stamps
     assert ids.SERIES_WAKE in " ".join(listeners(app, ids.STAMP_SERIES))
     assert ids.SPREAD_WAKE in " ".join(listeners(app, ids.STAMP_SPREAD))
+    assert listeners(app, ids.STAMP_SERIES) == listeners(app, ids.STAMP_SPREAD) == listeners(app, ids.STAMP_STATUS)
     series = " ".join(listeners(app, ids.SERIES_WAKE))
     assert all(g in series for g in (ids.LATENCY_GRAPH, ids.LOSS_GRAPH, ids.JITTER_GRAPH))
     assert ids.SMOKE_GRAPH in " ".join(listeners(app, ids.SPREAD_WAKE))
     status = " ".join(listeners(app, ids.STAMP_STATUS))
-    assert ids.TILES in status and ids.COUNTRY in status
+    assert ids.TILES in status and ids.COUNTRY not in status  # the filter dots come with the stamps
+    assert f"{ids.COUNTRY}.options" in on_tick  # with the stamps, sent only when the status moved
     beat = " ".join(listeners(app, ids.HEARTBEAT))  # ages and the clock, in the browser
     assert f"{ids.TILES}.now" in beat and f"{ids.ALERT_FEED}.now" in beat and ids.UPDATED_AT in beat
     assert not any("callback" in app.callback_map[k] for k in listeners(app, ids.HEARTBEAT))  # clientside only
 
 
-def run(ctx, monkeypatch, now_s: float, previous=(None, None, None), search: str = "?range=24h", zone=None):
+def run(ctx, monkeypatch, now_s: float, previous=(None, None, None), search: str = "?range=24h", zone=None,
+        dots=None):
     """refresh_stamps at a given clock, the data stamp read afresh."""
     monkeypatch.setattr(stamps_cb, "utcnow", lambda: utc(now_s))
     api.cache._stamps.clear()
-    return stamps_cb.refresh_stamps(1, search, *previous, zone, 30000)
+    return stamps_cb.refresh_stamps(1, search, *previous, zone, 30000, dots)
+
+
+def test_the_filter_dots_come_with_the_stamps_when_the_status_moved_and_their_states_with_it(
+        ctx, monkeypatch, writer, config):
+    found = run(ctx, monkeypatch, NOW_S)
+    countries, partners, dots = found[4:]
+    assert {o["value"] for o in countries} == {s["country"] for s in config.raw["servers"]} and dots
+    assert run(ctx, monkeypatch, NOW_S + 30, found[:3], dots=dots)[4:] == NO_STAMP  # quiet: nothing asked
+    seed_history(writer, config, datetime.utcnow().replace(microsecond=0), rounds=1)
+    moved = run(ctx, monkeypatch, NOW_S + 30, found[:3], dots=dots)
+    assert moved[2] is not no_update and moved[4:] != NO_STAMP  # the servers went from waiting to up
+    assert moved[6] != dots
+    again = run(ctx, monkeypatch, NOW_S + 60, found[:3], dots=moved[6])
+    assert again[2] is not no_update and again[4:] == NO_STAMP  # status moved, the dots did not: not sent
 
 
 def test_a_quiet_tick_sets_no_stamp_and_new_data_sets_every_one(ctx, monkeypatch, writer, config):
-    *found, beat = run(ctx, monkeypatch, NOW_S)
+    *found, beat = run(ctx, monkeypatch, NOW_S)[:4]
     series, spread, status = found
     # 24 h: the series graphs in 5-minute buckets, the RTT spread's finest bucket, the status side's step
     assert series[-1] == NOW_S // 300 and status[-1] == NOW_S // stamps_cb.STATUS_STEP_SECONDS
@@ -74,7 +92,7 @@ def test_every_tick_sends_the_heartbeat_with_the_servers_clock_in_the_display_zo
 
 def test_the_clock_sets_each_stamp_at_its_own_granularity(ctx, monkeypatch):
     found = run(ctx, monkeypatch, NOW_S)[:3]
-    assert tuple(run(ctx, monkeypatch, NOW_S + 60, found)[::2]) == (no_update, no_update)  # series, status
+    assert tuple(run(ctx, monkeypatch, NOW_S + 60, found)[:3:2]) == (no_update, no_update)  # series, status
     step = stamps_cb.STATUS_STEP_SECONDS
     assert run(ctx, monkeypatch, NOW_S + step, found)[2][-1] == found[2][-1] + 1
     assert run(ctx, monkeypatch, NOW_S + 300, found)[0][-1] == found[0][-1] + 1
@@ -121,7 +139,7 @@ def test_the_graphs_are_woken_only_when_what_they_draw_changed(ctx, monkeypatch,
         monkeypatch.setattr(module, "filters_from_search",
                             lambda search: filters_from_search(search, whole + timedelta(seconds=200)))
     seed_history(writer, config, whole - timedelta(hours=1), rounds=12)
-    wake = lambda seen: stamps_cb.wake_graphs(1, 1, "?range=24h", "country", None, "network", ["127.0.0.2"], seen)
+    wake = lambda seen: stamps_cb.graph_wakes("?range=24h", "country", None, "network", ["127.0.0.2"], seen)
     series, spread, seen = wake(None)
     assert series and spread and seen == {"series": series, "spread": spread}
     seed_history(writer, config, whole + timedelta(seconds=100), rounds=1)  # lands in the bucket still filling
