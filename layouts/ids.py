@@ -75,8 +75,9 @@ SMOKE_SERVERS = PREFIX + "smoke-servers"
 SMOKE_MODE = PREFIX + "smoke-mode"
 SMOKE_GRAPH = PREFIX + "smoke-graph"
 SMOKE_SIGNATURE = PREFIX + "smoke-signature"
-# What the overview's graphs listen to instead of the shell's stamps (callbacks.stamps.graph_wakes, answered by the overview callback): set only when
-# what they would draw changed, so a round landing in the bucket still filling asks none of them.
+# What the overview's graphs listen to instead of the shell's stamps (callbacks.stamps.graph_wakes, answered in
+# the overview callback's request): set only when what they would draw changed, so a round landing in the bucket
+# still filling asks none of them.
 SERIES_WAKE = PREFIX + "series-wake"
 SPREAD_WAKE = PREFIX + "spread-wake"
 WAKE_SEEN = PREFIX + "wake-seen"  # the digests the wake-up last saw (no listener)
