@@ -155,6 +155,20 @@
             (a.density === "compact" || a.now === b.now);
     });
 
+    /* How many of `count` items to draw: TILE_CHUNK more in each task until all are, so the first drawing of
+       a thousand tiles is several short tasks (the page answers in between) rather than one of half a second
+       (issue 12: no main-thread task over 200 ms). Once all are drawn, a refresh redraws them in one go. */
+    var TILE_CHUNK = 100;
+    function useChunks(count) {
+        var limit = React.useState(TILE_CHUNK);
+        React.useEffect(function () {
+            if (limit[0] >= count) { return undefined; }
+            var timer = window.setTimeout(function () { limit[1](limit[0] + TILE_CHUNK); }, 0);
+            return function () { window.clearTimeout(timer); };
+        }, [limit[0], count]);
+        return limit[0];
+    }
+
     /* Servers grouped by country: groups = [[country, note, count], ...] over tiles in display order. */
     function ServerTiles(props) {
         // The wall view (assets/30_wall.js) may ask for another density to fit the screen.
@@ -168,10 +182,12 @@
         var tiles = props.tiles || [], groups = props.groups || [], search = safeSearch(props.search);
         var loaded = props.tiles !== null && props.tiles !== undefined;
         var density = forced[0] || (props.density === "compact" ? "compact" : "full");
+        var drawn = useChunks(tiles.length);
         var sections = [], at = 0;
         groups.forEach(function (g) {
-            var members = tiles.slice(at, at + (g[2] || 0));
-            at += members.length;
+            var members = tiles.slice(at, Math.min(at + (g[2] || 0), drawn));
+            at += g[2] || 0;
+            if (!members.length) { return; }
             sections.push(h("section", {key: "g:" + g[0], className: "lm-group", "data-country": text(g[0])},
                 h("h3", {className: "lm-group-title"}, h("span", null, text(g[0])),
                   h("small", {className: "lm-group-note"}, text(g[1]))),

@@ -258,6 +258,8 @@ def load_figures(data: dict, panels: tuple, first_key: str | None) -> dict:
             "longest_task_ms": max(load_tasks, default=0.0), "long_tasks": len(load_tasks),
             "long_task_ms_total": sum(load_tasks), "all_long_tasks": len(long_tasks),
             "requests": len(data.get("req", [])), "gave_up": bool(done) and bool(missing),
+            # each long task of the load: start and duration (ms from navigation), to set beside the requests
+            "long_task_log": [[round(s), round(d)] for s, d in data.get("lt", []) if s <= window_ms],
             # each callback request of the load: its output, start and time to answer (ms from navigation)
             "request_log": [[r.get("out"), round(r["start"]), round(r.get("end", r["start"]) - r["start"])]
                             for r in data.get("req", []) if r["start"] <= window_ms]}
