@@ -73,7 +73,7 @@ def test_per_server_a_down_server_is_marked_on_its_own_line_and_the_spread_opens
 
 def expected_labels(dash_app, column: str) -> dict[str, str]:
     """The option text each country or partner should read, from the app's own server status."""
-    from callbacks.shell import filter_states
+    from callbacks.filter_states import filter_states
     rt = dash_app.runtime
     entries = filter_states(rt, utcnow())[0 if column == "country" else 1]
     words = {"down": "down", "degraded": "degraded", "stale": "stale"}
