@@ -381,6 +381,19 @@ def tick_cost(driver, pick_tick, period_ms: float, writes) -> dict:
                             for r in reqs]}
 
 
+def idle_period(driver, period_s: float) -> dict:
+    """Main-thread ms of one refresh period with the auto-refresh off (set as the pause switch does): what the
+    page's own timers cost (the wall's 1 s tick, the age warning), which every timed period above includes."""
+    driver.execute_script("window.dash_clientside.set_props('lm-refresh', {disabled: true});")
+    time.sleep(2)
+    start_clock, start_ms = page_clock(driver), task_ms(driver)
+    time.sleep(period_s)
+    main_ms = task_ms(driver) - start_ms
+    reqs = [r for r in probe(driver).get("req", []) if r["start"] >= start_clock]
+    driver.execute_script("window.dash_clientside.set_props('lm-refresh', {disabled: false});")
+    return {"main_thread_ms": main_ms, "longest_task_ms": 0.0, "requests": len(reqs), "new_round": False}
+
+
 def refresh_profile(driver, period_s: float, path: Path, writes=None) -> dict:
     """A CPU profile (1 ms sampling) of one auto-refresh period (with a new round written first when writes is
     given): self time by script, and the busiest functions."""
@@ -563,9 +576,11 @@ def refreshes(args, app: App, db: Path, servers: int, tag: str) -> dict:
                 if args.profile:
                     result["refresh_profile"] = refresh_profile(driver, args.refresh_seconds,
                                                                 shots / f"{tag}-refresh.cpuprofile", writes)
+                result["refresh_off"] = [idle_period(driver, args.refresh_seconds)]
             finally:
                 writer.engine.dispose()
             log(f"browser {servers}: refreshes with a new round {result['refresh_new_round']}")
+            log(f"browser {servers}: a period with the auto-refresh off {result['refresh_off']}")
         if args.profile:
             result["profile"] = cpu_profile(driver, app, args.timeout, shots / f"{tag}-overview.cpuprofile")
         return result
@@ -632,6 +647,9 @@ def figures(results: list[dict]) -> list[Figure]:
                 longest = max(x["longest_task_ms"] for x in runs)
                 out.append(Figure.check(area, f"auto-refresh, {label}: main-thread time (worst of {len(runs)}; "
                                         f"longest task {longest:.0f} ms)", worst, TARGET_REFRESH_MS, "{:.0f}", " ms"))
+        for off in r.get("refresh_off") or []:
+            out.append(Figure(area, "a refresh period with the auto-refresh off (the page's own timers, included "
+                              f"in each period above; {off['requests']} requests)", f"{off['main_thread_ms']:.0f} ms"))
         out.append(Figure.check(area, "server page: history graph with data" + over(s, "first_graph_s", "{:.2f}"),
                                 median(s, "first_graph_s"), TARGET_SERVER_PAGE_S, "{:.2f}", " s"))
         out.append(Figure.check(area, "server page: every panel; longest task " f"{median(s, 'longest_task_ms'):.0f} ms"
