@@ -8,6 +8,10 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
             document.documentElement.setAttribute("data-bs-theme", theme);
             return theme;
         },
+        /* The overview's view controls as one value of the shell (callbacks/stamps.py view_choice). */
+        viewChoice: function (group, zoom, probe, servers) {
+            return {group: group, zoom: zoom, probe: probe, servers: servers};
+        },
         /* Each auto-refresh's heartbeat (callbacks/stamps.py): the "updated" clock, as text. */
         heartbeatText: function (beat) {
             return beat && typeof beat.text === "string" ? beat.text : window.dash_clientside.no_update;

@@ -65,12 +65,9 @@ def triggered_id():
         return None
 
 
-def triggered_props() -> set[str]:
-    """The "id.prop" of every input that fired the running callback; empty outside one."""
-    try:
-        return set(ctx.triggered_prop_ids)
-    except MissingCallbackContextException:
-        return set()
+def is_overview(pathname: str | None) -> bool:
+    """Whether a path is the overview's (the page with the series graphs and the tiles)."""
+    return pathname in (None, "", "/")
 
 
 def epoch_seconds(now) -> float:

@@ -15,9 +15,8 @@ from dash import ClientsideFunction, Input, Output, Patch, State, no_update
 
 from api.cache import current_stamp
 from callbacks.common import (epoch_seconds, fetch, filters_from_search, query_args, remember_view, shared_status,
-                              signature, triggered_props)
+                              signature)
 from callbacks.registry import callback, clientside_callback
-from callbacks.stamps import graph_wakes
 from common.timeutil import utcnow
 from layouts import ids
 from layouts.panels import error_notice, notice
@@ -220,27 +219,15 @@ def overview_update(parts: dict, previous: dict | None, interval_ms=None) -> dic
     return out
 
 
-# The graphs' wake-up (callbacks.stamps.graph_wakes) rides in this callback's request: a new round moves the
-# status stamp and the series stamps together, so it costs the browser one answer instead of two.
-WAKE_OUTPUTS = ((ids.SERIES_WAKE, "data"), (ids.SPREAD_WAKE, "data"), (ids.WAKE_SEEN, "data"))
-WAKE_STAMPS = {f"{ids.STAMP_SERIES}.data", f"{ids.STAMP_SPREAD}.data"}
-
-
-@callback(*(Output(i, p) for _, i, p in OUTPUTS), *(Output(i, p) for i, p in WAKE_OUTPUTS),
+@callback(*(Output(i, p) for _, i, p in OUTPUTS),
           Input(ids.URL, "search"), Input(ids.STAMP_STATUS, "data"), Input(ids.LOG_LEVEL, "value"),
           Input(ids.LOG_SEARCH, "value"), Input(ids.DISPLAY_TZ, "data"), State(ids.OVERVIEW_STATE, "data"),
-          State(ids.REFRESH, "interval"), Input(ids.STAMP_SERIES, "data"), Input(ids.STAMP_SPREAD, "data"),
-          State(ids.GROUP_TOGGLE, "value"), State(ids.SERIES_ZOOM, "data"), State(ids.PROBE_TOGGLE, "value"),
-          State(ids.SMOKE_SERVERS, "value"), State(ids.WAKE_SEEN, "data"))
-def refresh_overview(search, _stamp, level, text, tz=None, previous=None, interval_ms=None, _series=None,
-                     _spread=None, group=None, zoom=None, probe=None, selected=None, seen=None):
+          State(ids.REFRESH, "interval"))
+def refresh_overview(search, _stamp, level, text, tz=None, previous=None, interval_ms=None):
     """Counts, tiles, notice, banner, alerts and log for the filters (times in the display zone tz), when the
-    data or the minute moved (callbacks.stamps); only what changed is sent. When a series stamp moved, the
-    graphs' wake-up too."""
+    data or the minute moved (callbacks.stamps); only what changed is sent."""
     out = overview_update(overview_now(search, level, text, tz), previous, interval_ms)
-    wakes = (graph_wakes(search, group, zoom, probe, selected, seen) if triggered_props() & WAKE_STAMPS
-             else (no_update,) * len(WAKE_OUTPUTS))
-    return (*(out[key] for key, _, _ in OUTPUTS), *wakes)
+    return tuple(out[key] for key, _, _ in OUTPUTS)
 
 
 # In the browser (assets/30_wall.js): the order toggle writes ?order= into the URL, each successful refresh is

@@ -8,7 +8,7 @@ from flask import has_request_context, request
 
 from callbacks.registry import callback, clientside_callback
 
-from callbacks.common import epoch_seconds, fetch, filters_from_search, query_args
+from callbacks.common import epoch_seconds, fetch, filters_from_search, is_overview, query_args
 from callbacks.filter_states import filter_options
 from callbacks.stamps import heartbeat, stamps
 from callbacks.urlstate import (TZ_PARAM, controls_from_query, default_custom_window, display_zone,
@@ -78,7 +78,7 @@ def requested_page() -> tuple[str | None, str]:
 
 def page_for(pathname: str | None, search: str | None) -> tuple:
     """(page, country filter disabled, partner filter disabled) for a path."""
-    if pathname in (None, "", "/"):
+    if is_overview(pathname):
         return overview_layout(), False, False
     if pathname.rstrip("/") == "/reports":
         return reports_layout(utcnow()), False, False

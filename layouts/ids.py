@@ -76,11 +76,14 @@ SMOKE_MODE = PREFIX + "smoke-mode"
 SMOKE_GRAPH = PREFIX + "smoke-graph"
 SMOKE_SIGNATURE = PREFIX + "smoke-signature"
 # What the overview's graphs listen to instead of the shell's stamps (callbacks.stamps.graph_wakes, answered in
-# the overview callback's request): set only when what they would draw changed, so a round landing in the bucket
-# still filling asks none of them.
+# the stamps' own request; stores of the shell): set only when what they would draw changed, so a round landing
+# in the bucket still filling asks none of them.
 SERIES_WAKE = PREFIX + "series-wake"
 SPREAD_WAKE = PREFIX + "spread-wake"
 WAKE_SEEN = PREFIX + "wake-seen"  # the digests the wake-up last saw (no listener)
+# The overview's view controls (group, zoom, probe, RTT spread servers), mirrored in the browser into a store of the
+# shell so the shell's stamps callback can read them on every page (a State of a missing component fails).
+VIEW_CHOICE = PREFIX + "view-choice"
 LOG_LEVEL = PREFIX + "log-level"
 LOG_SEARCH = PREFIX + "log-search"
 LOG_TABLE = PREFIX + "log-table"

@@ -40,7 +40,6 @@ def graphs_area() -> html.Div:
         # SERIES_ZOOM: the window the user zoomed the three series graphs to (None: the whole window).
         dcc.Store(id=ids.SERIES_SIGNATURE), dcc.Store(id=ids.LOSS_SIGNATURE), dcc.Store(id=ids.JITTER_SIGNATURE),
         dcc.Store(id=ids.SERIES_ZOOM), dcc.Store(id=ids.SMOKE_SIGNATURE),
-        dcc.Store(id=ids.SERIES_WAKE), dcc.Store(id=ids.SPREAD_WAKE), dcc.Store(id=ids.WAKE_SEEN),
     ], className="lm-area-graphs")
 
 

@@ -87,6 +87,11 @@ def shell_layout(countries: list[str], partners: list[str], display_timezone: st
         dcc.Interval(id=ids.REFRESH, interval=DEFAULT_REFRESH_SECONDS * 1000),
         dcc.Store(id=ids.STAMP_SERIES, data=stamps[0]), dcc.Store(id=ids.STAMP_SPREAD, data=stamps[1]),
         dcc.Store(id=ids.STAMP_STATUS, data=stamps[2]), dcc.Store(id=ids.HEARTBEAT),
+        # The graphs' wake-up (callbacks.stamps.graph_wakes) and the overview's view it is computed for: in the
+        # shell, so the stamps callback that sets them has them on every page and the graphs wait for no
+        # callback of the overview's at load.
+        dcc.Store(id=ids.SERIES_WAKE), dcc.Store(id=ids.SPREAD_WAKE), dcc.Store(id=ids.WAKE_SEEN),
+        dcc.Store(id=ids.VIEW_CHOICE),
         dcc.Store(id=ids.THEME_SINK), dcc.Store(id=ids.PROBE_VIEW, data="network"),
         dcc.Store(id=ids.TZ_SAVED, storage_type="local"), dcc.Store(id=ids.BROWSER_TZ),
         dcc.Store(id=ids.DISPLAY_TZ, data=tzs.zone_name(display_timezone)),

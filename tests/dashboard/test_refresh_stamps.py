@@ -33,11 +33,10 @@ def test_the_graphs_spread_status_side_and_filter_dots_listen_to_the_stamps_not_
                  ids.ALERT_FEED, ids.UPDATED_AT):
         assert part not in on_tick
     assert ids.STAMP_SERIES in on_tick and ids.HEARTBEAT in on_tick  # the one callback a tick asks
-    # the stamps wake the graphs through the overview's callback (graph_wakes), which asks them only when what
-    # they draw changed, in the request that brings the tiles: one callback listens to all three stamps
-    assert ids.SERIES_WAKE in " ".join(listeners(app, ids.STAMP_SERIES))
-    assert ids.SPREAD_WAKE in " ".join(listeners(app, ids.STAMP_SPREAD))
-    assert listeners(app, ids.STAMP_SERIES) == listeners(app, ids.STAMP_SPREAD) == listeners(app, ids.STAMP_STATUS)
+    # the tick's own answer wakes the graphs (graph_wakes) only when what they draw changed; nothing else listens
+    # to the series stamps, and the graphs wait for no callback of the overview's at load
+    assert ids.SERIES_WAKE in on_tick and ids.SPREAD_WAKE in on_tick
+    assert not listeners(app, ids.STAMP_SERIES) and not listeners(app, ids.STAMP_SPREAD)
     series = " ".join(listeners(app, ids.SERIES_WAKE))
     assert all(g in series for g in (ids.LATENCY_GRAPH, ids.LOSS_GRAPH, ids.JITTER_GRAPH))
     assert ids.SMOKE_GRAPH in " ".join(listeners(app, ids.SPREAD_WAKE))
@@ -50,25 +49,37 @@ def test_the_graphs_spread_status_side_and_filter_dots_listen_to_the_stamps_not_
 
 
 def run(ctx, monkeypatch, now_s: float, previous=(None, None, None), search: str = "?range=24h", zone=None,
-        dots=None):
+        dots=None, path="/", seen=None):
     """refresh_stamps at a given clock, the data stamp read afresh."""
     monkeypatch.setattr(stamps_cb, "utcnow", lambda: utc(now_s))
     api.cache._stamps.clear()
-    return stamps_cb.refresh_stamps(1, search, *previous, zone, 30000, dots)
+    view = {"group": "country", "zoom": None, "probe": "network", "servers": None}
+    return stamps_cb.refresh_stamps(1, search, *previous, zone, 30000, dots, path, view, seen)
+
+
+def test_the_tick_wakes_the_graphs_on_the_overview_only_and_once_per_drawing(ctx, monkeypatch, writer, config):
+    seed_history(writer, config, datetime.utcnow().replace(microsecond=0) - timedelta(hours=1), rounds=3)
+    first = run(ctx, monkeypatch, NOW_S)
+    series, spread, seen = first[7:]
+    assert series and spread and seen == {"series": series, "spread": spread}
+    assert run(ctx, monkeypatch, NOW_S, path="/server/127.0.0.1")[7:] == NO_STAMP  # no graphs there to wake
+    again = run(ctx, monkeypatch, NOW_S, seen=seen)  # the stamps moved (none held), the drawing did not
+    assert again[0] is not no_update and again[7:9] == (no_update, no_update)
+    assert run(ctx, monkeypatch, NOW_S + 30, first[:3], seen=seen)[7:] == NO_STAMP  # a quiet tick: not even read
 
 
 def test_the_filter_dots_come_with_the_stamps_when_the_status_moved_and_their_states_with_it(
         ctx, monkeypatch, writer, config):
     found = run(ctx, monkeypatch, NOW_S)
-    countries, partners, dots = found[4:]
+    countries, partners, dots = found[4:7]
     assert {o["value"] for o in countries} == {s["country"] for s in config.raw["servers"]} and dots
-    assert run(ctx, monkeypatch, NOW_S + 30, found[:3], dots=dots)[4:] == NO_STAMP  # quiet: nothing asked
+    assert run(ctx, monkeypatch, NOW_S + 30, found[:3], dots=dots)[4:7] == NO_STAMP  # quiet: nothing asked
     seed_history(writer, config, datetime.utcnow().replace(microsecond=0), rounds=1)
     moved = run(ctx, monkeypatch, NOW_S + 30, found[:3], dots=dots)
-    assert moved[2] is not no_update and moved[4:] != NO_STAMP  # the servers went from waiting to up
+    assert moved[2] is not no_update and moved[4:7] != NO_STAMP  # the servers went from waiting to up
     assert moved[6] != dots
     again = run(ctx, monkeypatch, NOW_S + 60, found[:3], dots=moved[6])
-    assert again[2] is not no_update and again[4:] == NO_STAMP  # status moved, the dots did not: not sent
+    assert again[2] is not no_update and again[4:7] == NO_STAMP  # status moved, the dots did not: not sent
 
 
 def test_a_quiet_tick_sets_no_stamp_and_new_data_sets_every_one(ctx, monkeypatch, writer, config):
