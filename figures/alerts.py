@@ -197,59 +197,77 @@ def _lines_of(df: pd.DataFrame, column: str) -> dict[str, Line]:
     return {str(k): Line(rows, column) for k, rows in df.groupby("key", sort=False)}
 
 
+def halo_segments(trace) -> list[tuple[str, list, list]]:
+    """(series key, xs, ys) of each halo a halo trace carries, in order (its segments are split by None)."""
+    keys, xs, ys, segments = list(trace.meta or []), list(trace.x), list(trace.y), []
+    cut = [-1] + [i for i, x in enumerate(xs) if x is None] + [len(xs)]
+    for key, (a, b) in zip(keys, zip(cut, cut[1:])):
+        segments.append((key, xs[a + 1:b], ys[a + 1:b]))
+    return segments
+
+
 def add_series_halos(fig: go.Figure, alerts: pd.DataFrame | None, df: pd.DataFrame, *, group: str, column: str,
                      window, bucket_seconds: int) -> pd.DataFrame:
     """Draw a halo along each series' line while its alerts were open, behind the lines (zorder -1: the series
-    lines stay the first traces); returns the spans drawn (series_alert_spans)."""
+    lines stay the first traces); returns the spans drawn (series_alert_spans).
+
+    Every halo of one severity and style is a segment of ONE trace (meta: the segment's series keys, in order):
+    plotly's cost grows with the trace count, and an alert storm's 20-200 halos as as many traces made the
+    latency graph the longest task of a page load and of the tick that redraws it (issue 12). Their messages
+    are on the start marks (add_series_starts), so the halos themselves take no hover."""
     if alerts is None or alerts.empty or df.empty:
         return pd.DataFrame(columns=SERIES_SPAN_COLUMNS)
     start, end = _window_of(alerts, window)
     spans = series_alert_spans(alerts, start, end, alert_key_column(group))
     lines = _lines_of(df, column)
-    halos = []
+    merged: dict[tuple, dict] = {}  # (severity, bridged) -> keys, xs, ys; spans come in drawing order
     for span in spans.itertuples(index=False):
         if span.key not in lines:
             continue
         xs, ys, bridged = halo_points(lines[span.key], span.x0, span.x1, bucket_seconds)
-        if not xs:
-            continue
-        # text as one string, not one per point: plotly applies a scalar to every point, and a day-long halo
-        # would otherwise carry its message 1,440 times. Built unvalidated and added at once: 200 open alerts
-        # are 200 traces, and plotly's validation of each cost more than the rest of the latency figure.
-        halos.append(go.Scatter(
-            x=xs, y=ys, mode="lines", name=ALERT_TRACE, meta=span.key, showlegend=False, connectgaps=True, zorder=-1,
-            opacity=HALO_OPACITY, line={"color": ALERT_COLORS[span.severity], "width": HALO_WIDTH,
-                                        "dash": "dot" if bridged else "solid"},
-            text=span.text, hovertemplate="%{text}<extra>alert</extra>", _validate=False))
-    fig.add_traces(halos)
+        if xs:
+            halo = merged.setdefault((span.severity, bridged), {"keys": [], "x": [], "y": []})
+            gap = [None] if halo["keys"] else []
+            halo["keys"].append(span.key)
+            halo["x"] += gap + xs
+            halo["y"] += gap + ys
+    fig.add_traces([go.Scatter(
+        x=h["x"], y=h["y"], mode="lines", name=ALERT_TRACE, meta=h["keys"], showlegend=False, connectgaps=False,
+        zorder=-1, opacity=HALO_OPACITY, hoverinfo="skip",
+        line={"color": ALERT_COLORS[severity], "width": HALO_WIDTH, "dash": "dot" if bridged else "solid"},
+        _validate=False) for (severity, bridged), h in merged.items()])
     return spans
 
 
 def add_series_starts(fig: go.Figure, alerts: pd.DataFrame | None, df: pd.DataFrame, *, group: str, column: str,
                       window, bucket_seconds: int) -> None:
-    """A mark on the series' line where each of its alerts began inside the window, with its message on hover."""
+    """A mark on the series' line where each of its alerts began, with its message on hover; an alert open
+    since before the window is marked at the window's start (the halos carry no hover)."""
     key_column = alert_key_column(group)
     if alerts is None or alerts.empty or df.empty or key_column not in alerts:
         return
-    start, end = _window_of(alerts, window)
+    start, end = pd.Timestamp(_window_of(alerts, window)[0]), pd.Timestamp(_window_of(alerts, window)[1])
     mine = alerts[alerts["server_id"].notna() & alerts[key_column].notna()]
-    mine = mine.assign(key=mine[key_column].astype(str), started_at=pd.to_datetime(mine["started_at"]))
-    mine = mine[(mine["started_at"] >= pd.Timestamp(start)) & (mine["started_at"] <= pd.Timestamp(end))]
+    mine = mine.assign(key=mine[key_column].astype(str), started_at=pd.to_datetime(mine["started_at"]),
+                       ended=_ends(mine["resolved_at"], end))
+    mine = mine[(mine["started_at"] <= end) & (mine["ended"] > start.as_unit("ns").to_datetime64())]
     lines = _lines_of(df, column)
     xs, ys, colors, texts = [], [], [], []
     for row in mine.sort_values("started_at").itertuples(index=False):
-        points, levels, _ = (halo_points(lines[row.key], row.started_at, row.started_at, bucket_seconds)
+        at = max(row.started_at, start)
+        points, levels, _ = (halo_points(lines[row.key], at, at, bucket_seconds)
                              if row.key in lines else ([], [], False))
         if points:
-            xs.append(row.started_at)
+            xs.append(at)
             ys.append(levels[0])
             colors.append(ALERT_COLORS.get(row.severity, ALERT_COLORS["warning"]))
-            texts.append(f"{row.severity}: {row.message}")
+            texts.append(f"{row.severity}: {row.message}" + (" (open since before this window)"
+                                                             if row.started_at < start else ""))
     if xs:
         fig.add_trace(go.Scatter(
             x=xs, y=ys, mode="markers", name=ALERT_TRACE, showlegend=False,
             marker={"symbol": "triangle-down", "size": 11, "color": colors, "line": {"width": 1, "color": "#ffffff"}},
-            text=texts, hovertemplate="%{text}<extra>alert began</extra>", cliponaxis=False))
+            text=texts, hovertemplate="%{text}<extra>alert</extra>", cliponaxis=False))
 
 
 MAINTENANCE_COLOR = "#64748b"  # slate: planned, not a fault

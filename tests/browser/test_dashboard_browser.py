@@ -99,7 +99,7 @@ def test_open_alerts_show_on_cards_in_the_alerts_panel_and_on_the_latency_graph(
     # The open 'down' alert marks Nigeria's line (a halo), and nothing shades the whole chart.
     halos = wait_for(lambda: dash_duo.driver.execute_script(
         "var g = document.querySelector(arguments[0] + ' .js-plotly-plot');"
-        "return g && g.data ? g.data.filter(t => t.name === arguments[1] && t.mode === 'lines').map(t => t.meta) : [];",
+        "return g && g.data ? g.data.filter(t => t.name === arguments[1] && t.mode === 'lines').flatMap(t => t.meta) : [];",
         f"#{ids.LATENCY_GRAPH}", ALERT_TRACE), what="alert halos on the latency graph")
     assert "Nigeria" in halos
     assert dash_duo.driver.execute_script(

@@ -24,10 +24,10 @@ GRAPH = "document.querySelector(arguments[0] + ' .js-plotly-plot')"
 
 
 def halos_now(dash_duo) -> list:
-    """[series key, dash] of each alert halo the latency graph has drawn."""
+    """[series key, dash] of each alert halo the latency graph has drawn (meta: a halo trace's series keys)."""
     return dash_duo.driver.execute_script(
         f"var g = {GRAPH}; return g && g.data ? g.data.filter(t => t.name === arguments[1] && t.mode === 'lines')"
-        ".map(t => [t.meta, t.line.dash]) : [];", f"#{ids.LATENCY_GRAPH}", ALERT_TRACE)
+        ".flatMap(t => t.meta.map(k => [k, t.line.dash])) : [];", f"#{ids.LATENCY_GRAPH}", ALERT_TRACE)
 
 
 def open_options(dash_duo, dropdown_id: str) -> dict[str, str]:

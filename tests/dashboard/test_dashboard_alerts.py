@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
@@ -9,7 +10,7 @@ import pytest
 import callbacks.graphs as graphs_cb
 import callbacks.overview as overview_cb
 import callbacks.server as server_cb
-from figures.alerts import ALERT_TRACE, RIBBON, alert_spans, alert_starts, mark_alerts
+from figures.alerts import ALERT_TRACE, RIBBON, alert_spans, alert_starts, halo_segments, mark_alerts
 from figures.server import server_history_figure
 from figures.theme import ALERT_COLORS
 from figures.timeseries import base_figure, latency_figure
@@ -228,8 +229,10 @@ def keyed_alerts(*rows) -> pd.DataFrame:
 
 
 def halos(fig) -> list:
-    """The halo traces alerts drew along series lines."""
-    return [t for t in fig.data if t.name == ALERT_TRACE and t.mode == "lines"]
+    """Each halo alerts drew along a series line (a segment of its severity's halo trace): meta (its series key),
+    x, y, and the trace's line and zorder."""
+    return [SimpleNamespace(meta=key, x=xs, y=ys, line=t.line, zorder=t.zorder)
+            for t in fig.data if t.name == ALERT_TRACE and t.mode == "lines" for key, xs, ys in halo_segments(t)]
 
 
 def two_countries(minutes: range) -> pd.DataFrame:
@@ -253,6 +256,28 @@ def test_latency_figure_marks_an_alert_on_its_own_series_line_only():
     assert list(mark.y) == [90.0] and "High latency on Lagos Link" in mark.text[0]
     plain = latency_figure(df, THRESHOLDS, group="country", bucket_seconds=300, gap_seconds=600, window=WINDOW)
     assert [t.name for t in plain.data] == ["Kenya", "Nigeria"]
+
+
+def test_halos_of_one_severity_share_one_trace_and_an_alert_older_than_the_window_is_marked_at_its_start():
+    df = two_countries(range(0, 360, 5))
+    alerts = keyed_alerts(("critical", 2, 3, "Down on Lagos Link Nigeria (10.0.0.3)", "10.0.0.3", "Nigeria"),
+                          ("critical", 4, None, "Down on Safari Voice Kenya (10.0.0.1)", "10.0.0.1", "Kenya"),
+                          ("warning", -3, None, "Stale: Kenya (10.0.0.2)", "10.0.0.2", "Kenya"))
+    fig = latency_figure(df, THRESHOLDS, group="country", bucket_seconds=300, gap_seconds=600, window=WINDOW,
+                         alerts=alerts)
+    traces = [t for t in fig.data if t.name == ALERT_TRACE and t.mode == "lines"]
+    # Two severities: two traces (warning first, critical drawn on top), however many halos each holds.
+    assert [t.line.color for t in traces] == [ALERT_COLORS["warning"], ALERT_COLORS["critical"]]
+    assert [key for key, _, _ in halo_segments(traces[1])] == ["Kenya", "Nigeria"]
+    assert traces[1].connectgaps is False and traces[1].hoverinfo == "skip"
+    spans = {key: (pd.Timestamp(xs[0]), pd.Timestamp(xs[-1]), set(ys)) for key, xs, ys in halo_segments(traces[1])}
+    assert spans["Nigeria"] == (T0 + pd.Timedelta(hours=2), T0 + pd.Timedelta(hours=3), {90.0})
+    assert spans["Kenya"][:2] == (T0 + pd.Timedelta(hours=4), pd.Timestamp(WINDOW[1])) and spans["Kenya"][2] == {40.0}
+    # Each alert's message is on a mark; the one open since before the window is marked at the window's start.
+    (marks,) = [t for t in fig.data if t.name == ALERT_TRACE and t.mode == "markers"]
+    texts = dict(zip(marks.text, map(pd.Timestamp, marks.x)))
+    assert texts["warning: Stale: Kenya (10.0.0.2) (open since before this window)"] == pd.Timestamp(WINDOW[0])
+    assert texts["critical: Down on Lagos Link Nigeria (10.0.0.3)"] == T0 + pd.Timedelta(hours=2)
 
 
 def test_per_server_a_down_servers_missing_line_is_bridged_at_its_last_level():
